@@ -1,0 +1,1 @@
+"""The LINE side: webhook, dispatch, handlers, the one gateway, the outbox and its worker."""

@@ -1,0 +1,65 @@
+"""What a handler gets: the event, a session in the event's transaction, and a reply buffer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityhall.i18n import translate
+from models import Resident
+
+
+@dataclass
+class EventContext:
+    session: Session
+    event: Any  # a linebot.v3.webhooks event model
+    raw: dict[str, Any]
+    now: datetime
+    replies: list[dict[str, Any]] = field(default_factory=list)
+    _resident: Resident | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        source = self.raw.get("source") or {}
+        return source.get("userId")
+
+    @property
+    def reply_token(self) -> str | None:
+        return self.raw.get("replyToken")
+
+    def find_resident(self) -> Resident | None:
+        """Return the resident who sent the event, if known."""
+        if self._resident is None and self.user_id:
+            self._resident = self.session.scalars(
+                select(Resident).where(Resident.line_user_id == self.user_id)
+            ).first()
+        return self._resident
+
+    def resident(self) -> Resident:
+        """Return the sender, creating the record for a user who followed before we existed."""
+        found = self.find_resident()
+        if found is None:
+            if not self.user_id:
+                raise LookupError("event has no user")
+            found = Resident(line_user_id=self.user_id, followed_at=self.now)
+            self.session.add(found)
+            self.session.flush()
+            self._resident = found
+        return found
+
+    @property
+    def language(self) -> str:
+        resident = self.find_resident()
+        return resident.language if resident else "ja"
+
+    def t(self, message: str, **variables: object) -> str:
+        """Translate into the sender's language."""
+        return translate(self.language, message, **variables)
+
+    def reply(self, *messages: dict[str, Any]) -> None:
+        """Queue messages for the reply, sent once the event's transaction commits."""
+        self.replies.extend(messages)

@@ -1,0 +1,1 @@
+"""The conversational form engine: forms declared as data, run by one engine."""

@@ -1,0 +1,52 @@
+"""Follow: create or reactivate the resident, greet, offer a language choice."""
+
+from __future__ import annotations
+
+import logging
+
+from bot import messages
+from bot.context import EventContext
+from bot.dispatch import on
+from bot.gateway import LineError, gateway
+from cityhall.i18n import RESIDENT_LANGUAGES, normalize_language
+
+log = logging.getLogger(__name__)
+
+
+def language_choice(ctx: EventContext) -> dict:
+    """Build the language question with one quick reply per language."""
+    items = [messages.postback_item(name, f"action=lang&value={code}", display_text=name)
+             for code, name in RESIDENT_LANGUAGES.items()]
+    return messages.text(ctx.t("Please choose your language."), quick_replies=items)
+
+
+@on("follow")
+def handle(ctx: EventContext) -> None:
+    """Create or reactivate the resident and reply with a greeting and a language choice."""
+    resident = ctx.resident()
+    resident.blocked = False
+    resident.blocked_at = None
+    resident.followed_at = ctx.now
+    try:
+        profile = gateway().get_profile(ctx.user_id)
+    except LineError as err:
+        # A profile is a nicety: the resident is greeted in Japanese rather than not at all.
+        log.warning("profile of %s not fetched: %s", ctx.user_id, err)
+    else:
+        resident.display_name = profile.display_name
+        if not resident.language_chosen:
+            resident.language = normalize_language(profile.language)
+    ctx.reply(messages.text(greeting(ctx, resident.display_name, ctx.event.follow.is_unblocked)),
+              language_choice(ctx))
+
+
+def greeting(ctx: EventContext, name: str | None, returning: bool) -> str:
+    """Say welcome, or welcome back after a block, by name when LINE gave one."""
+    if returning:
+        return (ctx.t("Welcome back, %(name)s! Notices will reach you again.", name=name)
+                if name else ctx.t("Welcome back! Notices will reach you again."))
+    intro = ctx.t("Register once, then check in at any child-support center, apply, and get "
+                  "notices here.")
+    hello = (ctx.t("Welcome to Smartphone City Hall, %(name)s!", name=name)
+             if name else ctx.t("Welcome to Smartphone City Hall!"))
+    return f"{hello}\n{intro}"

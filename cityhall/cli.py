@@ -1,0 +1,149 @@
+"""The `cityhall` command: a Flask CLI group built on the application factory."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from cityhall import create_app
+
+log = logging.getLogger(__name__)
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
+def main() -> None:
+    """Smartphone City Hall."""
+
+
+def parse_now(value: str | None) -> datetime:
+    """Read --now as ISO 8601; a time without a zone is taken in the city's time zone."""
+    if not value:
+        return datetime.now(UTC)
+    from zoneinfo import ZoneInfo
+
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(current_app.config["CITYHALL_TIMEZONE"]))
+    return parsed.astimezone(UTC)
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations."""
+    import migrations
+
+    migrations.upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"database at {revision}")
+
+
+@main.command("seed")
+@with_appcontext
+def seed_command() -> None:
+    """Create the city's districts, the demo centers and the departments."""
+    from cityhall.db import db
+    from cityhall.seed import seed
+
+    with db.transaction() as session:
+        seed(session)
+    click.echo("seeded districts, centers and departments")
+
+
+@main.group("centers")
+def centers_group() -> None:
+    """Child-support centers."""
+
+
+@centers_group.command("list")
+@with_appcontext
+def centers_list() -> None:
+    """Print one line per center: code, tab, name."""
+    from cityhall.db import db
+    from models import Center
+
+    with db.session() as session:
+        for center in session.scalars(select(Center).order_by(Center.code)):
+            click.echo(f"{center.code}\t{center.name_ja}")
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@with_appcontext
+def worker_command(once: bool) -> None:
+    """Deliver the outbox to LINE."""
+    from bot import worker
+    from bot.gateway import gateway
+    from cityhall.db import db
+
+    factory = current_app.extensions["cityhall.db"][1]
+    cfg = current_app.config
+    if once:
+        count = worker.drain(factory, gateway(), batch_size=cfg["OUTBOX_BATCH_SIZE"],
+                             max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"])
+        click.echo(f"delivered or retried {count} outbox rows")
+        return
+    if db.engine.dialect.name == "sqlite":
+        log.info("SQLite: run exactly one worker")
+    worker.run_forever(factory, gateway(), batch_size=cfg["OUTBOX_BATCH_SIZE"],
+                       max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"],
+                       poll_seconds=cfg["OUTBOX_POLL_SECONDS"])
+
+
+@main.command("clock")
+@with_appcontext
+def clock_command() -> None:
+    """Run the scheduler (exactly one per deployment): it only schedules the jobs."""
+    from cityhall.clock import run_clock
+
+    run_clock(current_app._get_current_object())
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """Scheduled jobs, by hand."""
+
+
+@jobs_group.command("list")
+@with_appcontext
+def jobs_list() -> None:
+    """Print the registered jobs."""
+    from cityhall.jobs import JOBS
+
+    for job in JOBS.values():
+        click.echo(f"{job.name}\t{job.trigger} {job.trigger_args}\t{job.description}")
+
+
+@jobs_group.command("run")
+@click.argument("name")
+@click.option("--now", "now_text", help="ISO time to run as (default: now).")
+@with_appcontext
+def jobs_run(name: str, now_text: str | None) -> None:
+    """Run one job now, as of --now."""
+    from cityhall.jobs import JOBS, run_job
+
+    if name not in JOBS:
+        raise click.BadParameter(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}")
+    result = run_job(name, parse_now(now_text))
+    click.echo(f"{name}: {result}")
+
+
+@main.command("demo")
+@click.option("--port", default=5000, show_default=True)
+@click.option("--emulator-port", default=8001, show_default=True)
+def demo_command(port: int, emulator_port: int) -> None:
+    """Start the app, the worker, the clock and the LINE emulator together; Ctrl-C stops all."""
+    from cityhall.demo import run_demo
+
+    sys.exit(run_demo(port, emulator_port))

@@ -1,0 +1,63 @@
+"""Scheduled jobs: plain functions of (session, now), idempotent per period.
+
+The clock process schedules them; `cityhall jobs run NAME --now ISO` runs one by hand, and
+tests call them directly. Features add their jobs with `register`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from models import ProcessedEvent
+
+log = logging.getLogger(__name__)
+
+JobFunc = Callable[[Session, datetime], Any]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: JobFunc
+    trigger: str  # an APScheduler trigger name: "cron" or "interval"
+    trigger_args: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+JOBS: dict[str, Job] = {}
+
+
+def register(name: str, trigger: str, description: str = "", **trigger_args: Any):
+    """Register a job function under a stable name."""
+    def wrap(func: JobFunc) -> JobFunc:
+        JOBS[name] = Job(name, func, trigger, trigger_args, description)
+        return func
+    return wrap
+
+
+@register("prune-webhook-events", "cron", "Forget dedup records older than the retention period",
+          hour=3, minute=30)
+def prune_webhook_events(session: Session, now: datetime) -> int:
+    """Delete dedup rows old enough that LINE will never redeliver their events."""
+    days = current_app.config["WEBHOOK_EVENT_RETENTION_DAYS"]
+    result = session.execute(delete(ProcessedEvent)
+                             .where(ProcessedEvent.processed_at < now - timedelta(days=days)))
+    log.info("pruned %s webhook dedup rows", result.rowcount)
+    return result.rowcount
+
+
+def run_job(name: str, now: datetime) -> Any:
+    """Run one job by name in its own transaction."""
+    from cityhall.db import db
+
+    job = JOBS[name]
+    with db.transaction() as session:
+        return job.func(session, now)

@@ -1,0 +1,46 @@
+"""Seed data: the model city's districts, demo centers and departments (idempotent)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Center, Department, District
+
+DISTRICTS = [
+    ("ota", "太田", "Ota"), ("furui", "古井", "Furui"), ("yamanoue", "山之上", "Yamanoue"),
+    ("hachiya", "蜂屋", "Hachiya"), ("kamono", "加茂野", "Kamono"), ("ibuka", "伊深", "Ibuka"),
+    ("miwa", "三和", "Miwa"), ("shimokoda", "下米田", "Shimokoda"), ("other", "市外", "Outside the city"),
+]
+
+CENTERS = [
+    ("central", "中央子育て支援センター", "Central Child Support Center", "ota", "太田町1-1"),
+    ("east", "東子育て支援センター", "East Child Support Center", "hachiya", "蜂屋町2-3"),
+    ("west", "西子育て支援センター", "West Child Support Center", "shimokoda", "下米田町4-5"),
+]
+
+DEPARTMENTS = [
+    ("childcare", "子育て支援課", "Child Support Division"),
+    ("roads", "土木課", "Roads and Parks Division"),
+    ("citizens", "市民課", "Citizens Division"),
+]
+
+
+def _upsert(session: Session, model, code: str, **values) -> object:
+    row = session.scalars(select(model).where(model.code == code)).first()
+    if row is None:
+        row = model(code=code, **values)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def seed(session: Session) -> None:
+    """Create what is missing; never overwrite what staff changed."""
+    districts = {code: _upsert(session, District, code, name_ja=ja, name_en=en)
+                 for code, ja, en in DISTRICTS}
+    for code, ja, en, district, address in CENTERS:
+        _upsert(session, Center, code, name_ja=ja, name_en=en, address=address,
+                district_id=districts[district].id)
+    for code, ja, en in DEPARTMENTS:
+        _upsert(session, Department, code, name_ja=ja, name_en=en)

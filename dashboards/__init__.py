@@ -1,0 +1,1 @@
+"""Usage rollups and charts for staff, fed by the scheduled aggregation of visit logs."""

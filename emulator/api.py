@@ -1,0 +1,343 @@
+"""The Messaging API double: LINE's paths, JSON, limits and errors."""
+from __future__ import annotations
+
+import hmac
+import re
+import time
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from . import ids
+from .core import platform
+from .state import Delivery, RetryKeyConflict
+from .validation import Details, check_messages, check_rich_menu, check_size, check_user_ids, detail
+
+bp = Blueprint("line_api", __name__)
+
+MONTHLY_QUOTA = 30_000
+MAX_RICH_MENU_IMAGE = 1024 * 1024
+PUSH_TARGET_RE = re.compile(r"^[UCR][0-9a-f]{32}$")
+QUOTABLE = {"text", "textV2", "sticker", "image", "video"}
+FAULT_MESSAGES = {
+    429: "The API rate limit has been exceeded. Try again later.",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+def error(status: int, message: str, details: Details | None = None,
+          headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    """Return a LINE-style JSON error."""
+    body: dict[str, Any] = {"message": message, **extra}
+    if details:
+        body["details"] = details
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def invalid_body(details: Details) -> Response:
+    """Return LINE's 400 for a request body that breaks the rules."""
+    return error(400, f"The request body has {len(details)} error(s)", details)
+
+
+@bp.before_request
+def check_auth_and_faults() -> Response | None:
+    """Reject a bad bearer token, then apply any injected fault for this path."""
+    g.request_id = ids.request_id()
+    g.fault = None
+    expected = f"Bearer {platform().access_token}"
+    if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
+        return error(401, "Authentication failed. Confirm that the access token "
+                          "in the authorization header is valid.")
+    rule = platform().store.take_fault(request.path)
+    if rule is None:
+        return None
+    if rule.get("delay"):
+        time.sleep(float(rule["delay"]))
+    if rule.get("status") and not rule.get("after_accept"):
+        return fault_response(rule["status"])
+    g.fault = rule
+    return None
+
+
+def fault_response(status: int) -> Response:
+    """Return the answer LINE gives for this failure status (429 has no Retry-After)."""
+    return error(status, FAULT_MESSAGES.get(status, "Emulated failure"))
+
+
+@bp.after_request
+def finish(response: Response) -> Response:
+    """Swap in an after-accept fault, tag the request id, and log the request."""
+    rule = g.get("fault")
+    if rule and rule.get("status") and rule.get("after_accept"):
+        response = fault_response(rule["status"])
+    response.headers["x-line-request-id"] = g.get("request_id", "")
+    platform().store.log_request({
+        "method": request.method, "path": request.path, "status": response.status_code,
+        "retryKey": request.headers.get("X-Line-Retry-Key"), "at": time.time(),
+        "requestId": g.get("request_id"),
+    })
+    return response
+
+
+# Sending messages
+
+
+def json_body() -> dict[str, Any] | None:
+    """Return the JSON object body, or None when the body is not one."""
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else None
+
+
+def retry_key(allowed: bool) -> tuple[str | None, Response | None]:
+    """Return the X-Line-Retry-Key header, or the 400 LINE gives for a bad one."""
+    key = request.headers.get("X-Line-Retry-Key")
+    if key is None:
+        return None, None
+    if not allowed:
+        return None, error(400, "X-Line-Retry-Key is not supported for this API")
+    if not ids.RETRY_KEY_RE.match(key):
+        return None, error(400, "The value for the 'X-Line-Retry-Key' header is invalid")
+    return key, None
+
+
+def sent_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Return the sentMessages answer: an id per message, a quote token where quotable."""
+    sent = []
+    for message in messages:
+        entry = {"id": ids.message_id()}
+        if message.get("type") in QUOTABLE:
+            entry["quoteToken"] = ids.quote_token()
+        sent.append(entry)
+    return sent
+
+
+def accept(via: str, recipients: list[str], messages: list[dict[str, Any]],
+           key: str | None, status: int = 200, answer_sent: bool = False) -> Response:
+    """Record the delivery and answer; a repeated retry key gets 409."""
+    sent = sent_messages(messages)
+    delivery = Delivery(via=via, recipients=recipients, messages=messages,
+                        request_id=g.request_id, sent_messages=sent, retry_key=key)
+    try:
+        platform().store.deliver(delivery)
+    except RetryKeyConflict as conflict:
+        extra = {"sentMessages": conflict.sent_messages} if answer_sent else {}
+        return error(409, "The retry key is already accepted",
+                     headers={"x-line-accepted-request-id": conflict.request_id}, **extra)
+    response = jsonify({"sentMessages": sent} if answer_sent else {})
+    response.status_code = status
+    return response
+
+
+def parse_send(key_allowed: bool) -> tuple[dict[str, Any] | None, str | None, Response | None]:
+    """Read the body and retry key of a send request, checking the messages."""
+    key, problem = retry_key(key_allowed)
+    if problem:
+        return None, None, problem
+    body = json_body()
+    if body is None:
+        return None, None, invalid_body([detail("", "The request body is not a JSON object")])
+    return body, key, None
+
+
+@bp.post("/v2/bot/message/reply")
+def reply() -> Response:
+    """Answer an event with its reply token, once and in time."""
+    body, _, problem = parse_send(key_allowed=False)
+    if problem:
+        return problem
+    details = check_messages(body.get("messages"))
+    if not isinstance(body.get("replyToken"), str):
+        details.insert(0, detail("replyToken", "Must not be empty"))
+    if details:
+        return invalid_body(details)
+    user_id = platform().store.use_reply_token(
+        body["replyToken"], time.time(), platform().reply_token_ttl)
+    if user_id is None:
+        return error(400, "Invalid reply token")
+    return accept("reply", [user_id], body["messages"], None, answer_sent=True)
+
+
+@bp.post("/v2/bot/message/push")
+def push() -> Response:
+    """Send messages to one user, group or room."""
+    body, key, problem = parse_send(key_allowed=True)
+    if problem:
+        return problem
+    details = check_messages(body.get("messages"))
+    to = body.get("to")
+    if not isinstance(to, str) or not PUSH_TARGET_RE.match(to):
+        details.insert(0, detail("to", "Invalid user ID"))
+    if details:
+        return invalid_body(details)
+    return accept("push", [to], body["messages"], key, answer_sent=True)
+
+
+@bp.post("/v2/bot/message/multicast")
+def multicast() -> Response:
+    """Send the same messages to up to 500 users."""
+    body, key, problem = parse_send(key_allowed=True)
+    if problem:
+        return problem
+    to = body.get("to")
+    details = check_size(to, "to", 1, 500) or check_user_ids(to, "to")
+    details += check_messages(body.get("messages"))
+    if details:
+        return invalid_body(details)
+    return accept("multicast", list(dict.fromkeys(to)), body["messages"], key)
+
+
+@bp.post("/v2/bot/message/narrowcast")
+def narrowcast() -> Response:
+    """Send to every user who has not blocked the account (audiences are not modelled)."""
+    return _to_everyone("narrowcast", status=202)
+
+
+@bp.post("/v2/bot/message/broadcast")
+def broadcast() -> Response:
+    """Send to every user who has not blocked the account."""
+    return _to_everyone("broadcast", status=200)
+
+
+def _to_everyone(via: str, status: int) -> Response:
+    body, key, problem = parse_send(key_allowed=True)
+    if problem:
+        return problem
+    details = check_messages(body.get("messages"))
+    if details:
+        return invalid_body(details)
+    return accept(via, platform().store.active_user_ids(), body["messages"], key, status=status)
+
+
+# Users, content, quota
+
+
+@bp.get("/v2/bot/profile/<user_id>")
+def profile(user_id: str) -> Response:
+    """Return a user's profile; unknown or blocking users are not found."""
+    user = platform().store.get_user(user_id)
+    if user is None or user.get("blocked"):
+        return error(404, "Not found")
+    fields = ("userId", "displayName", "pictureUrl", "statusMessage", "language")
+    return jsonify({k: user[k] for k in fields if user.get(k) not in (None, "")})
+
+
+@bp.get("/v2/bot/message/<message_id>/content")
+def message_content(message_id: str) -> Response:
+    """Return the bytes of an image a user sent."""
+    found = platform().store.get_content(message_id)
+    if found is None:
+        return error(404, "Not found")
+    return Response(found[0], mimetype=found[1])
+
+
+@bp.get("/v2/bot/message/quota")
+def quota() -> Response:
+    """Return the monthly message quota."""
+    return jsonify({"type": "limited", "value": MONTHLY_QUOTA})
+
+
+@bp.get("/v2/bot/message/quota/consumption")
+def quota_consumption() -> Response:
+    """Return how many messages were sent other than by reply."""
+    return jsonify({"totalUsage": platform().store.usage})
+
+
+# Rich menus
+
+
+@bp.post("/v2/bot/richmenu")
+def create_rich_menu() -> Response:
+    """Create a rich menu from its JSON and return its id."""
+    menu = json_body()
+    details = check_rich_menu(menu)
+    if details:
+        return invalid_body(details)
+    menu = dict(menu, richMenuId=ids.rich_menu_id())
+    platform().store.add_rich_menu(menu)
+    return jsonify({"richMenuId": menu["richMenuId"]})
+
+
+@bp.post("/v2/bot/richmenu/validate")
+def validate_rich_menu() -> Response:
+    """Check a rich menu object without creating it."""
+    details = check_rich_menu(json_body())
+    return invalid_body(details) if details else jsonify({})
+
+
+@bp.get("/v2/bot/richmenu/list")
+def list_rich_menus() -> Response:
+    """List all rich menus."""
+    return jsonify({"richmenus": platform().store.list_rich_menus()})
+
+
+@bp.get("/v2/bot/richmenu/<rich_menu_id>")
+def get_rich_menu(rich_menu_id: str) -> Response:
+    """Return one rich menu."""
+    menu = platform().store.get_rich_menu(rich_menu_id)
+    return jsonify(menu) if menu else error(404, "Not found")
+
+
+@bp.delete("/v2/bot/richmenu/<rich_menu_id>")
+def delete_rich_menu(rich_menu_id: str) -> Response:
+    """Delete a rich menu."""
+    if not platform().store.delete_rich_menu(rich_menu_id):
+        return error(404, "Not found")
+    return jsonify({})
+
+
+@bp.post("/v2/bot/richmenu/<rich_menu_id>/content")
+def upload_rich_menu_image(rich_menu_id: str) -> Response:
+    """Attach a PNG or JPEG image to a rich menu, once, as LINE allows."""
+    store = platform().store
+    if store.get_rich_menu(rich_menu_id) is None:
+        return error(404, "Not found")
+    if request.mimetype not in ("image/png", "image/jpeg"):
+        return error(415, "Unsupported media type; use image/png or image/jpeg")
+    image = request.get_data()
+    if not image or len(image) > MAX_RICH_MENU_IMAGE:
+        return error(400, "The image must be between 1 byte and 1 MB")
+    if store.get_rich_menu_image(rich_menu_id) is not None:
+        return error(400, "An image has already been uploaded to the richmenu")
+    store.set_rich_menu_image(rich_menu_id, image, request.mimetype)
+    return jsonify({})
+
+
+@bp.get("/v2/bot/richmenu/<rich_menu_id>/content")
+def download_rich_menu_image(rich_menu_id: str) -> Response:
+    """Return a rich menu's image."""
+    found = platform().store.get_rich_menu_image(rich_menu_id)
+    if found is None:
+        return error(404, "Not found")
+    return Response(found[0], mimetype=found[1])
+
+
+@bp.post("/v2/bot/user/all/richmenu/<rich_menu_id>")
+def set_default_rich_menu(rich_menu_id: str) -> Response:
+    """Make a rich menu (with an image) the default for every user."""
+    store = platform().store
+    if store.get_rich_menu(rich_menu_id) is None:
+        return error(404, "Not found")
+    if store.get_rich_menu_image(rich_menu_id) is None:
+        return error(400, "must upload richmenu image before applying it to user")
+    store.set_default_rich_menu(rich_menu_id)
+    return jsonify({})
+
+
+@bp.get("/v2/bot/user/all/richmenu")
+def get_default_rich_menu() -> Response:
+    """Return the default rich menu's id."""
+    rich_menu_id = platform().store.default_rich_menu
+    if rich_menu_id is None:
+        return error(404, "no default richmenu")
+    return jsonify({"richMenuId": rich_menu_id})
+
+
+@bp.delete("/v2/bot/user/all/richmenu")
+def cancel_default_rich_menu() -> Response:
+    """Clear the default rich menu."""
+    platform().store.set_default_rich_menu(None)
+    return jsonify({})

@@ -1,0 +1,85 @@
+"""The chat page, and QR scanning as the LINE app does it."""
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import requests
+import zxingcpp
+from flask import Blueprint, Response, jsonify, render_template, request
+from PIL import Image, UnidentifiedImageError
+
+from . import events
+from .control import bad_request, send, user_from
+
+bp = Blueprint("line_emulator_chat", __name__, template_folder="templates",
+               static_folder="static", static_url_path="/_emulator/static")
+
+FETCH_TIMEOUT = 5.0
+
+
+@bp.get("/chat")
+def chat_page() -> str:
+    """Render the chat page."""
+    return render_template("chat.html")
+
+
+def decode_qr(image_bytes: bytes) -> list[str]:
+    """Return the texts of the barcodes found in an image."""
+    image = Image.open(io.BytesIO(image_bytes))
+    image.load()
+    return [barcode.text for barcode in zxingcpp.read_barcodes(image.convert("RGB"))]
+
+
+def oa_message_text(url: str) -> tuple[str, str] | None:
+    """Return (basic id, text) of a line.me/R/oaMessage URL, or None for other content."""
+    parts = urlsplit(url)
+    segments = parts.path.strip("/").split("/")
+    if parts.netloc != "line.me" or segments[:2] != ["R", "oaMessage"] or len(segments) < 3:
+        return None
+    return unquote(segments[2]), unquote(parts.query)
+
+
+def scanned_image() -> bytes:
+    """Return the image to scan: an upload, base64 in JSON, or fetched from a URL."""
+    upload = request.files.get("image")
+    if upload is not None:
+        return upload.read()
+    data = request.get_json(silent=True) or {}
+    if data.get("imageBase64"):
+        return base64.b64decode(data["imageBase64"], validate=True)
+    if data.get("url"):
+        response = requests.get(data["url"], timeout=FETCH_TIMEOUT)
+        response.raise_for_status()
+        return response.content
+    raise ValueError("Give an image file, imageBase64 or url")
+
+
+def scan_user_id() -> Any:
+    """Return the scanning user's id from the form or the JSON body."""
+    if request.form.get("userId"):
+        return request.form["userId"]
+    return (request.get_json(silent=True) or {}).get("userId")
+
+
+@bp.post("/_emulator/scan")
+def scan() -> Response:
+    """Decode a QR image; an oaMessage URL sends its text from the user, as LINE does."""
+    try:
+        found = decode_qr(scanned_image())
+    except (ValueError, binascii.Error, UnidentifiedImageError, requests.RequestException) as exc:
+        return bad_request(f"Cannot read the image: {exc}")
+    if not found:
+        return jsonify({"decoded": None, "sent": False})
+    target = oa_message_text(found[0])
+    user_id = user_from({"userId": scan_user_id()})
+    if target is None or not target[1] or not user_id:
+        return jsonify({"decoded": found[0], "sent": False})
+    sent = send([events.text_event(user_id, target[1])])
+    if sent.status_code != 200:
+        return sent
+    return jsonify({"decoded": found[0], "sent": True, "basicId": target[0], "text": target[1],
+                    "result": sent.get_json()})

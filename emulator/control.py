@@ -1,0 +1,234 @@
+"""The control API under /_emulator/: drive users, send events, inspect and break things."""
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from . import events, ids
+from .core import new_user, platform
+
+bp = Blueprint("line_emulator_control", __name__, url_prefix="/_emulator")
+
+
+def bad_request(message: str, status: int = 400) -> Response:
+    """Return a JSON error for the control API."""
+    response = jsonify({"message": message})
+    response.status_code = status
+    return response
+
+
+def body() -> dict[str, Any]:
+    """Return the JSON object body, or an empty dict."""
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+def send(batch: list[dict[str, Any]]) -> Response:
+    """Post events to the app and answer with what happened."""
+    try:
+        return jsonify(platform().send(batch))
+    except LookupError as exc:
+        return bad_request(str(exc), 409)
+
+
+def user_from(data: dict[str, Any]) -> str | None:
+    """Return the event's userId, creating the test user if new."""
+    user_id = data.get("userId")
+    if not isinstance(user_id, str) or not ids.USER_ID_RE.match(user_id):
+        return None
+    platform().ensure_user(user_id)
+    return user_id
+
+
+# Users and configuration
+
+
+@bp.post("/users")
+def create_user() -> Response:
+    """Create (or replace) a test user."""
+    data = body()
+    user_id = data.get("userId")
+    if user_id is not None and (not isinstance(user_id, str) or not ids.USER_ID_RE.match(user_id)):
+        return bad_request("userId must be 'U' followed by 32 lowercase hex digits")
+    user = new_user(user_id, data.get("displayName"), data.get("language") or "ja")
+    for key in ("pictureUrl", "statusMessage"):
+        if key in data:
+            user[key] = data[key]
+    return jsonify(platform().store.add_user(user))
+
+
+@bp.get("/users")
+def list_users() -> Response:
+    """List test users."""
+    return jsonify({"users": platform().store.list_users()})
+
+
+@bp.post("/webhook")
+def set_webhook() -> Response:
+    """Set the webhook URL events are posted to."""
+    url = body().get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return bad_request("url must be an http(s) URL")
+    platform().store.webhook_url = url
+    return jsonify({"url": url})
+
+
+@bp.get("/webhook")
+def get_webhook() -> Response:
+    """Return the webhook URL."""
+    return jsonify({"url": platform().store.webhook_url})
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    """Forget users, received messages, faults, tokens, retry keys and rich menus."""
+    platform().store.reset()
+    return jsonify({})
+
+
+# Events
+
+
+@bp.post("/events/text")
+def send_text() -> Response:
+    """Send a text message from a user."""
+    data = body()
+    user_id = user_from(data)
+    if user_id is None or not isinstance(data.get("text"), str) or not data["text"]:
+        return bad_request("userId and text are required")
+    return send([events.text_event(user_id, data["text"])])
+
+
+@bp.post("/events/postback")
+def send_postback() -> Response:
+    """Send a postback from a user, with date/time params when given."""
+    data = body()
+    user_id = user_from(data)
+    params = data.get("params")
+    if user_id is None or not isinstance(data.get("data"), str):
+        return bad_request("userId and data are required")
+    if params is not None and not isinstance(params, dict):
+        return bad_request("params must be an object")
+    return send([events.postback_event(user_id, data["data"], params)])
+
+
+@bp.post("/events/follow")
+def send_follow() -> Response:
+    """Send a follow (or unblock) event."""
+    data = body()
+    user_id = user_from(data)
+    if user_id is None:
+        return bad_request("userId is required")
+    return send([events.follow_event(user_id, bool(data.get("isUnblocked", False)))])
+
+
+@bp.post("/events/unfollow")
+def send_unfollow() -> Response:
+    """Send an unfollow (block) event."""
+    user_id = user_from(body())
+    if user_id is None:
+        return bad_request("userId is required")
+    return send([events.unfollow_event(user_id)])
+
+
+@bp.post("/events/location")
+def send_location() -> Response:
+    """Send a location message from a user."""
+    data = body()
+    user_id = user_from(data)
+    try:
+        latitude, longitude = float(data["latitude"]), float(data["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return bad_request("latitude and longitude must be numbers")
+    if user_id is None:
+        return bad_request("userId is required")
+    address = data.get("address") or f"{latitude:.5f}, {longitude:.5f}"
+    return send([events.location_event(user_id, address, latitude, longitude, data.get("title"))])
+
+
+@bp.post("/events/image")
+def send_image() -> Response:
+    """Store an image's bytes and send the image message event."""
+    data = body()
+    user_id = user_from(data)
+    try:
+        content = base64.b64decode(data.get("contentBase64") or "", validate=True)
+    except (binascii.Error, ValueError):
+        return bad_request("contentBase64 is not base64")
+    if user_id is None or not content:
+        return bad_request("userId and contentBase64 are required")
+    return send([image_event(user_id, content, data.get("contentType") or "image/jpeg")])
+
+
+def image_event(user_id: str, content: bytes, content_type: str) -> dict[str, Any]:
+    """Store the content under a new message id and return its event."""
+    message_id = ids.message_id()
+    platform().store.put_content(message_id, content, content_type)
+    return events.image_event(user_id, message_id)
+
+
+@bp.post("/events/raw")
+def send_raw() -> Response:
+    """Send the given events unchanged, signed."""
+    batch = body().get("events")
+    if not isinstance(batch, list):
+        return bad_request("events must be a list")
+    return send(batch)
+
+
+@bp.post("/redeliver")
+def redeliver() -> Response:
+    """Send an event again, with the same id and reply token, marked as redelivered."""
+    event = platform().store.get_event(str(body().get("webhookEventId")))
+    if event is None:
+        return bad_request("Unknown webhookEventId", 404)
+    return send([events.as_redelivery(event)])
+
+
+# Inspection and faults
+
+
+@bp.get("/received/<user_id>")
+def received(user_id: str) -> Response:
+    """Return what the user received, from index `since` on."""
+    since = request.args.get("since", 0, type=int)
+    messages, following = platform().store.received_since(user_id, max(since, 0))
+    return jsonify({"messages": messages, "next": following})
+
+
+@bp.get("/requests")
+def request_log() -> Response:
+    """Return the log of Messaging API requests, filtered by path prefix."""
+    return jsonify({"requests": platform().store.request_log(request.args.get("path", ""))})
+
+
+@bp.post("/faults")
+def add_fault() -> Response:
+    """Add a fault rule: fail or slow the next `count` requests under a path."""
+    data = body()
+    path, status = data.get("path"), data.get("status")
+    if not isinstance(path, str) or not path.startswith("/"):
+        return bad_request("path must be a path prefix such as /v2/bot/message/push")
+    if status is not None and not (isinstance(status, int) and 400 <= status <= 599):
+        return bad_request("status must be an HTTP error status or null")
+    rule = {"path": path, "status": status, "count": int(data.get("count", 1)),
+            "delay": float(data.get("delay") or 0.0), "after_accept": bool(data.get("after_accept"))}
+    platform().store.add_fault(rule)
+    return jsonify(rule)
+
+
+@bp.delete("/faults")
+def clear_faults() -> Response:
+    """Remove every fault rule."""
+    platform().store.clear_faults()
+    return jsonify({})
+
+
+@bp.get("/faults")
+def list_faults() -> Response:
+    """List fault rules and how many failures each has left."""
+    with platform().store.lock:
+        return jsonify({"faults": [dict(f) for f in platform().store.faults]})

@@ -1,0 +1,238 @@
+"""In-memory state of the emulated LINE platform, safe to share between request threads."""
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+REQUEST_LOG_SIZE = 200_000
+
+
+@dataclass
+class Delivery:
+    """One accepted send request: who gets which messages, and how it was sent."""
+
+    via: str
+    recipients: list[str]
+    messages: list[dict[str, Any]]
+    request_id: str
+    sent_messages: list[dict[str, str]]
+    retry_key: str | None = None
+    at: float = field(default_factory=time.time)
+
+
+class RetryKeyConflict(Exception):
+    """The retry key was already accepted; carries the first request's answer."""
+
+    def __init__(self, request_id: str, sent_messages: list[dict[str, str]]) -> None:
+        super().__init__(request_id)
+        self.request_id = request_id
+        self.sent_messages = sent_messages
+
+
+class Store:
+    """Hold everything the emulator knows; every method takes the one lock."""
+
+    def __init__(self, webhook_url: str | None = None) -> None:
+        self.lock = threading.RLock()
+        self.webhook_url = webhook_url
+        self._clear()
+
+    def _clear(self) -> None:
+        self.users: dict[str, dict[str, Any]] = {}
+        self.received: dict[str, list[dict[str, Any]]] = {}
+        self.dropped: dict[str, int] = {}
+        self.reply_tokens: dict[str, dict[str, Any]] = {}
+        self.retry_keys: dict[str, tuple[str, list[dict[str, str]]]] = {}
+        self.faults: list[dict[str, Any]] = []
+        self.requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.events: dict[str, dict[str, Any]] = {}
+        self.contents: dict[str, tuple[bytes, str]] = {}
+        self.rich_menus: dict[str, dict[str, Any]] = {}
+        self.rich_menu_images: dict[str, tuple[bytes, str]] = {}
+        self.default_rich_menu: str | None = None
+        self.usage = 0
+
+    def reset(self) -> None:
+        """Forget everything except the webhook URL."""
+        with self.lock:
+            self._clear()
+
+    # Users
+
+    def add_user(self, user: dict[str, Any]) -> dict[str, Any]:
+        """Store a test user (replacing one with the same id) and return a copy."""
+        with self.lock:
+            self.users[user["userId"]] = dict(user)
+            self.received.setdefault(user["userId"], [])
+            return dict(user)
+
+    def get_user(self, user_id: str) -> dict[str, Any] | None:
+        """Return a copy of the user, or None."""
+        with self.lock:
+            user = self.users.get(user_id)
+            return dict(user) if user else None
+
+    def list_users(self) -> list[dict[str, Any]]:
+        """Return copies of all users, with how many pushes were dropped while blocked."""
+        with self.lock:
+            return [dict(u, droppedWhileBlocked=self.dropped.get(uid, 0))
+                    for uid, u in self.users.items()]
+
+    def set_blocked(self, user_id: str, blocked: bool) -> None:
+        """Mark the user as having blocked (unfollowed) or followed the account."""
+        with self.lock:
+            if user_id in self.users:
+                self.users[user_id]["blocked"] = blocked
+
+    def active_user_ids(self) -> list[str]:
+        """Return the ids of users who have not blocked the account."""
+        with self.lock:
+            return [uid for uid, u in self.users.items() if not u.get("blocked")]
+
+    # Reply tokens
+
+    def issue_reply_token(self, token: str, user_id: str, now: float) -> None:
+        """Make a reply token valid from now on, for this user."""
+        with self.lock:
+            self.reply_tokens[token] = {"userId": user_id, "issuedAt": now, "used": False}
+
+    def use_reply_token(self, token: str, now: float, ttl: float) -> str | None:
+        """Spend the token and return its user, or None if unknown, used or expired."""
+        with self.lock:
+            entry = self.reply_tokens.get(token)
+            if entry is None or entry["used"] or now - entry["issuedAt"] > ttl:
+                return None
+            entry["used"] = True
+            return entry["userId"]
+
+    # Deliveries
+
+    def deliver(self, delivery: Delivery) -> None:
+        """Record an accepted request for its recipients, or raise RetryKeyConflict."""
+        with self.lock:
+            key = delivery.retry_key
+            if key is not None:
+                if key in self.retry_keys:
+                    raise RetryKeyConflict(*self.retry_keys[key])
+                self.retry_keys[key] = (delivery.request_id, delivery.sent_messages)
+            for user_id in delivery.recipients:
+                self._record(user_id, delivery)
+
+    def _record(self, user_id: str, delivery: Delivery) -> None:
+        # LINE accepts sends to a user who blocked the account but delivers nothing.
+        user = self.users.get(user_id)
+        if user is not None and user.get("blocked"):
+            self.dropped[user_id] = self.dropped.get(user_id, 0) + len(delivery.messages)
+            return
+        inbox = self.received.setdefault(user_id, [])
+        for message in delivery.messages:
+            inbox.append({"via": delivery.via, "message": copy.deepcopy(message),
+                          "at": delivery.at, "retryKey": delivery.retry_key,
+                          "requestId": delivery.request_id})
+        if delivery.via != "reply":
+            self.usage += len(delivery.messages)
+
+    def received_since(self, user_id: str, since: int) -> tuple[list[dict[str, Any]], int]:
+        """Return the user's entries from index `since` and the next index."""
+        with self.lock:
+            inbox = self.received.get(user_id, [])
+            return copy.deepcopy(inbox[since:]), len(inbox)
+
+    # Faults
+
+    def add_fault(self, rule: dict[str, Any]) -> None:
+        """Add a fault rule."""
+        with self.lock:
+            self.faults.append(dict(rule))
+
+    def clear_faults(self) -> None:
+        """Remove all fault rules."""
+        with self.lock:
+            self.faults.clear()
+
+    def take_fault(self, path: str) -> dict[str, Any] | None:
+        """Return the first live rule matching the path, counting this use against it."""
+        with self.lock:
+            for rule in self.faults:
+                if rule["count"] > 0 and path.startswith(rule["path"]):
+                    rule["count"] -= 1
+                    return dict(rule)
+            return None
+
+    # Request log, events, contents
+
+    def log_request(self, entry: dict[str, Any]) -> None:
+        """Append an entry to the API request log."""
+        with self.lock:
+            self.requests.append(entry)
+
+    def request_log(self, prefix: str = "") -> list[dict[str, Any]]:
+        """Return logged API requests whose path starts with prefix."""
+        with self.lock:
+            return [dict(r) for r in self.requests if r["path"].startswith(prefix)]
+
+    def remember_event(self, event: dict[str, Any]) -> None:
+        """Keep a sent event so it can be redelivered."""
+        with self.lock:
+            self.events[event["webhookEventId"]] = copy.deepcopy(event)
+
+    def get_event(self, webhook_event_id: str) -> dict[str, Any] | None:
+        """Return a copy of a sent event, or None."""
+        with self.lock:
+            event = self.events.get(webhook_event_id)
+            return copy.deepcopy(event) if event else None
+
+    def put_content(self, message_id: str, content: bytes, content_type: str) -> None:
+        """Store the bytes of a message a user sent."""
+        with self.lock:
+            self.contents[message_id] = (content, content_type)
+
+    def get_content(self, message_id: str) -> tuple[bytes, str] | None:
+        """Return (bytes, content type) of a user's message, or None."""
+        with self.lock:
+            return self.contents.get(message_id)
+
+    # Rich menus
+
+    def add_rich_menu(self, rich_menu: dict[str, Any]) -> None:
+        """Store a rich menu."""
+        with self.lock:
+            self.rich_menus[rich_menu["richMenuId"]] = copy.deepcopy(rich_menu)
+
+    def get_rich_menu(self, rich_menu_id: str) -> dict[str, Any] | None:
+        """Return a copy of a rich menu, or None."""
+        with self.lock:
+            menu = self.rich_menus.get(rich_menu_id)
+            return copy.deepcopy(menu) if menu else None
+
+    def list_rich_menus(self) -> list[dict[str, Any]]:
+        """Return copies of all rich menus."""
+        with self.lock:
+            return copy.deepcopy(list(self.rich_menus.values()))
+
+    def delete_rich_menu(self, rich_menu_id: str) -> bool:
+        """Delete a rich menu and its image; return whether it existed."""
+        with self.lock:
+            self.rich_menu_images.pop(rich_menu_id, None)
+            if self.default_rich_menu == rich_menu_id:
+                self.default_rich_menu = None
+            return self.rich_menus.pop(rich_menu_id, None) is not None
+
+    def set_rich_menu_image(self, rich_menu_id: str, image: bytes, content_type: str) -> None:
+        """Attach an image to a rich menu."""
+        with self.lock:
+            self.rich_menu_images[rich_menu_id] = (image, content_type)
+
+    def get_rich_menu_image(self, rich_menu_id: str) -> tuple[bytes, str] | None:
+        """Return (bytes, content type) of a rich menu image, or None."""
+        with self.lock:
+            return self.rich_menu_images.get(rich_menu_id)
+
+    def set_default_rich_menu(self, rich_menu_id: str | None) -> None:
+        """Make a rich menu the default for all users (None cancels it)."""
+        with self.lock:
+            self.default_rich_menu = rich_menu_id

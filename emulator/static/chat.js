@@ -1,0 +1,389 @@
+// Chat page of the LINE emulator: acts as the LINE app for one test user at a time.
+"use strict";
+
+const state = { userId: null, since: 0, entries: [], users: {}, polling: null, pickerAction: null };
+
+function $(id) { return document.getElementById(id); }
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+async function api(path, options) {
+  const response = await fetch("/_emulator" + path, options);
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.message || response.statusText);
+  return data;
+}
+
+function postJson(path, body) {
+  return api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+}
+
+function showStatus(text, isError) {
+  const status = $("status");
+  status.textContent = text;
+  status.classList.toggle("error", Boolean(isError));
+}
+
+function reportWebhook(result) {
+  if (result.error || result.status === null) {
+    showStatus("Webhook failed: " + (result.error || "no answer"), true);
+  } else {
+    showStatus("Webhook answered " + result.status + " in " + Math.round(result.elapsedMs) + " ms", result.status >= 400);
+  }
+}
+
+// Users
+
+async function loadUsers(selectId) {
+  const data = await api("/users");
+  const select = $("user-select");
+  select.replaceChildren();
+  state.users = {};
+  for (const user of data.users) {
+    state.users[user.userId] = user;
+    const option = el("option", null, user.displayName + (user.blocked ? " (blocked)" : "") + " · " + user.language);
+    option.value = user.userId;
+    select.append(option);
+  }
+  const wanted = selectId || state.userId || (data.users[0] && data.users[0].userId);
+  if (wanted) { select.value = wanted; switchUser(wanted); }
+}
+
+function switchUser(userId) {
+  if (userId === state.userId) return;
+  state.userId = userId;
+  state.since = 0;
+  state.entries = [];
+  render();
+  poll();
+}
+
+async function createUser(event) {
+  event.preventDefault();
+  const form = event.target;
+  const user = await postJson("/users", { displayName: form.displayName.value, language: form.language.value });
+  if (form.follow.checked) reportWebhook(await postJson("/events/follow", { userId: user.userId }));
+  form.reset();
+  await loadUsers(user.userId);
+}
+
+// Sending as the user
+
+function addUserEntry(message) {
+  state.entries.push({ side: "user", at: Date.now() / 1000, message: message });
+  render();
+}
+
+async function sendEvent(path, body, shown) {
+  if (!state.userId) { showStatus("Create or choose a user first", true); return null; }
+  if (shown) addUserEntry(shown);
+  try {
+    const result = await postJson(path, Object.assign({ userId: state.userId }, body));
+    reportWebhook(result);
+    await poll();
+    return result;
+  } catch (error) {
+    showStatus(error.message, true);
+    return null;
+  }
+}
+
+function sendText(text) {
+  if (text) sendEvent("/events/text", { text: text }, { type: "text", text: text });
+}
+
+function sendPostback(action, params) {
+  const shown = action.displayText ? { type: "text", text: action.displayText } : null;
+  const body = { data: action.data };
+  if (params) body.params = params;
+  sendEvent("/events/postback", body, shown);
+}
+
+// Actions (buttons, quick replies, flex components)
+
+const actionHandlers = {
+  postback: (action) => sendPostback(action),
+  message: (action) => sendText(action.text),
+  uri: (action) => window.open(action.uri, "_blank", "noopener"),
+  datetimepicker: (action) => openPicker(action),
+  camera: () => openTools("photo-file"),
+  cameraRoll: () => openTools("photo-file"),
+  location: () => openTools("location-form"),
+  clipboard: (action) => navigator.clipboard && navigator.clipboard.writeText(action.clipboardText),
+  richmenuswitch: (action) => sendPostback(action, { newRichMenuAliasId: action.richMenuAliasId, status: "SUCCESS" }),
+};
+
+function runAction(action) {
+  const handler = action && actionHandlers[action.type];
+  if (handler) handler(action); else showStatus("Unsupported action: " + (action && action.type), true);
+}
+
+function actionButton(action, className) {
+  const button = el("button", className, action.label || action.type);
+  button.type = "button";
+  button.addEventListener("click", () => runAction(action));
+  return button;
+}
+
+function openTools(targetId) {
+  $("tools").open = true;
+  $(targetId).scrollIntoView();
+  if (targetId === "photo-file") $(targetId).click();
+}
+
+const pickerTypes = { date: "date", time: "time", datetime: "datetime-local" };
+
+function openPicker(action) {
+  state.pickerAction = action;
+  const input = $("picker-input");
+  input.type = pickerTypes[action.mode] || "date";
+  input.value = action.initial || "";
+  input.min = action.min || "";
+  input.max = action.max || "";
+  $("picker-label").textContent = action.label || action.mode;
+  $("picker").hidden = false;
+  input.focus();
+}
+
+function confirmPicker() {
+  const action = state.pickerAction;
+  const value = $("picker-input").value;
+  if (!action || !value) return;
+  $("picker").hidden = true;
+  state.pickerAction = null;
+  sendPostback(action, { [action.mode]: value });
+}
+
+// Rendering the bot's messages
+
+function renderText(message) { return el("div", "bubble", message.text); }
+
+function renderImage(message) {
+  const img = el("img", "bubble");
+  img.src = message.previewImageUrl || message.originalContentUrl || message.localUrl;
+  img.alt = "image";
+  img.style.maxWidth = "60%";
+  return img;
+}
+
+function renderLocation(message) {
+  const card = el("div", "card");
+  card.append(el("div", "card-title", "📍 " + (message.title || "Location")));
+  card.append(el("div", "card-text", (message.address || "") + "\n" + message.latitude + ", " + message.longitude));
+  return card;
+}
+
+function renderPlaceholder(message) {
+  const label = message.type === "sticker" ? "sticker " + message.packageId + "/" + message.stickerId : message.type;
+  return el("div", "bubble note", "[" + label + "] " + (message.altText || ""));
+}
+
+function buttonsCard(column, confirm) {
+  const card = el("div", "card");
+  if (column.thumbnailImageUrl || column.imageUrl) card.append(el("div", "placeholder", "image"));
+  if (column.title) card.append(el("div", "card-title", column.title));
+  if (column.text) card.append(el("div", "card-text", column.text));
+  const actions = el("div", confirm ? "actions confirm" : "actions");
+  for (const action of column.actions || (column.action ? [column.action] : [])) actions.append(actionButton(action));
+  card.append(actions);
+  return card;
+}
+
+function renderTemplate(message) {
+  const template = message.template;
+  if (template.type === "buttons") return buttonsCard(template, false);
+  if (template.type === "confirm") return buttonsCard(template, true);
+  const carousel = el("div", "carousel");
+  for (const column of template.columns || []) carousel.append(buttonsCard(column, false));
+  return carousel;
+}
+
+function flexComponent(component) {
+  const render = flexRenderers[component.type];
+  const node = render ? render(component) : el("span", "flex-unknown", "[" + component.type + "]");
+  if (component.action && component.type !== "button") {
+    node.classList.add("clickable");
+    node.addEventListener("click", () => runAction(component.action));
+  }
+  return node;
+}
+
+const flexRenderers = {
+  box: (box) => {
+    const node = el("div", "flex-box " + (box.layout || "vertical"));
+    for (const child of box.contents || []) node.append(flexComponent(child));
+    return node;
+  },
+  text: (text) => {
+    const node = el("div", ["flex-text", text.weight, text.size].filter(Boolean).join(" "));
+    node.textContent = text.contents ? text.contents.map((span) => span.text || "").join("") : text.text;
+    if (text.color) node.style.color = text.color;
+    return node;
+  },
+  span: (span) => el("span", null, span.text),
+  image: () => el("div", "placeholder", "image"),
+  video: () => el("div", "placeholder", "video"),
+  icon: () => el("span", null, "•"),
+  button: (button) => actionButton(button.action, "flex-button " + (button.style || "link")),
+  separator: () => el("hr", "flex-separator"),
+  spacer: () => el("div"),
+  filler: () => el("div"),
+};
+
+function flexBubble(bubble) {
+  const card = el("div", "card");
+  for (const part of ["header", "hero", "body", "footer"]) {
+    if (!bubble[part]) continue;
+    const section = el("div", "flex-section " + part);
+    section.append(flexComponent(bubble[part]));
+    card.append(section);
+  }
+  return card;
+}
+
+function renderFlex(message) {
+  const contents = message.contents;
+  if (contents.type === "bubble") return flexBubble(contents);
+  const carousel = el("div", "carousel");
+  for (const bubble of contents.contents || []) carousel.append(flexBubble(bubble));
+  return carousel;
+}
+
+const messageRenderers = {
+  text: renderText, textV2: renderText, image: renderImage, location: renderLocation,
+  template: renderTemplate, flex: renderFlex,
+};
+
+function renderMessage(message) {
+  const render = messageRenderers[message.type] || renderPlaceholder;
+  try { return render(message); } catch (error) { return el("div", "bubble note", "[cannot show " + message.type + "]"); }
+}
+
+function renderEntry(entry) {
+  const row = el("div", "row " + entry.side);
+  row.append(renderMessage(entry.message));
+  const time = new Date(entry.at * 1000).toLocaleTimeString();
+  row.append(el("div", "meta", entry.side === "bot" ? entry.via + " · " + time : time));
+  return row;
+}
+
+function renderQuickReplies() {
+  const bar = $("quick-replies");
+  bar.replaceChildren();
+  const last = state.entries[state.entries.length - 1];
+  const items = last && last.side === "bot" && last.message.quickReply ? last.message.quickReply.items : [];
+  for (const item of items) bar.append(actionButton(item.action));
+}
+
+function render() {
+  const transcript = $("transcript");
+  state.entries.sort((a, b) => a.at - b.at);
+  transcript.replaceChildren(...state.entries.map(renderEntry));
+  transcript.scrollTop = transcript.scrollHeight;
+  renderQuickReplies();
+}
+
+async function poll() {
+  const userId = state.userId;
+  if (!userId) return;
+  const data = await api("/received/" + encodeURIComponent(userId) + "?since=" + state.since);
+  if (userId !== state.userId || data.next <= state.since) return;
+  state.since = data.next;
+  for (const entry of data.messages) state.entries.push(Object.assign({ side: "bot" }, entry));
+  render();
+}
+
+// Tools: location, photo, QR scan
+
+function sendLocation(event) {
+  event.preventDefault();
+  const form = event.target;
+  const body = { latitude: Number(form.latitude.value), longitude: Number(form.longitude.value), address: form.address.value };
+  sendEvent("/events/location", body, Object.assign({ type: "location" }, body));
+}
+
+function readBase64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).split(",")[1]);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+async function sendPhoto(event) {
+  event.preventDefault();
+  const file = $("photo-file").files[0];
+  if (!file) { showStatus("Choose a photo first", true); return; }
+  const content = await readBase64(file);
+  const shown = { type: "image", localUrl: URL.createObjectURL(file) };
+  sendEvent("/events/image", { contentBase64: content, contentType: file.type || "image/jpeg" }, shown);
+}
+
+async function scanQr(event) {
+  event.preventDefault();
+  if (!state.userId) { showStatus("Create or choose a user first", true); return; }
+  const file = $("scan-file").files[0];
+  const url = $("scan-url").value;
+  try {
+    const result = file ? await scanFile(file) : await postJson("/scan", { userId: state.userId, url: url });
+    showScan(result);
+  } catch (error) {
+    showStatus("Scan failed: " + error.message, true);
+  }
+}
+
+async function scanFile(file) {
+  const form = new FormData();
+  form.append("userId", state.userId);
+  form.append("image", file);
+  return api("/scan", { method: "POST", body: form });
+}
+
+async function showScan(result) {
+  if (!result.decoded) { showStatus("No QR code found in the image", true); return; }
+  if (!result.sent) { showStatus("QR code says: " + result.decoded); return; }
+  addUserEntry({ type: "text", text: result.text });
+  reportWebhook(result.result);
+  await poll();
+}
+
+// Wiring
+
+async function follow(unblocked) {
+  await sendEvent("/events/follow", { isUnblocked: unblocked });
+  await loadUsers(state.userId);
+}
+
+async function block() {
+  await sendEvent("/events/unfollow", {});
+  await loadUsers(state.userId);
+}
+
+function start() {
+  $("user-select").addEventListener("change", (event) => switchUser(event.target.value));
+  $("new-user-form").addEventListener("submit", createUser);
+  // LINE marks a follow after a block as an unblock.
+  $("follow").addEventListener("click", () => follow(Boolean(state.users[state.userId] && state.users[state.userId].blocked)));
+  $("unfollow").addEventListener("click", block);
+  $("composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("text");
+    sendText(input.value.trim());
+    input.value = "";
+  });
+  $("picker-ok").addEventListener("click", confirmPicker);
+  $("picker-cancel").addEventListener("click", () => { $("picker").hidden = true; });
+  $("location-form").addEventListener("submit", sendLocation);
+  $("photo-form").addEventListener("submit", sendPhoto);
+  $("scan-form").addEventListener("submit", scanQr);
+  loadUsers().catch((error) => showStatus(error.message, true));
+  state.polling = setInterval(() => poll().catch((error) => showStatus(error.message, true)), 1000);
+}
+
+document.addEventListener("DOMContentLoaded", start);

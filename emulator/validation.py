@@ -1,0 +1,286 @@
+"""Check request bodies against the Messaging API's documented limits.
+
+Each checker returns a list of LINE-style error details: {"message": ..., "property": ...}.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .ids import USER_ID_RE
+
+Details = list[dict[str, str]]
+
+MAX_MESSAGES = 5
+MAX_MULTICAST = 500
+MAX_QUICK_REPLY = 13
+MAX_TEXT = 5000
+MAX_POSTBACK_DATA = 300
+MAX_LABEL = 20
+MAX_ALT_TEXT = 1500
+MAX_URL = 2000
+RICH_MENU_WIDTH = 2500
+RICH_MENU_HEIGHTS = (1686, 843)
+MAX_RICH_MENU_AREAS = 20
+MAX_CHAT_BAR_TEXT = 14
+
+
+def detail(prop: str, message: str) -> dict[str, str]:
+    """Return one error detail."""
+    return {"message": message, "property": prop}
+
+
+def check_length(value: Any, prop: str, low: int, high: int, required: bool = True) -> Details:
+    """Check that value is a string of low..high characters."""
+    if value is None:
+        return [detail(prop, "Must not be empty")] if required else []
+    if not isinstance(value, str):
+        return [detail(prop, "Must be a string")]
+    if not low <= len(value) <= high:
+        return [detail(prop, f"Length must be between {low} and {high}")]
+    return []
+
+
+def check_size(items: Any, prop: str, low: int, high: int) -> Details:
+    """Check that items is a list of low..high elements."""
+    if not isinstance(items, list):
+        return [detail(prop, "Must be an array")]
+    if not low <= len(items) <= high:
+        return [detail(prop, f"Size must be between {low} and {high}")]
+    return []
+
+
+def check_user_ids(ids: list[Any], prop: str) -> Details:
+    """Check that every id looks like a LINE user id."""
+    return [detail(f"{prop}[{i}]" if len(ids) > 1 else prop, "Invalid user ID")
+            for i, uid in enumerate(ids) if not isinstance(uid, str) or not USER_ID_RE.match(uid)]
+
+
+def check_messages(messages: Any, prop: str = "messages") -> Details:
+    """Check a list of message objects."""
+    problems = check_size(messages, prop, 1, MAX_MESSAGES)
+    if problems:
+        return problems
+    for i, message in enumerate(messages):
+        problems += check_message(message, f"{prop}[{i}]")
+    return problems
+
+
+def check_message(message: Any, prop: str) -> Details:
+    """Check one message object by its type, and its quick reply."""
+    if not isinstance(message, dict):
+        return [detail(prop, "Must be an object")]
+    checker = MESSAGE_CHECKERS.get(message.get("type"))
+    if checker is None:
+        return [detail(f"{prop}.type", "Invalid message type")]
+    return checker(message, prop) + check_quick_reply(message.get("quickReply"), f"{prop}.quickReply")
+
+
+def check_quick_reply(quick_reply: Any, prop: str) -> Details:
+    """Check a quick reply: 1..13 items, each with a valid action."""
+    if quick_reply is None:
+        return []
+    items = quick_reply.get("items") if isinstance(quick_reply, dict) else None
+    problems = check_size(items, f"{prop}.items", 1, MAX_QUICK_REPLY)
+    if problems:
+        return problems
+    for i, item in enumerate(items):
+        item_prop = f"{prop}.items[{i}]"
+        if not isinstance(item, dict) or item.get("type") != "action":
+            problems.append(detail(f"{item_prop}.type", "Must be 'action'"))
+            continue
+        problems += check_action(item.get("action"), f"{item_prop}.action")
+    return problems
+
+
+def check_action(action: Any, prop: str, label_required: bool = True) -> Details:
+    """Check an action object by its type."""
+    if not isinstance(action, dict):
+        return [detail(prop, "Must not be empty")]
+    kind = action.get("type")
+    if kind not in ACTION_CHECKERS:
+        return [detail(f"{prop}.type", "Invalid action type")]
+    # Camera, camera roll and location actions show a default label when none is given.
+    required = label_required and kind not in ("camera", "cameraRoll", "location")
+    problems = check_length(action.get("label"), f"{prop}.label", 1, MAX_LABEL, required)
+    return problems + ACTION_CHECKERS[kind](action, prop)
+
+
+def _postback(action: dict, prop: str) -> Details:
+    return (check_length(action.get("data"), f"{prop}.data", 1, MAX_POSTBACK_DATA)
+            + check_length(action.get("displayText"), f"{prop}.displayText", 1, 300, False)
+            + check_length(action.get("text"), f"{prop}.text", 1, 300, False))
+
+
+def _message_action(action: dict, prop: str) -> Details:
+    return check_length(action.get("text"), f"{prop}.text", 1, 300)
+
+
+def _uri(action: dict, prop: str) -> Details:
+    return check_length(action.get("uri"), f"{prop}.uri", 1, 1000)
+
+
+def _datetimepicker(action: dict, prop: str) -> Details:
+    problems = check_length(action.get("data"), f"{prop}.data", 1, MAX_POSTBACK_DATA)
+    if action.get("mode") not in ("date", "time", "datetime"):
+        problems.append(detail(f"{prop}.mode", "Must be one of date, time, datetime"))
+    return problems
+
+
+def _no_fields(action: dict, prop: str) -> Details:
+    return []
+
+
+def _richmenuswitch(action: dict, prop: str) -> Details:
+    return (check_length(action.get("richMenuAliasId"), f"{prop}.richMenuAliasId", 1, 32)
+            + check_length(action.get("data"), f"{prop}.data", 1, MAX_POSTBACK_DATA))
+
+
+def _clipboard(action: dict, prop: str) -> Details:
+    return check_length(action.get("clipboardText"), f"{prop}.clipboardText", 1, 1000)
+
+
+ACTION_CHECKERS: dict[str, Callable[[dict, str], Details]] = {
+    "postback": _postback, "message": _message_action, "uri": _uri,
+    "datetimepicker": _datetimepicker, "camera": _no_fields, "cameraRoll": _no_fields,
+    "location": _no_fields, "richmenuswitch": _richmenuswitch, "clipboard": _clipboard,
+}
+
+
+def _text(message: dict, prop: str) -> Details:
+    return check_length(message.get("text"), f"{prop}.text", 1, MAX_TEXT)
+
+
+def _media(message: dict, prop: str) -> Details:
+    problems = check_length(message.get("originalContentUrl"), f"{prop}.originalContentUrl", 1, MAX_URL)
+    if message.get("type") in ("image", "video"):
+        problems += check_length(message.get("previewImageUrl"), f"{prop}.previewImageUrl", 1, MAX_URL)
+    return problems
+
+
+def _sticker(message: dict, prop: str) -> Details:
+    return [detail(f"{prop}.{key}", "Must not be empty")
+            for key in ("packageId", "stickerId") if not message.get(key)]
+
+
+def _location(message: dict, prop: str) -> Details:
+    problems = (check_length(message.get("title"), f"{prop}.title", 1, 100)
+                + check_length(message.get("address"), f"{prop}.address", 1, 100))
+    for key in ("latitude", "longitude"):
+        if not isinstance(message.get(key), (int, float)) or isinstance(message.get(key), bool):
+            problems.append(detail(f"{prop}.{key}", "Must be a number"))
+    return problems
+
+
+def _imagemap(message: dict, prop: str) -> Details:
+    problems = (check_length(message.get("baseUrl"), f"{prop}.baseUrl", 1, MAX_URL)
+                + check_length(message.get("altText"), f"{prop}.altText", 1, MAX_ALT_TEXT))
+    if not isinstance(message.get("baseSize"), dict):
+        problems.append(detail(f"{prop}.baseSize", "Must not be empty"))
+    return problems + check_size(message.get("actions", []), f"{prop}.actions", 0, 50)
+
+
+def _flex(message: dict, prop: str) -> Details:
+    problems = check_length(message.get("altText"), f"{prop}.altText", 1, MAX_ALT_TEXT)
+    contents = message.get("contents")
+    if not isinstance(contents, dict) or contents.get("type") not in ("bubble", "carousel"):
+        return problems + [detail(f"{prop}.contents.type", "Must be bubble or carousel")]
+    if contents["type"] == "carousel":
+        problems += check_size(contents.get("contents"), f"{prop}.contents.contents", 1, 12)
+    return problems
+
+
+def _template(message: dict, prop: str) -> Details:
+    problems = check_length(message.get("altText"), f"{prop}.altText", 1, MAX_ALT_TEXT)
+    template = message.get("template")
+    kind = template.get("type") if isinstance(template, dict) else None
+    if kind not in TEMPLATE_CHECKERS:
+        return problems + [detail(f"{prop}.template.type", "Invalid template type")]
+    return problems + TEMPLATE_CHECKERS[kind](template, f"{prop}.template")
+
+
+def _actions(actions: Any, prop: str, low: int, high: int) -> Details:
+    problems = check_size(actions, prop, low, high)
+    if problems:
+        return problems
+    return [p for i, a in enumerate(actions) for p in check_action(a, f"{prop}[{i}]")]
+
+
+def _buttons(template: dict, prop: str) -> Details:
+    plain = not template.get("title") and not template.get("thumbnailImageUrl")
+    return (check_length(template.get("text"), f"{prop}.text", 1, 160 if plain else 60)
+            + check_length(template.get("title"), f"{prop}.title", 1, 40, required=False)
+            + _actions(template.get("actions"), f"{prop}.actions", 1, 4))
+
+
+def _confirm(template: dict, prop: str) -> Details:
+    return (check_length(template.get("text"), f"{prop}.text", 1, 240)
+            + _actions(template.get("actions"), f"{prop}.actions", 2, 2))
+
+
+def _carousel(template: dict, prop: str) -> Details:
+    columns = template.get("columns")
+    problems = check_size(columns, f"{prop}.columns", 1, 10)
+    if problems:
+        return problems
+    for i, column in enumerate(columns):
+        column_prop = f"{prop}.columns[{i}]"
+        if not isinstance(column, dict):
+            problems.append(detail(column_prop, "Must be an object"))
+            continue
+        problems += check_length(column.get("text"), f"{column_prop}.text", 1, 120)
+        problems += _actions(column.get("actions"), f"{column_prop}.actions", 1, 3)
+    return problems
+
+
+def _image_carousel(template: dict, prop: str) -> Details:
+    columns = template.get("columns")
+    problems = check_size(columns, f"{prop}.columns", 1, 10)
+    if problems:
+        return problems
+    for i, column in enumerate(columns):
+        column_prop = f"{prop}.columns[{i}]"
+        column = column if isinstance(column, dict) else {}
+        problems += check_length(column.get("imageUrl"), f"{column_prop}.imageUrl", 1, MAX_URL)
+        problems += check_action(column.get("action"), f"{column_prop}.action", label_required=False)
+    return problems
+
+
+TEMPLATE_CHECKERS: dict[str, Callable[[dict, str], Details]] = {
+    "buttons": _buttons, "confirm": _confirm, "carousel": _carousel,
+    "image_carousel": _image_carousel,
+}
+
+MESSAGE_CHECKERS: dict[str, Callable[[dict, str], Details]] = {
+    "text": _text, "textV2": _text, "image": _media, "video": _media, "audio": _media,
+    "sticker": _sticker, "location": _location, "imagemap": _imagemap, "flex": _flex,
+    "template": _template,
+}
+
+
+def check_rich_menu(menu: Any) -> Details:
+    """Check the shape of a rich menu object."""
+    if not isinstance(menu, dict):
+        return [detail("", "Must be an object")]
+    size = menu.get("size") if isinstance(menu.get("size"), dict) else {}
+    problems = []
+    if size.get("width") != RICH_MENU_WIDTH:
+        problems.append(detail("size.width", f"Must be {RICH_MENU_WIDTH}"))
+    if size.get("height") not in RICH_MENU_HEIGHTS:
+        problems.append(detail("size.height", "Must be 1686 or 843"))
+    if not isinstance(menu.get("selected"), bool):
+        problems.append(detail("selected", "Must be a boolean"))
+    problems += check_length(menu.get("name"), "name", 1, 300)
+    problems += check_length(menu.get("chatBarText"), "chatBarText", 1, MAX_CHAT_BAR_TEXT)
+    return problems + _rich_menu_areas(menu.get("areas"))
+
+
+def _rich_menu_areas(areas: Any) -> Details:
+    problems = check_size(areas, "areas", 0, MAX_RICH_MENU_AREAS)
+    if problems:
+        return problems
+    for i, area in enumerate(areas):
+        area = area if isinstance(area, dict) else {}
+        if not isinstance(area.get("bounds"), dict):
+            problems.append(detail(f"areas[{i}].bounds", "Must not be empty"))
+        problems += check_action(area.get("action"), f"areas[{i}].action", label_required=False)
+    return problems
