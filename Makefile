@@ -20,11 +20,18 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# Re-extract resident- and staff-facing strings and compile the catalogues.
+# Re-extract each feature package's strings into its own catalogue and compile them.
+# The cityhall catalogue also holds the bot's strings.
+I18N_PACKAGES := cityhall staff residents checkin dashboards
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k t -k translate:2 -o cityhall/translations/messages.pot .
-	$(BIN)/pybabel update -i cityhall/translations/messages.pot -d cityhall/translations --no-fuzzy-matching
-	$(BIN)/pybabel compile -d cityhall/translations
+	for pkg in $(I18N_PACKAGES); do \
+	  [ -d $$pkg/translations ] || continue; \
+	  src=$$pkg; [ $$pkg = cityhall ] && src="cityhall bot"; \
+	  $(BIN)/pybabel extract -F babel.cfg -k _l -k t -k translate:2 --sort-output --no-location \
+	    -o $$pkg/translations/messages.pot $$src && \
+	  $(BIN)/pybabel update -i $$pkg/translations/messages.pot -d $$pkg/translations --no-fuzzy-matching && \
+	  $(BIN)/pybabel compile -d $$pkg/translations || exit 1; \
+	done
 
 bench: $(STAMP)
 	$(BIN)/python bench/webhook.py

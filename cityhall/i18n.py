@@ -12,7 +12,17 @@ from flask_babel import Babel
 # Languages a resident can choose, with the name shown in that language.
 RESIDENT_LANGUAGES: dict[str, str] = {"ja": "日本語", "en": "English"}
 DEFAULT_LANGUAGE = "ja"
-TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+# Each feature package keeps its own catalogue under <package>/translations, so features
+# never edit one shared file; all are merged. A new feature adds its package name here.
+FEATURE_PACKAGES = ["cityhall", "bot", "staff", "residents", "checkin", "dashboards",
+                    "notices", "events", "reports"]
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def translation_dirs() -> list[Path]:
+    """Return the catalogue folders of every feature package that has one."""
+    dirs = [PROJECT_ROOT / name / "translations" for name in FEATURE_PACKAGES]
+    return [d for d in dirs if d.is_dir()]
 
 babel = Babel()
 
@@ -33,14 +43,17 @@ def _select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    babel.init_app(app, locale_selector=_select_locale,
-                   default_translation_directories="translations")
+    babel.init_app(app, locale_selector=_select_locale, default_translation_directories=";".join(
+        str(d) for d in translation_dirs()))
 
 
 @cache
 def catalogue(language: str) -> NullTranslations:
-    """Load one language's compiled catalogue once per process."""
-    return Translations.load(str(TRANSLATIONS_DIR), [language])
+    """Load and merge one language's compiled catalogues once per process."""
+    merged = Translations()
+    for directory in translation_dirs():
+        merged.merge(Translations.load(str(directory), [language]))
+    return merged
 
 
 def translate(language: str | None, message: str, **variables: object) -> str:

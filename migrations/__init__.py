@@ -18,7 +18,7 @@ def alembic_config(database_url: str) -> AlembicConfig:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
     """Migrate the database to `revision`."""
     command.upgrade(alembic_config(database_url), revision)
 
