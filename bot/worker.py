@@ -1,8 +1,10 @@
 """The worker: deliver due outbox rows to LINE, push or multicast, with retries.
 
-Each row keeps one X-Line-Retry-Key for all its attempts, so a request LINE already
-accepted answers 409 on a retry and is counted as sent, never delivered twice. Rows are
-claimed with FOR UPDATE SKIP LOCKED so several workers can share the outbox on PostgreSQL.
+A row is leased, sent outside any transaction, then recorded. Each row keeps one
+X-Line-Retry-Key for all its attempts, so when a worker dies between LINE accepting a
+request and recording it, the retry after the lease gets 409 from LINE and counts as sent:
+nothing is lost and nothing delivered twice. Leases are taken with FOR UPDATE SKIP LOCKED,
+so several workers share the outbox on PostgreSQL; on SQLite one worker runs.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import logging
 import random
 import signal
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +26,9 @@ from models import OutboxMessage, OutboxStatus, Resident, utcnow
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300
+# Longer than one LINE call can take (connect + read timeouts), so a lease only expires
+# when its worker is gone.
+LEASE = timedelta(seconds=60)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -30,16 +37,36 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
 
 
-def claim_next(session: Session, now: datetime) -> OutboxMessage | None:
-    """Lock the oldest due row that no other worker holds."""
-    query = (
+@dataclass(frozen=True)
+class Delivery:
+    """What one attempt sends: taken from a leased row, sent with no transaction open."""
+
+    row_id: int
+    recipients: list[str]
+    messages: list[dict[str, Any]]
+    retry_key: str
+    multicast: bool
+
+
+def lease_next(session: Session, now: datetime) -> Delivery | None:
+    """Lease the oldest due row that no other worker holds; None when nothing is due."""
+    row = session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(1)
         .with_for_update(skip_locked=True)
-    )
-    return session.scalars(query).first()
+    ).first()
+    if row is None:
+        return None
+    row.attempts += 1
+    row.next_attempt_at = now + LEASE
+    recipients = active_recipients(session, row.recipients)
+    if not recipients:
+        row.status = OutboxStatus.SKIPPED
+        row.last_error = "every recipient blocked the account"
+        return Delivery(row.id, [], row.messages, row.retry_key, False)
+    return Delivery(row.id, recipients, row.messages, row.retry_key, len(row.recipients) > 1)
 
 
 def active_recipients(session: Session, user_ids: list[str]) -> list[str]:
@@ -50,33 +77,22 @@ def active_recipients(session: Session, user_ids: list[str]) -> list[str]:
     return [u for u in user_ids if u not in blocked]
 
 
-def deliver(session: Session, gateway: LineGateway, row: OutboxMessage, now: datetime,
-            max_attempts: int) -> None:
-    """Send one row and record the outcome on it."""
-    recipients = active_recipients(session, row.recipients)
-    if not recipients:
-        row.status = OutboxStatus.SKIPPED
-        row.last_error = "every recipient blocked the account"
-        return
-    row.attempts += 1
+def send(gateway: LineGateway, delivery: Delivery) -> LineError | None:
+    """Make the LINE call; return the error, if any."""
     try:
-        # A push goes to one user; the retry key belongs to the row, so a retry after a lost
-        # answer is refused with 409 by LINE instead of delivered twice.
-        if len(row.recipients) == 1:
-            gateway.push(recipients[0], row.messages, row.retry_key)
+        if delivery.multicast:
+            gateway.multicast(delivery.recipients, delivery.messages, delivery.retry_key)
         else:
-            gateway.multicast(recipients, row.messages, row.retry_key)
+            gateway.push(delivery.recipients[0], delivery.messages, delivery.retry_key)
     except LineError as err:
-        _record_failure(row, err, now, max_attempts)
-        return
-    row.status = OutboxStatus.SENT
-    row.sent_at = now
-    row.last_error = None
+        return err
+    return None
 
 
-def _record_failure(row: OutboxMessage, err: LineError, now: datetime, max_attempts: int) -> None:
-    if err.status == 409:
-        # LINE already accepted a request with this retry key: it was delivered.
+def record(row: OutboxMessage, err: LineError | None, now: datetime, max_attempts: int) -> None:
+    """Store the outcome of an attempt on its row."""
+    if err is None or err.status == 409:
+        # 409: LINE already accepted a request with this retry key, so it was delivered.
         row.status = OutboxStatus.SENT
         row.sent_at = now
         row.last_error = None
@@ -93,31 +109,38 @@ def _record_failure(row: OutboxMessage, err: LineError, now: datetime, max_attem
         log.info("outbox %s will retry (%s)", row.id, row.last_error)
 
 
+def deliver_next(session_factory, gateway: LineGateway, max_attempts: int,
+                 now: datetime | None = None) -> bool:
+    """Lease, send and record one row; False when nothing is due."""
+    with session_factory() as session, session.begin():
+        delivery = lease_next(session, now or utcnow())
+    if delivery is None:
+        return False
+    if not delivery.recipients:
+        return True
+    err = send(gateway, delivery)
+    with session_factory() as session, session.begin():
+        row = session.get(OutboxMessage, delivery.row_id)
+        record(row, err, now or utcnow(), max_attempts)
+    return True
+
+
 def drain_once(session_factory, gateway: LineGateway, *, batch_size: int = 50,
                max_attempts: int = 12, now: datetime | None = None) -> int:
-    """Deliver up to `batch_size` due rows, each in its own short transaction; return the count.
-
-    One row per transaction keeps locks short: on SQLite the write lock is held only for the
-    final update, and on PostgreSQL a killed worker releases just the row it was sending.
-    """
+    """Deliver up to `batch_size` due rows; return how many were tried."""
     done = 0
-    for _ in range(batch_size):
-        with session_factory() as session, session.begin():
-            row = claim_next(session, now or utcnow())
-            if row is None:
-                break
-            deliver(session, gateway, row, now or utcnow(), max_attempts)
-            done += 1
+    while done < batch_size and deliver_next(session_factory, gateway, max_attempts, now):
+        done += 1
     return done
 
 
 def drain(session_factory, gateway: LineGateway, *, batch_size: int = 50,
-          max_attempts: int = 12) -> int:
-    """Deliver everything due now, batch after batch; return how many rows were tried."""
+          max_attempts: int = 12, now: datetime | None = None) -> int:
+    """Deliver everything due, batch after batch; return how many attempts were made."""
     total = 0
     while True:
         count = drain_once(session_factory, gateway, batch_size=batch_size,
-                           max_attempts=max_attempts)
+                           max_attempts=max_attempts, now=now)
         total += count
         if count == 0:
             return total
