@@ -19,6 +19,7 @@ from cityhall import create_app
 from cityhall.config import TestingConfig, normalize_database_url
 from models import Base
 
+ROOT = Path(__file__).resolve().parents[1]  # the checkout under test
 CHANNEL_SECRET = "test-channel-secret"
 ACCESS_TOKEN = "test-access-token"
 POSTGRES_URL = os.environ.get("CITYHALL_TEST_POSTGRES_URL")

@@ -20,7 +20,7 @@ from bot.gateway import gateway
 from bot.outbox import enqueue
 from cityhall.db import db
 from models import OutboxMessage, OutboxStatus, Resident, utcnow
-from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET
+from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET, ROOT
 
 PUSH = "/v2/bot/message/push"
 MULTICAST = "/v2/bot/message/multicast"
@@ -157,7 +157,7 @@ def test_worker_gives_up_after_max_attempts(app, line):
 
 
 def start_worker(database_url: str, emulator_url: str) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=database_url, LINE_API_BASE_URL=emulator_url,
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DATABASE_URL=database_url, LINE_API_BASE_URL=emulator_url,
                LINE_DATA_API_BASE_URL=emulator_url, LINE_CHANNEL_SECRET=CHANNEL_SECRET,
                LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN, OUTBOX_POLL_SECONDS="0.1")
     return subprocess.Popen([sys.executable, "-m", "cityhall", "worker"], env=env,
