@@ -17,14 +17,13 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from linebot.v3.webhooks import Event
-from sqlalchemy.exc import IntegrityError
 
 import bot.handlers  # noqa: F401  (registers the handlers)
 from bot.context import EventContext
 from bot.dispatch import dispatch
 from bot.gateway import LineError, gateway
 from bot.outbox import enqueue
-from cityhall.db import db
+from cityhall.db import db, dialect_insert
 from models import ProcessedEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -99,19 +98,22 @@ def process_event(raw: dict[str, Any]) -> None:
 
 
 def _claim(session, raw: dict[str, Any]) -> bool:
-    """Insert the event's dedup row; False when it was processed (or is being processed) already."""
+    """Insert the event's dedup row; False when it was processed (or is being processed) already.
+
+    INSERT ... ON CONFLICT DO NOTHING: on PostgreSQL a racing duplicate waits for the first
+    delivery's transaction and then inserts nothing (or takes over if the first rolled back).
+    """
     event_id = raw.get("webhookEventId")
     if not event_id:
         log.warning("event without webhookEventId (%s); processed without dedup", raw.get("type"))
         return True
     source = raw.get("source") or {}
-    try:
-        with session.begin_nested():
-            session.add(ProcessedEvent(webhook_event_id=event_id, event_type=str(raw.get("type")),
-                                       line_user_id=source.get("userId")))
-    except IntegrityError:
-        return False
-    return True
+    statement = dialect_insert(session)(ProcessedEvent).values(
+        webhook_event_id=event_id, event_type=str(raw.get("type"))[:32],
+        line_user_id=source.get("userId"), processed_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["webhook_event_id"]).returning(
+        ProcessedEvent.webhook_event_id)
+    return session.execute(statement).scalar() is not None
 
 
 def send_reply(ctx: EventContext) -> None:

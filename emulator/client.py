@@ -120,6 +120,10 @@ class EmulatorClient:
 
     # Inspection and faults
 
+    def issue_reply_tokens(self, user_id: str, tokens: list[str]) -> None:
+        """Make reply tokens valid, for events the caller posts to the app itself."""
+        self._call("POST", "/reply-tokens", json={"userId": user_id, "tokens": tokens})
+
     def received(self, user_id: str, since: int = 0) -> list[dict[str, Any]]:
         """Return the entries the user received, from index `since` on."""
         return self._call("GET", f"/received/{user_id}", params={"since": since})["messages"]

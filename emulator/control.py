@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -186,6 +187,20 @@ def redeliver() -> Response:
     if event is None:
         return bad_request("Unknown webhookEventId", 404)
     return send([events.as_redelivery(event)])
+
+
+@bp.post("/reply-tokens")
+def issue_reply_tokens() -> Response:
+    """Make reply tokens valid for a user, for a sender that posts events to the app itself."""
+    data = body()
+    user_id = user_from(data)
+    tokens = data.get("tokens")
+    if user_id is None or not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+        return bad_request("give a valid userId and a list of tokens")
+    now = time.time()
+    for token in tokens:
+        platform().store.issue_reply_token(token, user_id, now)
+    return jsonify({"issued": len(tokens)})
 
 
 # Inspection and faults

@@ -1,0 +1,98 @@
+"""Shared pieces of the benchmarks: start processes on loopback, wait for them, sign events."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-channel-secret"
+TOKEN = "bench-access-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    """Wait until a URL answers at all."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def env_for(emulator_url: str, database_url: str) -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(ROOT), DATABASE_URL=database_url,
+                LINE_API_BASE_URL=emulator_url, LINE_DATA_API_BASE_URL=emulator_url,
+                LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN)
+
+
+def start_emulator() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "emulator", "--port", str(port), "--quiet",
+                             "--channel-secret", SECRET, "--access-token", TOKEN],
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/_emulator/users")
+    return proc, url
+
+
+def gunicorn(app_spec: str, env: dict[str, str], workers: int, threads: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
+                             "--threads", str(threads), "-b", f"127.0.0.1:{port}",
+                             "--log-level", "warning", app_spec], env=env, cwd=ROOT)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def migrate(database_url: str) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DATABASE_URL=database_url)
+    subprocess.run([sys.executable, "-m", "cityhall", "db", "upgrade"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def text_body(user_id: str, text: str) -> tuple[bytes, str, str]:
+    """Build a signed one-event webhook body; return (body, signature, reply token)."""
+    token = uuid.uuid4().hex
+    event = {"type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
+             "source": {"type": "user", "userId": user_id}, "replyToken": token,
+             "webhookEventId": uuid.uuid4().hex[:26].upper(),
+             "deliveryContext": {"isRedelivery": False},
+             "message": {"id": str(uuid.uuid4().int)[:18], "type": "text", "text": text,
+                         "quoteToken": uuid.uuid4().hex}}
+    body = json.dumps({"destination": "U" + "0" * 32, "events": [event]}).encode()
+    signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+    return body, signature, token
+
+
+def stop(*procs: subprocess.Popen) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
