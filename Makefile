@@ -21,13 +21,16 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # Re-extract each feature package's strings into its own catalogue and compile them.
-# The cityhall catalogue also holds the bot's strings.
+# The cityhall catalogue also holds the bot's strings; the form engine's (bot/flows) go with
+# residents. `Invalid` and `N_` mark messages translated later, when they are shown.
 I18N_PACKAGES := cityhall staff residents checkin dashboards
 i18n: $(STAMP)
 	for pkg in $(I18N_PACKAGES); do \
 	  [ -d $$pkg/translations ] || continue; \
-	  src=$$pkg; [ $$pkg = cityhall ] && src="cityhall bot"; \
-	  $(BIN)/pybabel extract -F babel.cfg -k _l -k t -k translate:2 --sort-output --no-location \
+	  src=$$pkg; [ $$pkg = cityhall ] && src="cityhall bot/*.py bot/handlers"; \
+	  [ $$pkg = residents ] && src="residents bot/flows"; \
+	  $(BIN)/pybabel extract -F babel.cfg -k _l -k t -k translate:2 -k Invalid -k N_ \
+	    --sort-output --no-location \
 	    -o $$pkg/translations/messages.pot $$src && \
 	  $(BIN)/pybabel update -i $$pkg/translations/messages.pot -d $$pkg/translations --no-fuzzy-matching && \
 	  $(BIN)/pybabel compile -d $$pkg/translations || exit 1; \

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 from bot import messages
 from bot.context import EventContext
 from bot.dispatch import on
+from bot.flows import engine
 from cityhall.i18n import RESIDENT_LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -32,19 +33,30 @@ def parse_data(data: str) -> dict[str, str]:
 
 @on("postback")
 def handle(ctx: EventContext) -> None:
-    """Call the action the postback names; answer an unknown one instead of ignoring it."""
+    """Call the action the postback names; answer an unknown one instead of ignoring it.
+
+    A form's own buttons go to the engine; any other action pauses a running form and
+    offers to resume it afterwards.
+    """
     params = parse_data(ctx.event.postback.data)
+    if params.get("action") == "form":
+        engine.handle_postback(ctx, params, (ctx.raw.get("postback") or {}).get("params") or {})
+        return
     handler = _actions.get(params.get("action", ""))
     if handler is None:
         log.info("unknown postback %r from %s", ctx.event.postback.data, ctx.user_id)
         ctx.reply(messages.text(ctx.t("Sorry, that button is no longer valid.")))
         return
+    engine.interrupt(ctx)
     handler(ctx, params)
+    engine.offer_resume(ctx)
 
 
 @action("lang")
 def choose_language(ctx: EventContext, params: dict[str, str]) -> None:
-    """Store the chosen language and confirm in it."""
+    """Store the chosen language, confirm in it, and offer registration to a newcomer."""
+    from residents.chat import registration_offer
+
     code = params.get("value", "")
     if code not in RESIDENT_LANGUAGES:
         ctx.reply(messages.text(ctx.t("Sorry, that language is not available yet.")))
@@ -52,4 +64,5 @@ def choose_language(ctx: EventContext, params: dict[str, str]) -> None:
     resident = ctx.resident()
     resident.language = code
     resident.language_chosen = True
-    ctx.reply(messages.text(ctx.t("I will talk to you in English from now on.")))
+    ctx.reply(messages.text(ctx.t("I will talk to you in English from now on."),
+                            quick_replies=registration_offer(ctx)))

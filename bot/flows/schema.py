@@ -1,0 +1,370 @@
+"""Form definitions: read a YAML file into Form and Field objects, or say exactly what is wrong."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FIELD_TYPES = {
+    "text", "longtext", "number", "date", "time", "choice", "multichoice", "yesno", "phone",
+    "postal", "kana", "email", "location", "photo", "child", "group",
+}
+LANGUAGES = ("ja", "en")
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+RELATIVE_DATE = re.compile(r"^(today|[+-]\d+[dmy])$")
+CONDITION_KEYS = {"field", "equals", "not_equals", "in", "is_set"}
+FIELD_KEYS = {
+    "id", "type", "label", "prompt", "required", "prefill", "when", "error", "min", "max",
+    "min_length", "max_length", "pattern", "options", "options_from", "min_date", "max_date",
+    "fields", "fields_from", "more_prompt", "integer", "must_be", "link",
+}
+FORM_KEYS = {"id", "title", "description", "department", "receipt_prefix", "anonymous",
+             "requires_registration", "on_submit", "confirm", "fields", "menu", "done"}
+
+
+class FormError(ValueError):
+    """A form definition that cannot be used; the message names the file and the field."""
+
+
+Text = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: Text
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    equals: Any = None
+    not_equals: Any = None
+    any_of: tuple[Any, ...] | None = None
+    is_set: bool | None = None
+
+    def holds(self, value: Any) -> bool:
+        """Tell whether an earlier answer satisfies this condition."""
+        if self.is_set is not None:
+            return (value is not None) == self.is_set
+        if self.any_of is not None:
+            return value in self.any_of or (isinstance(value, list)
+                                            and any(v in self.any_of for v in value))
+        if self.not_equals is not None:
+            return value != self.not_equals
+        return value == self.equals
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    type: str
+    label: Text
+    prompt: Text
+    required: bool = True
+    prefill: str | None = None
+    when: Condition | None = None
+    error: Text | None = None
+    min: float | None = None
+    max: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    integer: bool = True
+    options: tuple[Option, ...] = ()
+    options_from: str | None = None
+    min_date: str | None = None
+    max_date: str | None = None
+    min_time: str | None = None
+    max_time: str | None = None
+    must_be: bool | None = None
+    link: str | None = None
+    fields: tuple[Field, ...] = ()
+    more_prompt: Text | None = None
+
+    def sub(self, field_id: str) -> Field | None:
+        """Return a field of this group by id."""
+        return next((f for f in self.fields if f.id == field_id), None)
+
+
+@dataclass(frozen=True)
+class Form:
+    id: str
+    title: Text
+    fields: tuple[Field, ...]
+    description: Text | None = None
+    department: str | None = None
+    receipt_prefix: str | None = None
+    anonymous: bool = False
+    requires_registration: bool = False
+    on_submit: str = "application"
+    confirm: bool = True
+    menu: bool = False
+    done: Text | None = None
+    source: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def field(self, field_id: str) -> Field | None:
+        """Return a top-level field by id."""
+        return next((f for f in self.fields if f.id == field_id), None)
+
+
+class _Reader:
+    """Check one form's YAML; every error names the file and the field."""
+
+    def __init__(self, source: str, known: dict[str, Form]) -> None:
+        self.source = source
+        self.known = known
+
+    def fail(self, where: str, message: str) -> FormError:
+        return FormError(f"{self.source}: {where}: {message}")
+
+    def text(self, value: Any, where: str, required: bool = True) -> Text | None:
+        """Read a per-language text: a mapping with Japanese and English."""
+        if value is None and not required:
+            return None
+        if isinstance(value, str):
+            raise self.fail(where, "give the text per language, e.g. {ja: ..., en: ...}")
+        if not isinstance(value, dict) or not all(isinstance(value.get(k), str) and value[k]
+                                                  for k in LANGUAGES):
+            raise self.fail(where, "needs a non-empty text for each of: " + ", ".join(LANGUAGES))
+        return {str(k): str(v) for k, v in value.items()}
+
+    def form(self, data: Any) -> Form:
+        """Read and check a whole form."""
+        if not isinstance(data, dict):
+            raise self.fail("form", "the file must hold one mapping (id, title, fields)")
+        unknown = set(data) - FORM_KEYS
+        if unknown:
+            raise self.fail("form", f"unknown keys {sorted(unknown)}")
+        form_id = data.get("id")
+        if not isinstance(form_id, str) or not ID_PATTERN.match(form_id):
+            raise self.fail("id", "must be lower-case letters, digits and _ (max 40)")
+        fields = self.fields(data.get("fields"), "fields")
+        form = Form(
+            id=form_id, title=self.text(data.get("title"), "title"), fields=fields,
+            description=self.text(data.get("description"), "description", required=False),
+            department=data.get("department"), receipt_prefix=data.get("receipt_prefix"),
+            anonymous=bool(data.get("anonymous", False)),
+            requires_registration=bool(data.get("requires_registration", False)),
+            on_submit=str(data.get("on_submit", "application")),
+            confirm=bool(data.get("confirm", True)), menu=bool(data.get("menu", False)),
+            done=self.text(data.get("done"), "done", required=False),
+            source=self.source, raw=data)
+        self.check_form(form)
+        return form
+
+    def check_form(self, form: Form) -> None:
+        if form.on_submit == "application":
+            if not form.department:
+                raise self.fail("department", "an application form needs its department code")
+            if not (isinstance(form.receipt_prefix, str)
+                    and re.fullmatch(r"[A-Z]{1,3}", form.receipt_prefix)):
+                raise self.fail("receipt_prefix", "needs 1 to 3 capital letters, e.g. A")
+        if form.anonymous and any(f.prefill or f.type in ("child", "photo", "location")
+                                  for f in form.fields):
+            raise self.fail("anonymous", "an anonymous form cannot prefill, ask for a child, "
+                                         "a photo or a location")
+
+    def fields(self, items: Any, where: str) -> tuple[Field, ...]:
+        """Read a list of fields, checking ids are unique and conditions look backwards."""
+        if not isinstance(items, list) or not items:
+            raise self.fail(where, "needs a non-empty list of fields")
+        seen: list[str] = []
+        result = []
+        for index, item in enumerate(items):
+            label = item.get("id", index) if isinstance(item, dict) else index
+            read = self.field(item, f"{where}[{label}]", seen)
+            seen.append(read.id)
+            result.append(read)
+        return tuple(result)
+
+    def field(self, data: Any, where: str, earlier: list[str]) -> Field:
+        """Read one field and check the options its type needs."""
+        if not isinstance(data, dict):
+            raise self.fail(where, "a field must be a mapping")
+        unknown = set(data) - FIELD_KEYS
+        if unknown:
+            raise self.fail(where, f"unknown keys {sorted(unknown)}")
+        field_id = data.get("id")
+        if not isinstance(field_id, str) or not ID_PATTERN.match(field_id):
+            raise self.fail(where, "id must be lower-case letters, digits and _")
+        if field_id in earlier:
+            raise self.fail(where, f"id {field_id!r} is used twice")
+        kind = data.get("type")
+        if kind not in FIELD_TYPES:
+            raise self.fail(where, f"unknown type {kind!r}; known: {', '.join(sorted(FIELD_TYPES))}")
+        values = self.common(data, where, earlier)
+        values.update(self.typed(kind, data, where))
+        return Field(id=field_id, type=kind, **values)
+
+    def common(self, data: dict, where: str, earlier: list[str]) -> dict[str, Any]:
+        from bot.flows.hooks import PREFILL_KEYS
+
+        prefill = data.get("prefill")
+        if prefill is not None and prefill not in PREFILL_KEYS:
+            raise self.fail(where, f"unknown prefill {prefill!r}; known: "
+                                   f"{', '.join(sorted(PREFILL_KEYS))}")
+        required = data.get("required", True)
+        if not isinstance(required, bool):
+            raise self.fail(where, "required must be true or false")
+        return {"label": self.text(data.get("label"), f"{where}.label"),
+                "prompt": self.text(data.get("prompt"), f"{where}.prompt"),
+                "required": required, "prefill": prefill,
+                "when": self.condition(data.get("when"), where, earlier),
+                "error": self.text(data.get("error"), f"{where}.error", required=False)}
+
+    def condition(self, data: Any, where: str, earlier: list[str]) -> Condition | None:
+        """Read `when`: it may only look at fields asked before this one."""
+        if data is None:
+            return None
+        if not isinstance(data, dict) or set(data) - CONDITION_KEYS or "field" not in data:
+            raise self.fail(f"{where}.when", "write {field: ID, equals|not_equals|in|is_set: ...}")
+        if data["field"] not in earlier:
+            raise self.fail(f"{where}.when", f"refers to {data['field']!r}, which is not an "
+                                             "earlier field")
+        any_of = data.get("in")
+        return Condition(field=data["field"], equals=data.get("equals"),
+                         not_equals=data.get("not_equals"),
+                         any_of=tuple(any_of) if any_of is not None else None,
+                         is_set=data.get("is_set"))
+
+    def typed(self, kind: str, data: dict, where: str) -> dict[str, Any]:
+        """Read the options that belong to this field type."""
+        reader = getattr(self, f"typed_{kind}", None)
+        return reader(data, where) if reader else {}
+
+    def typed_text(self, data: dict, where: str, default_max: int = 100) -> dict[str, Any]:
+        pattern = data.get("pattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise self.fail(where, f"pattern does not compile: {exc}") from exc
+        return {"pattern": pattern, "min_length": self.number(data, "min_length", where),
+                "max_length": self.number(data, "max_length", where) or default_max}
+
+    def typed_longtext(self, data: dict, where: str) -> dict[str, Any]:
+        return self.typed_text(data, where, default_max=1000)
+
+    def typed_number(self, data: dict, where: str) -> dict[str, Any]:
+        low, high = self.number(data, "min", where), self.number(data, "max", where)
+        if low is not None and high is not None and low > high:
+            raise self.fail(where, "min is greater than max")
+        return {"min": low, "max": high, "integer": bool(data.get("integer", True))}
+
+    def typed_date(self, data: dict, where: str) -> dict[str, Any]:
+        for key in ("min_date", "max_date"):
+            value = data.get(key)
+            if value is not None and not (RELATIVE_DATE.match(str(value)) or _iso_date(value)):
+                raise self.fail(where, f"{key} must be today, +Nd/-Nm/+Ny or YYYY-MM-DD")
+        return {"min_date": _as_text(data.get("min_date")), "max_date": _as_text(data.get("max_date"))}
+
+    def typed_time(self, data: dict, where: str) -> dict[str, Any]:
+        bounds = {}
+        for key in ("min", "max"):
+            value = data.get(key)
+            if value is not None:
+                try:
+                    time.fromisoformat(str(value))
+                except ValueError as exc:
+                    raise self.fail(where, f"{key} must be a time like 09:00") from exc
+            bounds[f"{key}_time"] = _as_text(value)
+        return bounds
+
+    def typed_kana(self, data: dict, where: str) -> dict[str, Any]:
+        return {"max_length": self.number(data, "max_length", where) or 100}
+
+    def typed_choice(self, data: dict, where: str) -> dict[str, Any]:
+        from bot.flows.hooks import OPTION_SOURCES
+
+        source = data.get("options_from")
+        if source is not None:
+            if source not in OPTION_SOURCES:
+                raise self.fail(where, f"unknown options_from {source!r}; known: "
+                                       f"{', '.join(sorted(OPTION_SOURCES))}")
+            return {"options_from": source}
+        return {"options": self.options(data.get("options"), where),
+                "min": self.number(data, "min", where), "max": self.number(data, "max", where)}
+
+    def typed_multichoice(self, data: dict, where: str) -> dict[str, Any]:
+        return self.typed_choice(data, where)
+
+    def typed_yesno(self, data: dict, where: str) -> dict[str, Any]:
+        must_be = data.get("must_be")
+        if must_be is not None and not isinstance(must_be, bool):
+            raise self.fail(where, "must_be must be true or false")
+        if must_be is not None and not data.get("error"):
+            raise self.fail(where, "must_be needs an error text saying why")
+        return {"must_be": must_be, "link": data.get("link")}
+
+    def typed_group(self, data: dict, where: str) -> dict[str, Any]:
+        source = data.get("fields_from")
+        if source is not None:
+            if source not in self.known:
+                raise self.fail(where, f"fields_from {source!r} is not a known form")
+            fields = self.known[source].fields
+        else:
+            fields = self.fields(data.get("fields"), f"{where}.fields")
+        if any(f.type == "group" for f in fields):
+            raise self.fail(where, "groups cannot be nested")
+        low = int(self.number(data, "min", where) or 1)
+        high = int(self.number(data, "max", where) or 10)
+        return {"fields": fields, "min": low, "max": high,
+                "more_prompt": self.text(data.get("more_prompt"), f"{where}.more_prompt")}
+
+    def options(self, items: Any, where: str) -> tuple[Option, ...]:
+        if not isinstance(items, list) or len(items) < 2:
+            raise self.fail(where, "a choice needs at least two options")
+        result = []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+                raise self.fail(f"{where}.options[{i}]", "needs value, ja and en")
+            label = self.text({k: item.get(k) for k in LANGUAGES}, f"{where}.options[{i}]")
+            result.append(Option(item["value"], label))
+        if len({o.value for o in result}) != len(result):
+            raise self.fail(where, "option values must be unique")
+        return tuple(result)
+
+    def number(self, data: dict, key: str, where: str) -> float | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(where, f"{key} must be a number")
+        return value
+
+
+def _iso_date(value: Any) -> bool:
+    if isinstance(value, date):
+        return True
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def form_from_data(data: Any, source: str, known: dict[str, Form] | None = None) -> Form:
+    """Check a form given as data (already parsed YAML)."""
+    return _Reader(source, known or {}).form(data)
+
+
+def read_form(path: Path, known: dict[str, Form] | None = None) -> Form:
+    """Load one form file; raise FormError naming the file and the field on any problem."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise FormError(f"{path}: cannot read: {exc}") from exc
+    return _Reader(str(path), known or {}).form(data)

@@ -1,0 +1,1 @@
+"""Residents: registration, household and partners, My data, applications, the rich menu."""

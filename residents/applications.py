@@ -1,0 +1,217 @@
+"""Applications: store a submitted form under a receipt number; staff change its status.
+
+The staff inbox calls `list_submissions`, `get_submission`, `answer_rows` and
+`change_status`; every status change queues exactly one push to the resident in the same
+transaction (transactional outbox).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot import messages
+from bot.flows import hooks
+from bot.flows.registry import forms
+from bot.flows.schema import Field, Form
+from bot.outbox import enqueue
+from cityhall.i18n import translate
+from models import Resident
+from models.application import ReceiptCounter, StatusChange, Submission, SubmissionStatus
+
+S = SubmissionStatus
+
+
+def N_(message: str) -> str:
+    """Mark a message for the catalogue; it is translated where it is shown."""
+    return message
+
+
+# Which status may follow which; "returned" asks the resident to fix something, then review again.
+TRANSITIONS: dict[SubmissionStatus, set[SubmissionStatus]] = {
+    S.RECEIVED: {S.IN_REVIEW, S.APPROVED, S.RETURNED, S.DONE},
+    S.IN_REVIEW: {S.APPROVED, S.RETURNED, S.DONE},
+    S.APPROVED: {S.DONE, S.RETURNED},
+    S.RETURNED: {S.IN_REVIEW, S.DONE},
+    S.DONE: set(),
+}
+STATUS_LABELS = {S.RECEIVED: N_("Received"), S.IN_REVIEW: N_("In review"),
+                 S.APPROVED: N_("Approved"), S.RETURNED: N_("Returned"), S.DONE: N_("Done")}
+
+
+class StatusError(ValueError):
+    """A status change that is not allowed; the message says why."""
+
+
+def status_label(status: SubmissionStatus, language: str) -> str:
+    """Name a status in the language."""
+    return translate(language, STATUS_LABELS[status])
+
+
+def next_receipt_no(session: Session, prefix: str, year: int) -> str:
+    """Take the next number of the (prefix, year) counter, e.g. A-2026-000123.
+
+    The UPDATE holds the counter row's lock until commit, so concurrent submissions queue
+    for it and never share a number; the first of a year creates the row.
+    """
+    bump = (update(ReceiptCounter)
+            .where(ReceiptCounter.prefix == prefix, ReceiptCounter.year == year)
+            .values(last=ReceiptCounter.last + 1).returning(ReceiptCounter.last))
+    number = session.execute(bump).scalar()
+    if number is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(ReceiptCounter).values(prefix=prefix, year=year, last=1))
+            number = 1
+        except IntegrityError:  # another transaction created it first
+            number = session.execute(bump).scalar()
+    return f"{prefix}-{year}-{number:06d}"
+
+
+def local_now(now: datetime) -> datetime:
+    from flask import current_app
+
+    return now.astimezone(ZoneInfo(current_app.config["CITYHALL_TIMEZONE"]))
+
+
+def submit_application(session: Session, form: Form, resident: Resident,
+                       household_id: int | None, answers: dict[str, Any],
+                       now: datetime) -> Submission:
+    """Store a submission with a new receipt number; an anonymous one keeps no link to anyone."""
+    local = local_now(now)
+    submission = Submission(
+        receipt_no=next_receipt_no(session, form.receipt_prefix, local.year), form_id=form.id,
+        department_code=form.department, answers=answers, language=resident.language,
+        status=S.RECEIVED, submitted_at=now, updated_at=now)
+    if form.anonymous:
+        # Only the day is kept: an exact time could be matched with the resident's messages.
+        day = datetime.combine(local.date(), time(), local.tzinfo)
+        submission.submitted_at = submission.updated_at = day
+    else:
+        submission.resident_id, submission.household_id = resident.id, household_id
+    session.add(submission)
+    session.flush()
+    return submission
+
+
+def list_submissions(session: Session, department_codes: list[str],
+                     status: SubmissionStatus | None = None, form_id: str | None = None,
+                     limit: int = 100, offset: int = 0) -> list[Submission]:
+    """Return the departments' submissions, newest first, optionally by status or form."""
+    query = select(Submission).where(Submission.department_code.in_(department_codes))
+    if status is not None:
+        query = query.where(Submission.status == status)
+    if form_id is not None:
+        query = query.where(Submission.form_id == form_id)
+    query = query.order_by(Submission.submitted_at.desc(), Submission.id.desc())
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def count_by_status(session: Session, department_codes: list[str]) -> dict[str, int]:
+    """Count the departments' submissions per status (for the inbox tabs)."""
+    rows = session.execute(select(Submission.status, func.count())
+                           .where(Submission.department_code.in_(department_codes))
+                           .group_by(Submission.status))
+    return {str(status): n for status, n in rows}
+
+
+def get_submission(session: Session, submission_id: int,
+                   department_codes: list[str] | None = None) -> Submission | None:
+    """Return one submission, only if it belongs to one of the departments (when given)."""
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        return None
+    if department_codes is not None and submission.department_code not in department_codes:
+        return None
+    return submission
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    label: str
+    value: str
+    upload_id: int | None = None
+
+
+def answer_rows(session: Session, submission: Submission, language: str = "ja") -> list[AnswerRow]:
+    """Return a submission's answers as labelled lines, in the form's order, for staff."""
+    form = forms().get(submission.form_id)
+    if form is None:
+        return [AnswerRow(k, str(v)) for k, v in submission.answers.items()]
+    rows = []
+    for f in form.fields:
+        value = submission.answers.get(f.id)
+        if f.type == "group":
+            for i, item in enumerate(value or []):
+                rows += [_row(session, sub, item.get(sub.id), language,
+                              f"{f.label[language]} {i + 1} ") for sub in f.fields if sub.id in item]
+        elif f.id in submission.answers:
+            rows.append(_row(session, f, value, language))
+    return rows
+
+
+def _row(session: Session, f: Field, value: Any, language: str, prefix: str = "") -> AnswerRow:
+    label = prefix + f.label.get(language, f.label["ja"])
+    if value is None:
+        return AnswerRow(label, "—")
+    if f.type in ("choice", "multichoice"):
+        options = hooks.OPTION_SOURCES[f.options_from](session) if f.options_from else f.options
+        names = {o.value: o.label.get(language, o.label["ja"]) for o in options}
+        values = value if isinstance(value, list) else [value]
+        return AnswerRow(label, "、".join(names.get(v, v) for v in values))
+    if f.type == "yesno":
+        return AnswerRow(label, translate(language, "Yes") if value else translate(language, "No"))
+    if f.type == "child":
+        return AnswerRow(label, value.get("name", ""))
+    if f.type == "location":
+        return AnswerRow(label, f"{value.get('address') or ''} "
+                                f"({value.get('latitude')}, {value.get('longitude')})".strip())
+    if f.type == "photo":
+        return AnswerRow(label, value.get("content_type", ""), upload_id=value.get("upload_id"))
+    return AnswerRow(label, str(value))
+
+
+def change_status(session: Session, submission: Submission, status: SubmissionStatus,
+                  comment: str | None, now: datetime, changed_by: str | None = None) -> StatusChange:
+    """Move a submission to a new status and queue one push telling the resident."""
+    status = SubmissionStatus(status)
+    comment = (comment or "").strip() or None
+    if status not in TRANSITIONS[submission.status]:
+        raise StatusError(f"cannot change {submission.status.value} to {status.value}")
+    if status == S.RETURNED and not comment:
+        raise StatusError("a returned application needs a reason for the resident")
+    change = StatusChange(submission=submission, status=status, comment=comment,
+                          changed_by=changed_by, changed_at=now)
+    submission.status, submission.status_comment, submission.updated_at = status, comment, now
+    session.add(change)
+    session.flush()
+    _notify(session, submission, change)
+    return change
+
+
+def _notify(session: Session, submission: Submission, change: StatusChange) -> None:
+    """Queue the push in this transaction: the change and its message commit together."""
+    resident = session.get(Resident, submission.resident_id) if submission.resident_id else None
+    if resident is None:
+        return  # anonymous or erased: nobody to tell
+    enqueue(session, [resident.line_user_id], [status_message(submission, change, resident.language)],
+            source=f"submission-status:{change.id}")
+
+
+def status_message(submission: Submission, change: StatusChange, language: str) -> dict[str, Any]:
+    """Build the message that tells a resident their application's new status."""
+    form = forms().get(submission.form_id)
+    title = (form.title.get(language) or form.title["ja"]) if form else submission.form_id
+    lines = [translate(language, "Your application \"%(title)s\" (receipt %(receipt)s) is now: "
+                                 "%(status)s", title=title, receipt=submission.receipt_no,
+                       status=status_label(change.status, language))]
+    if change.comment:
+        lines.append(translate(language, "Message from the city: %(comment)s",
+                               comment=change.comment))
+    return messages.text("\n".join(lines))

@@ -1,0 +1,102 @@
+"""What the residents feature plugs into the form engine: profile, option lists, submissions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from bot import messages
+from bot.flows import hooks
+from bot.flows.schema import Option
+from cityhall.i18n import RESIDENT_LANGUAGES
+from models import District
+from residents import applications, services
+
+if TYPE_CHECKING:
+    from bot.flows.engine import Turn
+
+
+@hooks.provide("profile")
+def _profile(session, resident) -> dict[str, Any]:
+    return services.profile(session, resident)
+
+
+@hooks.provide("children")
+def _children(session, resident) -> list[tuple[int, str]]:
+    guardian = services.guardian_of(session, resident)
+    return [(c.id, c.name) for c in guardian.household.children] if guardian else []
+
+
+@hooks.provide("registered")
+def _registered(session, resident) -> bool:
+    return services.guardian_of(session, resident) is not None
+
+
+@hooks.option_source("districts")
+def district_options(session) -> list[Option]:
+    """The city's districts, as seeded by `cityhall seed`."""
+    rows = session.scalars(select(District).order_by(District.id))
+    return [Option(d.code, {"ja": d.name_ja, "en": d.name_en}) for d in rows]
+
+
+@hooks.option_source("languages")
+def language_options(session) -> list[Option]:
+    """The languages residents can choose."""
+    return [Option(code, {"ja": name, "en": name}) for code, name in RESIDENT_LANGUAGES.items()]
+
+
+def _done(turn: Turn, fallback: str) -> dict[str, Any]:
+    """The form's own closing text, or the feature's default."""
+    return messages.text(turn.text(turn.form.done) if turn.form.done else fallback)
+
+
+@hooks.submit_handler("registration")
+def submit_registration(turn: Turn, answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """Register, join a partner's household, or change items of an existing registration."""
+    session, resident, context = turn.session, turn.resident, turn.conv.context
+    guardian = services.guardian_of(session, resident)
+    if guardian is not None:
+        services.update_guardian(session, guardian, resident, answers)
+        return [messages.text(turn.t("Your data has been updated."))]
+    if context.get("invite"):
+        joined = services.join_household(session, resident, context["invite"], answers, turn.ctx.now)
+        if joined is None:
+            return [messages.text(turn.t("Sorry, that invite code has expired or was already "
+                                         "used. Please ask your partner for a new one."))]
+        return [messages.text(turn.t("You have joined your partner's household. You now share "
+                                     "the children's registration."))]
+    services.register(session, resident, answers, turn.ctx.now)
+    return [_done(turn, turn.t("Registration complete. It is valid at every center."))]
+
+
+@hooks.submit_handler("child")
+def submit_child(turn: Turn, answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """Add a child to the household, or change items of one."""
+    session, resident = turn.session, turn.resident
+    guardian = services.guardian_of(session, resident)
+    if guardian is None:
+        return [messages.text(turn.t("Please register first: tap \"Register\" in the menu."))]
+    child_id = turn.conv.context.get("child_id")
+    if child_id:
+        child = services.household_child(session, resident, int(child_id))
+        if child is not None:
+            services.update_child(session, child, answers)
+            return [messages.text(turn.t("Your data has been updated."))]
+    child = services.add_child(session, guardian.household, answers)
+    return [messages.text(turn.t("%(name)s has been added.", name=child.name))]
+
+
+@hooks.submit_handler("application")
+def submit_application(turn: Turn, answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """Store the application and give its receipt number."""
+    guardian = services.guardian_of(turn.session, turn.resident)
+    submission = applications.submit_application(
+        turn.session, turn.form, turn.resident, guardian.household_id if guardian else None,
+        answers, turn.ctx.now)
+    text = turn.t("Sent. Your receipt number is %(receipt)s. We will tell you here when its "
+                  "status changes.", receipt=submission.receipt_no)
+    if turn.form.anonymous:
+        text = turn.t("Thank you! Your answers were saved without your name (receipt "
+                      "%(receipt)s).", receipt=submission.receipt_no)
+    return [messages.text(text)]
