@@ -4,9 +4,15 @@ from __future__ import annotations
 import logging
 import threading
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import create_app
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    """Speak HTTP/1.1 so clients keep their connections open, as LINE's servers allow."""
+
+    protocol_version = "HTTP/1.1"
 
 
 class EmulatorServer:
@@ -27,7 +33,8 @@ class EmulatorServer:
 
     def start(self) -> "EmulatorServer":
         """Bind the port and start serving; return self."""
-        self._server = make_server(self.host, self.port, self.app, threaded=True)
+        self._server = make_server(self.host, self.port, self.app, threaded=True,
+                                   request_handler=KeepAliveHandler)
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name=f"line-emulator-{self.port}", daemon=True)
@@ -55,7 +62,7 @@ def run_emulator(channel_secret: str, access_token: str, webhook_url: str | None
     if quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(channel_secret, access_token, webhook_url)
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
     print(f"LINE emulator on http://{host}:{server.server_port}  "
           f"(chat page: http://{host}:{server.server_port}/chat)", flush=True)
     try:
