@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -78,8 +79,9 @@ def scan() -> Response:
     user_id = user_from({"userId": scan_user_id()})
     if target is None or not target[1] or not user_id:
         return jsonify({"decoded": found[0], "sent": False})
+    sent_at = time.time()  # so the chat page can place the user's message before the answer
     sent = send([events.text_event(user_id, target[1])])
     if sent.status_code != 200:
         return sent
-    return jsonify({"decoded": found[0], "sent": True, "basicId": target[0], "text": target[1],
+    return jsonify({"decoded": found[0], "sent": True, "basicId": target[0], "text": target[1], "sentAt": sent_at,
                     "result": sent.get_json()})

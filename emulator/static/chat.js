@@ -74,8 +74,8 @@ async function createUser(event) {
 
 // Sending as the user
 
-function addUserEntry(message) {
-  state.entries.push({ side: "user", at: Date.now() / 1000, message: message });
+function addUserEntry(message, at) {
+  state.entries.push({ side: "user", at: at || Date.now() / 1000, message: message });
   render();
 }
 
@@ -348,7 +348,7 @@ async function scanFile(file) {
 async function showScan(result) {
   if (!result.decoded) { showStatus("No QR code found in the image", true); return; }
   if (!result.sent) { showStatus("QR code says: " + result.decoded); return; }
-  addUserEntry({ type: "text", text: result.text });
+  addUserEntry({ type: "text", text: result.text }, result.sentAt);
   reportWebhook(result.result);
   await poll();
 }

@@ -1,0 +1,53 @@
+"""Shared pieces of the browser tests: Debian's Chromium driven by Playwright's sync API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "browser"
+# Without the background-networking flags Chromium keeps dialling out, and this network refuses.
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--no-first-run"]
+
+marks = [
+    pytest.mark.browser,
+    # In CI a missing browser is a failure, never a skip (.ci/run installs it).
+    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+                       reason=f"{CHROMIUM} is not installed (apt-get install chromium)"),
+]
+
+
+@contextmanager
+def chromium_page(base_url: str, locale: str = "ja-JP",
+                  viewport: tuple[int, int] = (1024, 768)) -> Iterator:
+    """Open a page in headless Chromium; console errors are collected on page.console_errors."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=LAUNCH_ARGS)
+        context = browser.new_context(locale=locale, base_url=base_url,
+                                      viewport={"width": viewport[0], "height": viewport[1]})
+        page = context.new_page()
+        page.console_errors = []
+        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def screenshot(page, name: str, request) -> Path:
+    """Save a full-page screenshot under artifacts/browser/, named by test parameters."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    backend = request.node.callspec.id if hasattr(request.node, "callspec") else "run"
+    path = ARTIFACTS / f"{backend}-{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
