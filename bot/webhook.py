@@ -22,7 +22,7 @@ import bot.handlers  # noqa: F401  (registers the handlers)
 from bot.context import EventContext
 from bot.dispatch import dispatch
 from bot.gateway import LineError, gateway
-from bot.outbox import enqueue
+from bot.outbox import MESSAGES_LIMIT, enqueue
 from cityhall.db import db, dialect_insert
 from models import ProcessedEvent, utcnow
 
@@ -117,22 +117,20 @@ def _claim(session, raw: dict[str, Any]) -> bool:
 
 
 def send_reply(ctx: EventContext) -> None:
-    """Reply with the event's token; if LINE refuses, push the same answer through the outbox."""
+    """Reply with the event's token; what the reply cannot carry goes by push, in order.
+
+    A token answers once with at most five messages. If LINE refuses the reply (expired
+    token, 5xx), every message is pushed through the outbox instead, so nothing is lost.
+    """
+    first, rest = ctx.replies[:MESSAGES_LIMIT], ctx.replies[MESSAGES_LIMIT:]
     try:
-        for start in range(0, len(ctx.replies), 5):
-            # A token answers once, so only the first five messages go by reply.
-            if start == 0:
-                gateway().reply(ctx.reply_token, ctx.replies[:5])
-            else:
-                _push_later(ctx, ctx.replies[start:start + 5])
+        gateway().reply(ctx.reply_token, first)
     except LineError as err:
         log.warning("reply for event %s failed (%s); pushing instead",
                     ctx.raw.get("webhookEventId"), err)
-        _push_later(ctx, ctx.replies[:5])
-
-
-def _push_later(ctx: EventContext, replies: list[dict[str, Any]]) -> None:
-    if not ctx.user_id:
-        return
-    with db.transaction() as session:
-        enqueue(session, [ctx.user_id], replies, source="reply-fallback")
+        rest = ctx.replies
+    if rest and ctx.user_id:
+        with db.transaction() as session:
+            for start in range(0, len(rest), MESSAGES_LIMIT):
+                enqueue(session, [ctx.user_id], rest[start:start + MESSAGES_LIMIT],
+                        source="reply-overflow")

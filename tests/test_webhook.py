@@ -215,3 +215,27 @@ def test_failed_reply_is_pushed_through_the_outbox(live_app, line, app, db_sessi
     received = line.received(user)
     assert [r["via"] for r in received] == ["push"]
     assert "メニュー" in received[0]["message"]["text"]
+
+
+@pytest.mark.parametrize("token_valid, via", [(True, ["reply"] * 5 + ["push"] * 2),
+                                              (False, ["push"] * 7)])
+def test_replies_beyond_five_or_a_refused_reply_go_by_push_in_order(app, line, token_valid, via):
+    from bot import worker
+    from bot.context import EventContext
+    from bot.gateway import gateway
+    from bot.webhook import send_reply
+    from cityhall.db import db
+    from models import utcnow
+
+    user = line.create_user(display_name="多")["userId"]
+    raw = text_event(user, "x")
+    if token_valid:
+        line.issue_reply_tokens(user, [raw["replyToken"]])
+    with app.app_context():
+        ctx = EventContext(session=None, event=None, raw=raw, now=utcnow(),
+                           replies=[{"type": "text", "text": f"{i}"} for i in range(7)])
+        send_reply(ctx)
+        worker.drain(db.session, gateway())
+    received = line.received(user)
+    assert [r["via"] for r in received] == via
+    assert [r["message"]["text"] for r in received] == [str(i) for i in range(7)]
