@@ -72,29 +72,38 @@ def to_sdk_messages(messages: list[dict[str, Any]]) -> list[Message]:
     return [Message.from_dict(m) for m in messages]
 
 
+def _configuration(host: str, access_token: str) -> Configuration:
+    config = Configuration(host=host.rstrip("/"), access_token=access_token)
+    # urllib3 would silently retry a timed-out GET three times, stretching every timeout
+    # fourfold; the worker owns retries (with the retry key), so the client makes none.
+    config.retries = False
+    return config
+
+
 class LineGateway:
     """Calls to the Messaging API and the blob API with timeouts; errors become LineError."""
 
     def __init__(self, access_token: str, api_base_url: str, data_api_base_url: str,
-                 timeout: tuple[float, float]) -> None:
+                 timeout: tuple[float, float],
+                 webhook_timeout: tuple[float, float] | None = None) -> None:
         self.timeout = timeout
-        self._api_client = ApiClient(Configuration(host=api_base_url.rstrip("/"),
-                                                   access_token=access_token))
-        self._blob_client = ApiClient(Configuration(host=data_api_base_url.rstrip("/"),
-                                                    access_token=access_token))
+        # Calls made while a webhook request waits must leave room in LINE's 2-second limit.
+        self.webhook_timeout = webhook_timeout or timeout
+        self._api_client = ApiClient(_configuration(api_base_url, access_token))
+        self._blob_client = ApiClient(_configuration(data_api_base_url, access_token))
         self.api = MessagingApi(self._api_client)
         self.blob = MessagingApiBlob(self._blob_client)
 
-    def _call(self, fn, *args, **kwargs):
+    def _call(self, fn, *args, timeout: tuple[float, float] | None = None, **kwargs):
         try:
-            return fn(*args, _request_timeout=self.timeout, **kwargs)
+            return fn(*args, _request_timeout=timeout or self.timeout, **kwargs)
         except Exception as exc:  # the SDK raises ApiException, urllib3 errors, pydantic errors
             raise _error_from(exc) from exc
 
     def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> None:
         """Answer an event with its reply token (no retry key: LINE refuses one on reply)."""
         request = ReplyMessageRequest(reply_token=reply_token, messages=to_sdk_messages(messages))
-        self._call(self.api.reply_message, request)
+        self._call(self.api.reply_message, request, timeout=self.webhook_timeout)
 
     def push(self, to: str, messages: list[dict[str, Any]], retry_key: str) -> None:
         """Push messages to one user; the retry key makes a repeat harmless (409)."""
@@ -107,8 +116,8 @@ class LineGateway:
         self._call(self.api.multicast, request, x_line_retry_key=retry_key)
 
     def get_profile(self, user_id: str) -> Profile:
-        """Fetch a user's display name and language."""
-        p = self._call(self.api.get_profile, user_id)
+        """Fetch a user's display name and language (while a webhook waits: short timeout)."""
+        p = self._call(self.api.get_profile, user_id, timeout=self.webhook_timeout)
         return Profile(p.user_id, p.display_name, p.language, p.picture_url)
 
     def get_message_content(self, message_id: str) -> bytes:
@@ -147,6 +156,8 @@ def init_app(app: Flask) -> None:
         api_base_url=app.config["LINE_API_BASE_URL"],
         data_api_base_url=app.config["LINE_DATA_API_BASE_URL"],
         timeout=(app.config["LINE_CONNECT_TIMEOUT"], app.config["LINE_READ_TIMEOUT"]),
+        webhook_timeout=(min(app.config["LINE_CONNECT_TIMEOUT"], 1.0),
+                         app.config["LINE_WEBHOOK_READ_TIMEOUT"]),
     )
 
 

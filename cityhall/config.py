@@ -31,6 +31,8 @@ class Config:
         self.LINE_BOT_BASIC_ID = env.get("LINE_BOT_BASIC_ID", "@cityhall")
         self.LINE_CONNECT_TIMEOUT = float(env.get("LINE_CONNECT_TIMEOUT", "3"))
         self.LINE_READ_TIMEOUT = float(env.get("LINE_READ_TIMEOUT", "10"))
+        # For the profile fetch and the reply, made while LINE waits for our 200.
+        self.LINE_WEBHOOK_READ_TIMEOUT = float(env.get("LINE_WEBHOOK_READ_TIMEOUT", "1.2"))
         self.DATABASE_URL = normalize_database_url(
             env.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'cityhall.sqlite3'}")
         )
@@ -41,6 +43,7 @@ class Config:
         self.OUTBOX_MAX_ATTEMPTS = int(env.get("OUTBOX_MAX_ATTEMPTS", "12"))
         self.OUTBOX_POLL_SECONDS = float(env.get("OUTBOX_POLL_SECONDS", "1"))
         self.WEBHOOK_EVENT_RETENTION_DAYS = int(env.get("WEBHOOK_EVENT_RETENTION_DAYS", "14"))
+        self.CHECKIN_TOKEN_SECRET = env.get("CHECKIN_TOKEN_SECRET", "")  # empty: derived from SECRET_KEY
         self.FORM_EXPIRY_MINUTES = int(env.get("FORM_EXPIRY_MINUTES", "1440"))  # unfinished forms
         self.SESSION_COOKIE_SECURE = env.get("SESSION_COOKIE_SECURE", "1") != "0"
         self.SESSION_COOKIE_HTTPONLY = True
@@ -59,7 +62,7 @@ class TestingConfig(Config):
             "SECRET_KEY": "test-secret",
             "LINE_CHANNEL_SECRET": "test-channel-secret",
             "LINE_CHANNEL_ACCESS_TOKEN": "test-access-token",
-            "LINE_CONNECT_TIMEOUT": 2.0,
+            "LINE_CONNECT_TIMEOUT": 1.0,
             "LINE_READ_TIMEOUT": 2.0,
             "SESSION_COOKIE_SECURE": False,
             "WTF_CSRF_ENABLED": True,

@@ -239,3 +239,13 @@ def test_replies_beyond_five_or_a_refused_reply_go_by_push_in_order(app, line, t
     received = line.received(user)
     assert [r["via"] for r in received] == via
     assert [r["message"]["text"] for r in received] == [str(i) for i in range(7)]
+
+
+def test_a_slow_profile_does_not_hold_the_answer(live_app, line, db_session):
+    user = line.create_user(display_name="遅い")["userId"]
+    # Slower than the webhook read timeout: the greeting goes out without the name.
+    line.add_fault("/v2/bot/profile", delay=1.6, count=1)
+    assert line.follow(user)["status"] == 200
+    assert line.texts(user)[0].startswith("スマホ市役所へようこそ！")
+    stored = resident(db_session, user)
+    assert stored is not None and stored.display_name is None
