@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, String, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
+
+# Weekday keys of Center.opening_hours, Monday first (datetime.weekday() order).
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class CheckinMode(enum.StrEnum):
+    POSTER = "poster"
+    KIOSK = "kiosk"
 
 
 class District(Base):
@@ -15,6 +26,10 @@ class District(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name_ja: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100))
+
+    def name(self, language: str | None) -> str:
+        """Return the district's name in `language` (Japanese unless English was asked for)."""
+        return self.name_en if language == "en" else self.name_ja
 
 
 class Center(Base):
@@ -27,6 +42,26 @@ class Center(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
     district: Mapped[District | None] = relationship()
+    # {"mon": ["09:00", "16:00"], ..., "sun": None}: a weekday without hours is closed.
+    opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict,
+                                                          server_default=text("'{}'"))
+    # ISO dates ("2026-12-29") on which the center is closed besides its weekly closed days.
+    closed_days: Mapped[list[str]] = mapped_column(JSON, default=list,
+                                                       server_default=text("'[]'"))
+    checkin_mode: Mapped[CheckinMode] = mapped_column(
+        Enum(CheckinMode, native_enum=False, length=16,
+             values_callable=lambda e: [m.value for m in e]),
+        default=CheckinMode.POSTER, server_default=CheckinMode.POSTER.value)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+    def name(self, language: str | None) -> str:
+        """Return the center's name in `language` (Japanese unless English was asked for)."""
+        return self.name_en if language == "en" else self.name_ja
+
+    def hours_on(self, weekday: str) -> tuple[str, str] | None:
+        """Return (opens, closes) as "HH:MM" on a weekday key, or None when closed."""
+        hours = (self.opening_hours or {}).get(weekday)
+        return (hours[0], hours[1]) if hours else None
 
 
 class Department(Base):
@@ -36,3 +71,8 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name_ja: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+    def name(self, language: str | None) -> str:
+        """Return the department's name in `language` (Japanese unless English was asked for)."""
+        return self.name_en if language == "en" else self.name_ja
