@@ -31,4 +31,14 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(webhook_bp)
     app.register_blueprint(health_bp)
+
+    import staff
+    from staff.security import csrf
+
+    staff.init_app(app)
+    csrf.exempt(webhook_bp)  # LINE signs the webhook; it carries no CSRF token
+
+    import checkin
+
+    checkin.init_app(app)  # check-in's chat handlers, clock job and staff pages
     return app

@@ -147,3 +147,8 @@ def demo_command(port: int, emulator_port: int) -> None:
     from cityhall.demo import run_demo
 
     sys.exit(run_demo(port, emulator_port))
+
+
+from staff.cli import create_staff  # noqa: E402  (the staff package owns its command)
+
+main.add_command(create_staff)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -27,25 +28,36 @@ def demo_environment(port: int, emulator_port: int) -> dict[str, str]:
     return env
 
 
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo(port: int, emulator_port: int) -> int:
     """Start every process, print the URLs, and stop them all on Ctrl-C."""
     env = demo_environment(port, emulator_port)
     cityhall = [sys.executable, "-m", "cityhall"]
     for step in (["db", "upgrade"], ["seed"]):
         subprocess.run(cityhall + step, env=env, check=True)
+    # A fresh password each run, for the demo only; it is printed in the banner below.
+    admin_password = secrets.token_urlsafe(12)
+    subprocess.run(cityhall + ["create-staff", "admin", "--role", "admin", "--reset"],
+                   input=admin_password + "\n", text=True, env=env, check=True)
     commands = {
         "emulator": [sys.executable, "-m", "emulator", "--port", str(emulator_port),
                      "--webhook-url", f"http://127.0.0.1:{port}/callback"],
-        "web": cityhall + ["run", "--host", "127.0.0.1", "--port", str(port), "--no-reload"],
+        "web": [sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", "gthread",
+                "--threads", "8", "--bind", f"127.0.0.1:{port}", "cityhall:create_app()"],
         "worker": cityhall + ["worker"],
         "clock": cityhall + ["clock"],
     }
     processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+    # A SIGTERM (not only Ctrl-C) stops the children too.
+    signal.signal(signal.SIGTERM, _interrupt)
     time.sleep(1.5)
     click.echo(f"""
 Smartphone City Hall demo is running:
   LINE chat (emulator):  http://127.0.0.1:{emulator_port}/chat
-  Staff web:             http://127.0.0.1:{port}/staff/
+  Staff web:             http://127.0.0.1:{port}/staff/  (user admin, password {admin_password})
   Health:                http://127.0.0.1:{port}/healthz
 Press Ctrl-C to stop everything.
 """)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Center, Department, District
+from models.center import WEEKDAYS
 
 DISTRICTS = [
     ("ota", "太田", "Ota"), ("furui", "古井", "Furui"), ("yamanoue", "山之上", "Yamanoue"),
@@ -18,6 +19,10 @@ CENTERS = [
     ("east", "東子育て支援センター", "East Child Support Center", "hachiya", "蜂屋町2-3"),
     ("west", "西子育て支援センター", "West Child Support Center", "shimokoda", "下米田町4-5"),
 ]
+
+# 9:00-16:00 Monday to Saturday, closed on Sunday.
+OPENING_HOURS: dict[str, list[str] | None] = {day: ["09:00", "16:00"] for day in WEEKDAYS[:6]}
+OPENING_HOURS["sun"] = None
 
 DEPARTMENTS = [
     ("childcare", "子育て支援課", "Child Support Division"),
@@ -40,7 +45,9 @@ def seed(session: Session) -> None:
     districts = {code: _upsert(session, District, code, name_ja=ja, name_en=en)
                  for code, ja, en in DISTRICTS}
     for code, ja, en, district, address in CENTERS:
-        _upsert(session, Center, code, name_ja=ja, name_en=en, address=address,
-                district_id=districts[district].id)
+        center = _upsert(session, Center, code, name_ja=ja, name_en=en, address=address,
+                         district_id=districts[district].id, opening_hours=dict(OPENING_HOURS))
+        if not center.opening_hours:  # added empty by a migration: fill once, never overwrite
+            center.opening_hours = dict(OPENING_HOURS)
     for code, ja, en in DEPARTMENTS:
         _upsert(session, Department, code, name_ja=ja, name_en=en)

@@ -1,0 +1,47 @@
+"""Forms of the staff shell: sign-in, sign-out, language, own password."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from cityhall.i18n import RESIDENT_LANGUAGES
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[
+        DataRequired(_l("Please enter your username.")), Length(max=64)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none", "autofocus": True})
+    password = PasswordField(_l("Password"), validators=[
+        DataRequired(_l("Please enter your password.")), Length(max=128)],
+        render_kw={"autocomplete": "current-password"})
+    next = HiddenField()
+
+
+class ActionForm(FlaskForm):
+    """A button that changes state (sign out, disable ...): carries only the CSRF token."""
+
+
+class LanguageForm(FlaskForm):
+    lang = HiddenField(validators=[DataRequired()])
+
+    def validate_lang(self, field) -> None:
+        if field.data not in RESIDENT_LANGUAGES:
+            raise ValidationError(_l("That language is not available."))
+
+
+class NewPasswordMixin:
+    new_password = PasswordField(_l("New password"), validators=[
+        DataRequired(_l("Please enter the new password."))],
+        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("New password again"), validators=[
+        EqualTo("new_password", _l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"})
+
+
+class OwnPasswordForm(FlaskForm, NewPasswordMixin):
+    current_password = PasswordField(_l("Current password"), validators=[
+        DataRequired(_l("Please enter your current password."))],
+        render_kw={"autocomplete": "current-password"})

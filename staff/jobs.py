@@ -1,0 +1,25 @@
+"""Housekeeping for sign-in records, run by the clock like every other job."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, or_
+from sqlalchemy.orm import Session
+
+from cityhall.jobs import register
+from models.staff import LoginFailure, StaffSession
+
+
+@register("prune-staff-sign-ins", "cron", "Forget ended staff sessions and old failed sign-ins",
+          hour=3, minute=40)
+def prune_staff_sign_ins(session: Session, now: datetime) -> int:
+    """Delete sessions that ended over a day ago and failed sign-ins older than a day."""
+    hours = current_app.config["STAFF_SESSION_HOURS"]
+    cutoff = now - timedelta(days=1)
+    sessions = session.execute(delete(StaffSession).where(or_(
+        StaffSession.revoked_at < cutoff,
+        StaffSession.created_at < cutoff - timedelta(hours=hours))))
+    failures = session.execute(delete(LoginFailure).where(LoginFailure.at < cutoff))
+    return sessions.rowcount + failures.rowcount
