@@ -28,6 +28,10 @@ def demo_environment(port: int, emulator_port: int) -> dict[str, str]:
     return env
 
 
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo(port: int, emulator_port: int) -> int:
     """Start every process, print the URLs, and stop them all on Ctrl-C."""
     env = demo_environment(port, emulator_port)
@@ -41,11 +45,14 @@ def run_demo(port: int, emulator_port: int) -> int:
     commands = {
         "emulator": [sys.executable, "-m", "emulator", "--port", str(emulator_port),
                      "--webhook-url", f"http://127.0.0.1:{port}/callback"],
-        "web": cityhall + ["run", "--host", "127.0.0.1", "--port", str(port), "--no-reload"],
+        "web": [sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", "gthread",
+                "--threads", "8", "--bind", f"127.0.0.1:{port}", "cityhall:create_app()"],
         "worker": cityhall + ["worker"],
         "clock": cityhall + ["clock"],
     }
     processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+    # A SIGTERM (not only Ctrl-C) stops the children too.
+    signal.signal(signal.SIGTERM, _interrupt)
     time.sleep(1.5)
     click.echo(f"""
 Smartphone City Hall demo is running:

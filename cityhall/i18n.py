@@ -19,10 +19,24 @@ FEATURE_PACKAGES = ["cityhall", "bot", "staff", "residents", "checkin", "dashboa
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def translation_dirs() -> list[Path]:
-    """Return the catalogue folders of every feature package that has one."""
-    dirs = [PROJECT_ROOT / name / "translations" for name in FEATURE_PACKAGES]
+STAFF_PACKAGE = "staff"
+
+
+def translation_dirs(packages: list[str] | None = None) -> list[Path]:
+    """Return the catalogue folders of these (default: all) feature packages that have one."""
+    dirs = [PROJECT_ROOT / name / "translations" for name in packages or FEATURE_PACKAGES]
     return [d for d in dirs if d.is_dir()]
+
+
+def staff_translation_dirs() -> list[Path]:
+    """Return every catalogue, the staff web's last: a later catalogue's wording wins a clash."""
+    others = [name for name in FEATURE_PACKAGES if name != STAFF_PACKAGE]
+    return translation_dirs(others + [STAFF_PACKAGE])
+
+
+def resident_translation_dirs() -> list[Path]:
+    """Return the catalogues residents read: every one but the staff web's."""
+    return translation_dirs([name for name in FEATURE_PACKAGES if name != STAFF_PACKAGE])
 
 babel = Babel()
 
@@ -36,22 +50,21 @@ def normalize_language(code: str | None) -> str:
 
 
 def _select_locale() -> str:
+    """Use the language chosen in the session; Japanese first, whatever the browser says."""
     chosen = session.get("lang") if request else None
-    if chosen in RESIDENT_LANGUAGES:
-        return chosen
-    return request.accept_languages.best_match(list(RESIDENT_LANGUAGES)) or DEFAULT_LANGUAGE
+    return chosen if chosen in RESIDENT_LANGUAGES else DEFAULT_LANGUAGE
 
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=_select_locale, default_translation_directories=";".join(
-        str(d) for d in translation_dirs()))
+        str(d) for d in staff_translation_dirs()))
 
 
 @cache
 def catalogue(language: str) -> NullTranslations:
     """Load and merge one language's compiled catalogues once per process."""
     merged = Translations()
-    for directory in translation_dirs():
+    for directory in resident_translation_dirs():
         merged.merge(Translations.load(str(directory), [language]))
     return merged
 

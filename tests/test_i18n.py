@@ -36,3 +36,23 @@ def test_japanese_is_the_default_and_english_the_second_language():
     assert translate("en", "Welcome to Smartphone City Hall!") == "Welcome to Smartphone City Hall!"
     assert translate("ja", "Welcome back, %(name)s! Notices will reach you again.",
                      name="花子").startswith("花子さん")
+
+
+def test_staff_and_resident_wordings_do_not_clash(app):
+    from flask_babel import gettext
+
+    # Residents read the bot's word; staff pages use the staff web's word for the same msgid.
+    assert translate("ja", "Cancel") == "やめる"
+    with app.test_request_context("/staff/login", headers={"Accept-Language": "en-US"}):
+        assert gettext("Cancel") == "キャンセル"
+
+
+def test_staff_pages_are_japanese_first_whatever_the_browser_says(app):
+    from flask import session
+    from flask_babel import get_locale
+
+    with app.test_request_context("/staff/login", headers={"Accept-Language": "en-US,en"}):
+        assert str(get_locale()) == "ja"
+    with app.test_request_context("/staff/login"):
+        session["lang"] = "en"
+        assert str(get_locale()) == "en"
