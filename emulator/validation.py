@@ -217,7 +217,8 @@ def _confirm(template: dict, prop: str) -> Details:
             + _actions(template.get("actions"), f"{prop}.actions", 2, 2))
 
 
-def _carousel(template: dict, prop: str) -> Details:
+def _columns(template: dict, prop: str, check_column) -> Details:
+    """Check a carousel's 1-10 columns, each an object checked by `check_column`."""
     columns = template.get("columns")
     problems = check_size(columns, f"{prop}.columns", 1, 10)
     if problems:
@@ -226,17 +227,21 @@ def _carousel(template: dict, prop: str) -> Details:
         column_prop = f"{prop}.columns[{i}]"
         if not isinstance(column, dict):
             problems.append(detail(column_prop, "Must be an object"))
-            continue
-        problems += check_length(column.get("text"), f"{column_prop}.text", 1, 120)
-        problems += _actions(column.get("actions"), f"{column_prop}.actions", 1, 3)
+        else:
+            problems += check_column(column, column_prop)
     return problems
 
 
+def _carousel(template: dict, prop: str) -> Details:
+    return _columns(template, prop, lambda column, column_prop: (
+        check_length(column.get("text"), f"{column_prop}.text", 1, 120)
+        + _actions(column.get("actions"), f"{column_prop}.actions", 1, 3)))
+
+
 def _image_carousel(template: dict, prop: str) -> Details:
-    columns = template.get("columns")
-    problems = check_size(columns, f"{prop}.columns", 1, 10)
-    if problems:
-        return problems
+    return _columns(template, prop, lambda column, column_prop: (
+        check_length(column.get("imageUrl"), f"{column_prop}.imageUrl", 1, MAX_URL)
+        + check_action(column.get("action"), f"{column_prop}.action", label_required=False)))
     for i, column in enumerate(columns):
         column_prop = f"{prop}.columns[{i}]"
         column = column if isinstance(column, dict) else {}
