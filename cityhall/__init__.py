@@ -37,4 +37,8 @@ def create_app(config: Config | None = None) -> Flask:
 
     staff.init_app(app)
     csrf.exempt(webhook_bp)  # LINE signs the webhook; it carries no CSRF token
+
+    import checkin
+
+    checkin.init_app(app)  # check-in's chat handlers, clock job and staff pages
     return app

@@ -152,3 +152,7 @@ def demo_command(port: int, emulator_port: int) -> None:
 from staff.cli import create_staff  # noqa: E402  (the staff package owns its command)
 
 main.add_command(create_staff)
+
+from checkin.cli import qr_command  # noqa: E402  (the checkin package owns its command)
+
+main.add_command(qr_command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -15,6 +16,14 @@ from residents import applications, services
 
 if TYPE_CHECKING:
     from bot.flows.engine import Turn
+
+# Features that finish what a newcomer began before registering (a check-in waiting for the
+# registration) add a function of the turn returning more replies; it runs once registered.
+AFTER_REGISTRATION: list[Callable[[Turn], list[dict[str, Any]]]] = []
+
+
+def _after_registration(turn: Turn) -> list[dict[str, Any]]:
+    return [reply for hook in AFTER_REGISTRATION for reply in hook(turn)]
 
 
 @hooks.provide("profile")
@@ -65,9 +74,10 @@ def submit_registration(turn: Turn, answers: dict[str, Any]) -> list[dict[str, A
             return [messages.text(turn.t("Sorry, that invite code has expired or was already "
                                          "used. Please ask your partner for a new one."))]
         return [messages.text(turn.t("You have joined your partner's household. You now share "
-                                     "the children's registration."))]
+                                     "the children's registration.")), *_after_registration(turn)]
     services.register(session, resident, answers, turn.ctx.now)
-    return [_done(turn, turn.t("Registration complete. It is valid at every center."))]
+    return [_done(turn, turn.t("Registration complete. It is valid at every center.")),
+            *_after_registration(turn)]
 
 
 @hooks.submit_handler("child")

@@ -15,7 +15,7 @@ from bot.handlers.follow import language_choice
 
 TextHandler = Callable[[EventContext, str], None]
 _commands: dict[str, tuple[TextHandler, bool]] = {}
-_patterns: list[tuple[re.Pattern[str], TextHandler]] = []
+_patterns: list[tuple[re.Pattern[str], TextHandler, bool, bool]] = []
 
 
 def command(*words: str, interrupts: bool = True) -> Callable[[TextHandler], TextHandler]:
@@ -31,12 +31,26 @@ def command(*words: str, interrupts: bool = True) -> Callable[[TextHandler], Tex
     return register
 
 
-def pattern(regex: re.Pattern[str]) -> Callable[[TextHandler], TextHandler]:
-    """Register a handler for text of a shape (an invite code), tried when no form is running."""
+def pattern(regex: re.Pattern[str], before_form: bool = False,
+            interrupts: bool = True) -> Callable[[TextHandler], TextHandler]:
+    """Register a handler for text of a shape (an invite code), tried when no form is running.
+
+    A pattern `before_form` (a scanned check-in code) is tried before the running form; one
+    that does not `interrupts` decides itself whether to pause the form and offer it again.
+    """
     def register(fn: TextHandler) -> TextHandler:
-        _patterns.append((regex, fn))
+        _patterns.append((regex, fn, before_form, interrupts))
         return fn
     return register
+
+
+def run_pattern(ctx: EventContext, body: str, before_form: bool) -> bool:
+    """Run the first pattern of this kind the text matches; False when none does."""
+    for regex, handler, early, interrupts in _patterns:
+        if early == before_form and regex.match(body):
+            run_command(ctx, handler, body, interrupts)
+            return True
+    return False
 
 
 def help_text(ctx: EventContext) -> dict:
@@ -75,7 +89,7 @@ def run_command(ctx: EventContext, handler: TextHandler, body: str, interrupts: 
 
 @on("message")
 def handle(ctx: EventContext) -> None:
-    """Route a message: commands, then the running form, then patterns, then help."""
+    """Route a message: commands, early patterns, the running form, patterns, then help."""
     ctx.resident()
     inp = to_input(ctx.raw.get("message") or {})
     body = inp.text.strip()
@@ -83,11 +97,11 @@ def handle(ctx: EventContext) -> None:
     if found is not None:
         run_command(ctx, found[0], body, found[1])
         return
+    if inp.kind == "text" and run_pattern(ctx, body, before_form=True):
+        return
     if engine.handle_message(ctx, inp):
         return
-    for regex, handler in _patterns:
-        if inp.kind == "text" and regex.match(body):
-            run_command(ctx, handler, body, True)
-            return
+    if inp.kind == "text" and run_pattern(ctx, body, before_form=False):
+        return
     ctx.reply(help_text(ctx))
     engine.offer_resume(ctx)

@@ -1,0 +1,212 @@
+"""Check-in in the chat: the scanned code's text, the choice of children, the rich-menu item.
+
+Importing this module registers its text pattern, postback actions, menu item and the
+after-registration hook with the bot. The rules live in checkin.services.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import messages
+from bot.context import EventContext
+from bot.flows import engine
+from bot.handlers.message import command, pattern
+from bot.handlers.postback import action
+from checkin import services
+from checkin.services import CheckinRefused, ScanResult
+from models import Center
+from models.household import Child
+from models.visit import Visit
+from residents.chat import menu_item
+from residents.flows import AFTER_REGISTRATION
+from residents.services import guardian_of
+
+# The text a center's QR code makes LINE send: "チェックイン C1.central.p1.…".
+SCAN_PATTERN = re.compile(r"^(?:チェックイン|check-?in)\s*[:：]?\s*(\S+)$", re.IGNORECASE)
+
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated when shown."""
+    return message
+
+
+REFUSALS = {
+    "invalid": N_("This QR code is not a valid check-in code. Please scan the code at the "
+                  "center's entrance again."),
+    "expired": N_("This QR code has expired. Please scan the code on the screen at the "
+                  "entrance again."),
+    "revoked": N_("This QR code is no longer in use. Please scan the current code at the "
+                  "entrance."),
+    "unknown_center": N_("This center does not accept check-ins. Please ask the staff."),
+}
+
+
+def clock(moment: datetime) -> str:
+    """Show a moment as HH:MM in the city's time zone."""
+    return services.local(moment).strftime("%H:%M")
+
+
+def stay(ctx: EventContext, length: timedelta) -> str:
+    """Show the length of a stay in hours and minutes."""
+    hours, minutes = divmod(int(length.total_seconds()) // 60, 60)
+    if hours:
+        return ctx.t("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
+    return ctx.t("%(minutes)s min", minutes=minutes)
+
+
+def child_names(ctx: EventContext, visit: Visit) -> str:
+    """Name the children of a visit, in the household's order."""
+    names = [ctx.session.get(Child, vc.child_id).name for vc in visit.children if vc.child_id]
+    return "、".join(names)
+
+
+@pattern(SCAN_PATTERN, before_form=True, interrupts=False)
+def scanned(ctx: EventContext, text: str) -> None:
+    """A scanned center code: check in or out; a running form waits and is offered afterwards."""
+    try:
+        center = services.center_for_token(ctx.session, SCAN_PATTERN.match(text).group(1), ctx.now)
+    except CheckinRefused as refused:
+        ctx.reply(messages.text(ctx.t(REFUSALS[refused.reason])))
+        return
+    guardian = guardian_of(ctx.session, ctx.resident())
+    if guardian is None:
+        register_first(ctx, center)
+        return
+    engine.interrupt(ctx)
+    result = services.scan(ctx.session, center, guardian, ctx.now)
+    ctx.reply(*answer(ctx, result))
+    if result.kind != "choose":
+        engine.offer_resume(ctx)  # after a choice of children, the tap's answer offers it
+
+
+def register_first(ctx: EventContext, center: Center) -> None:
+    """Take a newcomer through registration; the scan waits and checks in at the end."""
+    services.remember_pending(ctx.session, ctx.resident(), center, center.checkin_mode.value, ctx.now)
+    ctx.reply(messages.text(ctx.t("To check in, please register first (once, for every center). "
+                                  "You will be checked in at %(center)s as soon as you finish.",
+                                  center=center.name(ctx.language))))
+    engine.start(ctx, "registration")
+
+
+def answer(ctx: EventContext, result: ScanResult) -> list[dict[str, Any]]:
+    """Build the reply to what a scan or a choice did."""
+    name = result.center.name(ctx.language)
+    if result.kind == "choose":
+        return [choice(ctx, result)]
+    if result.kind == "in":
+        return [checked_in(ctx, result)]
+    if result.kind == "out":
+        visit = result.visit
+        return [messages.text(ctx.t(
+            "Checked out of %(center)s at %(time)s. You stayed %(stay)s. Thank you for coming!",
+            center=name, time=clock(visit.checked_out_at),
+            stay=stay(ctx, visit.checked_out_at - visit.checked_in_at)))]
+    return [messages.text(other_answer(ctx, result, name))]
+
+
+def other_answer(ctx: EventContext, result: ScanResult, name: str) -> str:
+    """Say why a scan changed nothing."""
+    visit = result.visit
+    if result.kind == "just_in":
+        moment = clock(visit.checked_in_at) if visit else clock(ctx.now)
+        return ctx.t("You were checked in just now (%(time)s). Nothing was changed.", time=moment)
+    if result.kind == "just_out":
+        moment = clock(visit.checked_out_at) if visit and visit.checked_out_at else clock(ctx.now)
+        return ctx.t("You were checked out just now (%(time)s). Nothing was changed.", time=moment)
+    if result.kind == "no_children":
+        return ctx.t("No children are registered yet. Please add a child in \"My data\" first.")
+    hours = services.hours_on(result.center, services.local(ctx.now).date())
+    if hours is None:
+        return ctx.t("%(center)s is closed today, so you cannot check in.", center=name)
+    return ctx.t("%(center)s is closed now, so you cannot check in. Opening hours today: "
+                 "%(opens)s–%(closes)s.", center=name, opens=clock(hours[0]),
+                 closes=clock(hours[1]) if hours[1].hour or hours[1].minute else "24:00")
+
+
+def checked_in(ctx: EventContext, result: ScanResult) -> dict[str, Any]:
+    """Say where, when and who was checked in (and which visit elsewhere ended)."""
+    lines = [ctx.t("Your visit at %(center)s has ended.", center=ctx.session.get(
+        Center, moved.center_id).name(ctx.language)) for moved in result.moved_from]
+    lines.append(ctx.t("Checked in at %(center)s at %(time)s: %(names)s.",
+                       center=result.center.name(ctx.language),
+                       time=clock(result.visit.checked_in_at),
+                       names=child_names(ctx, result.visit)))
+    lines.append(ctx.t("Scan the same QR code again when you leave."))
+    return messages.text("\n".join(lines))
+
+
+def choice(ctx: EventContext, result: ScanResult) -> dict[str, Any]:
+    """Ask which children came, "all children" first: one more tap."""
+    nonce = services.remember_pending(ctx.session, ctx.resident(), result.center,
+                                      result.center.checkin_mode.value, ctx.now)
+    everyone = ctx.t("All children")
+    items = [messages.postback_item(everyone, f"action=checkin&n={nonce}&k=all", everyone)]
+    items += [messages.postback_item(c.name, f"action=checkin&n={nonce}&k={c.id}", c.name)
+              for c in result.children][:messages.QUICK_REPLY_LIMIT - 1]
+    return messages.text(ctx.t("Who came to %(center)s with you today?",
+                               center=result.center.name(ctx.language)), quick_replies=items)
+
+
+@action("checkin")
+def chosen(ctx: EventContext, params: dict[str, str]) -> None:
+    """Check in the children tapped; a second tap on the same choice changes nothing."""
+    guardian = guardian_of(ctx.session, ctx.resident())
+    pending = services.take_pending(ctx.session, ctx.resident(), ctx.now, params.get("n", ""))
+    if guardian is None or pending is None:
+        ctx.reply(messages.text(ctx.t("That choice was already used or has expired. Please scan "
+                                      "the QR code again.")))
+        return
+    center = ctx.session.get(Center, pending.center_id)
+    result = services.check_in_chosen(ctx.session, center, guardian, params.get("k", "all"),
+                                      ctx.now, pending.method)
+    ctx.reply(*answer(ctx, result))
+
+
+def after_registration(turn) -> list[dict[str, Any]]:
+    """Check in a newcomer whose scan waited for the registration."""
+    ctx = turn.ctx
+    pending = services.take_pending(ctx.session, ctx.resident(), ctx.now)
+    guardian = guardian_of(ctx.session, ctx.resident())
+    if pending is None or guardian is None:
+        return []
+    center = ctx.session.get(Center, pending.center_id)
+    return answer(ctx, services.choose_or_check_in(ctx.session, center, guardian, ctx.now))
+
+
+AFTER_REGISTRATION.append(after_registration)
+
+
+@menu_item("checkin")
+@command("check in", "checkin", "チェックイン", "ちぇっくいん")
+def status(ctx: EventContext, _text: str = "") -> None:
+    """Say how to check in, or where the resident is checked in now (with a check-out button)."""
+    guardian = guardian_of(ctx.session, ctx.resident())
+    inside = services.open_visits(ctx.session, guardian.household_id) if guardian else []
+    if not inside:
+        ctx.reply(messages.text(ctx.t("To check in, scan the QR code at the entrance of the "
+                                      "center with LINE.")))
+        return
+    visit = inside[0]
+    label = ctx.t("Check out")
+    ctx.reply(messages.text(
+        ctx.t("You are checked in at %(center)s since %(time)s. Scan the QR code again when you "
+              "leave, or tap \"Check out\".", center=ctx.session.get(Center, visit.center_id)
+              .name(ctx.language), time=clock(visit.checked_in_at)),
+        quick_replies=[messages.postback_item(label, f"action=checkout&v={visit.id}", label)]))
+
+
+@action("checkout")
+def check_out_tap(ctx: EventContext, params: dict[str, str]) -> None:
+    """Check out with the button (for a resident who left without scanning)."""
+    guardian = guardian_of(ctx.session, ctx.resident())
+    visit = ctx.session.get(Visit, int(params["v"])) if params.get("v", "").isdigit() else None
+    if guardian is None or visit is None or visit.household_id != guardian.household_id \
+            or not services.check_out(ctx.session, visit, ctx.now, "scan"):
+        ctx.reply(messages.text(ctx.t("You are not checked in now.")))
+        return
+    center = ctx.session.get(Center, visit.center_id)
+    ctx.reply(*answer(ctx, ScanResult("out", center, visit)))

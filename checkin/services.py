@@ -1,0 +1,364 @@
+"""Check-in and check-out: plain functions of a Session and `now`; no LINE, no Flask views.
+
+The bot's handlers, the staff pages and the clock all call these. "One visit per scan" is
+made true by the database (one open visit row per child, see models/visit.py), not by a
+read-then-write check: a scan that loses a race gets AlreadyInside.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from checkin import tokens
+from cityhall.db import dialect_insert
+from models import Center, Resident
+from models.center import WEEKDAYS, CheckinMode
+from models.household import Child, Guardian, Household
+from models.visit import CenterPoster, PendingCheckin, Visit, VisitChild
+from residents.services import ERASERS
+
+# A second scan this soon after the first is a double scan, not a check-out.
+DOUBLE_SCAN = timedelta(seconds=10)
+# How long a scan waits for the resident's choice of children, or for registration.
+PENDING_VALID_FOR = timedelta(minutes=30)
+
+
+class CheckinRefused(Exception):
+    """A scan that changes nothing; `reason` says why (invalid, expired, revoked, ...)."""
+
+    def __init__(self, reason: str, center: Center | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.center = center
+
+
+class AlreadyInside(Exception):
+    """Another scan (a double scan, or a partner at the same moment) checked in first."""
+
+
+@dataclass
+class ScanResult:
+    """What a scan did: "in", "out", "choose", "just_in", "just_out", "closed", "no_children"."""
+
+    kind: str
+    center: Center
+    visit: Visit | None = None
+    moved_from: list[Visit] = field(default_factory=list)
+    children: list[Child] = field(default_factory=list)
+
+
+# Time and opening hours
+
+
+def zone() -> ZoneInfo:
+    """Return the city's time zone (CITYHALL_TIMEZONE)."""
+    return ZoneInfo(current_app.config["CITYHALL_TIMEZONE"])
+
+
+def local(moment: datetime) -> datetime:
+    """Return a UTC moment in the city's time zone."""
+    return moment.astimezone(zone())
+
+
+def _at(day: date, hhmm: str) -> datetime:
+    """Return the local time "HH:MM" (up to "24:00") on a day, as an aware datetime."""
+    hours, minutes = (int(part) for part in hhmm.split(":"))
+    return datetime.combine(day, time(0), zone()) + timedelta(hours=hours, minutes=minutes)
+
+
+def hours_on(center: Center, day: date) -> tuple[datetime, datetime] | None:
+    """Return (opens, closes) on a local day, or None when the center is closed that day."""
+    if day.isoformat() in (center.closed_days or []):
+        return None
+    hours = center.hours_on(WEEKDAYS[day.weekday()])
+    return (_at(day, hours[0]), _at(day, hours[1])) if hours else None
+
+
+def is_open(center: Center, now: datetime) -> bool:
+    """Tell whether the center is open at `now`."""
+    hours = hours_on(center, local(now).date())
+    return hours is not None and hours[0] <= now < hours[1]
+
+
+def closing_time(center: Center, checked_in_at: datetime) -> datetime:
+    """Return when a visit begun at `checked_in_at` ends at the latest: closing, or midnight."""
+    day = local(checked_in_at).date()
+    hours = hours_on(center, day)
+    if hours is not None and checked_in_at < hours[1]:
+        return hours[1]
+    return _at(day, "24:00")
+
+
+def age_in_months(birth: date, day: date) -> int:
+    """Return a child's completed months of age on a day."""
+    months = (day.year - birth.year) * 12 + day.month - birth.month
+    return max(0, months - (1 if day.day < birth.day else 0))
+
+
+# Tokens and posters
+
+
+def poster_version(session: Session, center: Center) -> int:
+    """Return the version the center's current poster carries."""
+    row = session.get(CenterPoster, center.id)
+    return row.version if row else 1
+
+
+def reissue_poster(session: Session, center: Center, now: datetime) -> int:
+    """Make a new poster version: every older poster stops working. Return the version."""
+    row = session.get(CenterPoster, center.id)
+    if row is None:
+        row = CenterPoster(center_id=center.id, version=1, issued_at=now)
+        session.add(row)
+    row.version += 1
+    row.issued_at = now
+    session.flush()
+    return row.version
+
+
+def current_token(session: Session, center: Center, now: datetime) -> str:
+    """Return the token for the center's mode: the poster's, or the kiosk's of this window."""
+    if center.checkin_mode == CheckinMode.KIOSK:
+        return tokens.kiosk_token(center.code, now)
+    return tokens.poster_token(center.code, poster_version(session, center))
+
+
+def center_for_token(session: Session, text: str, now: datetime) -> Center:
+    """Return the center a scanned token names, or raise CheckinRefused saying why not."""
+    try:
+        claim = tokens.verify(text, now)
+    except tokens.TokenError as err:
+        raise CheckinRefused(err.reason) from err
+    center = session.scalars(select(Center).where(Center.code == claim.center_code)).first()
+    if center is None or not center.active:
+        raise CheckinRefused("unknown_center")
+    if claim.kind != center.checkin_mode.value:
+        raise CheckinRefused("revoked", center)  # the center changed mode: old codes stop
+    if claim.kind == "poster" and claim.number != poster_version(session, center):
+        raise CheckinRefused("revoked", center)
+    return center
+
+
+# Visits
+
+
+def open_visits(session: Session, household_id: int) -> list[Visit]:
+    """Return the household's visits that have not ended."""
+    return list(session.scalars(select(Visit).where(
+        Visit.household_id == household_id, Visit.checked_out_at.is_(None)).order_by(Visit.id)))
+
+
+def last_checkout(session: Session, household_id: int, center_id: int) -> Visit | None:
+    """Return the household's most recently ended visit at a center."""
+    return session.scalars(select(Visit).where(
+        Visit.household_id == household_id, Visit.center_id == center_id,
+        Visit.checked_out_at.is_not(None)).order_by(Visit.checked_out_at.desc())).first()
+
+
+def check_out(session: Session, visit: Visit, now: datetime, method: str) -> bool:
+    """End a visit; False when it had already ended (a racing scan or staff got there first)."""
+    # Conditional UPDATE: of two racing check-outs, the second waits and then matches no row.
+    won = session.execute(
+        update(Visit).where(Visit.id == visit.id, Visit.checked_out_at.is_(None))
+        .values(checked_out_at=now, checkout_method=method).returning(Visit.id)
+        .execution_options(synchronize_session=False)).first() is not None
+    if not won:
+        session.expire(visit)
+        return False
+    session.execute(update(VisitChild).where(VisitChild.visit_id == visit.id)
+                    .values(checked_out_at=now).execution_options(synchronize_session=False))
+    set_committed_value(visit, "checked_out_at", now)
+    set_committed_value(visit, "checkout_method", method)
+    for child in visit.children:
+        set_committed_value(child, "checked_out_at", now)
+    return True
+
+
+def _new_visit(session: Session, center: Center, now: datetime, method: str,
+               household: Household | None, **values: object) -> Visit:
+    first = household is None or not session.scalar(
+        select(exists().where(Visit.household_id == household.id)))
+    return Visit(center_id=center.id, household_id=household.id if household else None,
+                 method=method, first_visit=first, checked_in_at=now, **values)
+
+
+def check_in(session: Session, center: Center, guardian: Guardian, children: list[Child],
+             now: datetime, method: str, resident: Resident | None = None) -> tuple[Visit, list[Visit]]:
+    """Open a visit for these children, ending the household's visits elsewhere.
+
+    Returns (visit, visits ended elsewhere). Raises AlreadyInside when another scan won a race:
+    the savepoint undoes only this attempt, and the event's transaction goes on.
+    """
+    day = local(now).date()
+    elsewhere = open_visits(session, guardian.household_id)
+    if any(v.center_id == center.id for v in elsewhere):
+        raise AlreadyInside()
+    try:
+        with session.begin_nested():
+            moved = [v for v in elsewhere if check_out(session, v, now, "moved")]
+            visit = _new_visit(session, center, now, method, guardian.household,
+                               resident_id=resident.id if resident else None,
+                               district_code=guardian.district_code)
+            visit.children = [VisitChild(child_id=c.id, age_months=age_in_months(c.birth_date, day))
+                              for c in children]
+            session.add(visit)
+            session.flush()
+    except IntegrityError as err:
+        session.expire_all()  # what the savepoint changed is undone; reload it
+        raise AlreadyInside() from err
+    return visit, moved
+
+
+def scan(session: Session, center: Center, guardian: Guardian, now: datetime) -> ScanResult:
+    """Decide what a scan at the door means: check out, check in, ask which children, or nothing."""
+    inside = [v for v in open_visits(session, guardian.household_id) if v.center_id == center.id]
+    if inside:
+        visit = inside[0]
+        if now - visit.checked_in_at < DOUBLE_SCAN:
+            return ScanResult("just_in", center, visit)
+        return ScanResult("out" if check_out(session, visit, now, "scan") else "just_out",
+                          center, visit)
+    ended = last_checkout(session, guardian.household_id, center.id)
+    if ended is not None and ended.checkout_method == "scan" and now - ended.checked_out_at < DOUBLE_SCAN:
+        return ScanResult("just_out", center, ended)
+    return choose_or_check_in(session, center, guardian, now)
+
+
+def choose_or_check_in(session: Session, center: Center, guardian: Guardian,
+                       now: datetime) -> ScanResult:
+    """Check in a guardian with one child at once; with several, ask which."""
+    if not is_open(center, now):
+        return ScanResult("closed", center)
+    children = list(guardian.household.children)
+    if not children:
+        return ScanResult("no_children", center)
+    if len(children) > 1:
+        return ScanResult("choose", center, children=children)
+    try:
+        visit, moved = check_in(session, center, guardian, children, now, center.checkin_mode.value,
+                                guardian_resident(session, guardian))
+    except AlreadyInside:
+        return ScanResult("just_in", center)
+    return ScanResult("in", center, visit, moved)
+
+
+def guardian_resident(session: Session, guardian: Guardian) -> Resident | None:
+    """Return the LINE follower behind a guardian."""
+    return session.get(Resident, guardian.resident_id)
+
+
+def check_in_chosen(session: Session, center: Center, guardian: Guardian, choice: str,
+                    now: datetime, method: str) -> ScanResult:
+    """Check in the children the resident chose ("all" or one child's id)."""
+    if not is_open(center, now):
+        return ScanResult("closed", center)
+    children = [c for c in guardian.household.children if choice in ("all", str(c.id))]
+    if not children:
+        return ScanResult("no_children", center)
+    try:
+        visit, moved = check_in(session, center, guardian, children, now, method,
+                                guardian_resident(session, guardian))
+    except AlreadyInside:
+        return ScanResult("just_in", center)
+    return ScanResult("in", center, visit, moved)
+
+
+# Scans waiting for the resident
+
+
+def remember_pending(session: Session, resident: Resident, center: Center, method: str,
+                     now: datetime) -> str:
+    """Keep the scan until the resident chooses children or finishes registering; return its nonce."""
+    nonce = secrets.token_urlsafe(6)
+    values = {"center_id": center.id, "method": method, "nonce": nonce, "created_at": now}
+    session.execute(dialect_insert(session)(PendingCheckin)
+                    .values(resident_id=resident.id, **values)
+                    .on_conflict_do_update(index_elements=["resident_id"], set_=values))
+    return nonce
+
+
+def take_pending(session: Session, resident: Resident, now: datetime,
+                 nonce: str | None = None) -> PendingCheckin | None:
+    """Use a waiting scan once (a second tap finds nothing); None when gone or too old."""
+    condition = [PendingCheckin.resident_id == resident.id,
+                 PendingCheckin.created_at > now - PENDING_VALID_FOR]
+    if nonce is not None:
+        condition.append(PendingCheckin.nonce == nonce)
+    row = session.execute(delete(PendingCheckin).where(*condition).returning(
+        PendingCheckin.center_id, PendingCheckin.method)).first()
+    return PendingCheckin(resident_id=resident.id, center_id=row[0], method=row[1]) if row else None
+
+
+# Staff
+
+
+def roster(session: Session, center: Center) -> list[Visit]:
+    """Return the visits open at a center now, earliest first."""
+    return list(session.scalars(select(Visit).where(
+        Visit.center_id == center.id, Visit.checked_out_at.is_(None)).order_by(Visit.checked_in_at)))
+
+
+def guardian_name(session: Session, visit: Visit) -> str:
+    """Return the name to show on the roster: the scanning guardian's, or the walk-in's."""
+    if visit.walk_in_name:
+        return visit.walk_in_name
+    query = select(Guardian.name).where(Guardian.household_id == visit.household_id)
+    if visit.resident_id:
+        query = query.order_by((Guardian.resident_id == visit.resident_id).desc())
+    return session.scalars(query.order_by(Guardian.id)).first() or "—"
+
+
+def check_in_walk_in(session: Session, center: Center, name: str, district_code: str | None,
+                     birth_dates: list[date], now: datetime) -> Visit:
+    """Check in a family without LINE, by hand: name, district, children's birth dates."""
+    day = local(now).date()
+    visit = _new_visit(session, center, now, "staff", None, walk_in_name=name,
+                       district_code=district_code)
+    visit.children = [VisitChild(age_months=age_in_months(b, day)) for b in birth_dates]
+    session.add(visit)
+    session.flush()
+    return visit
+
+
+def guardian_by_phone(session: Session, phone: str) -> Guardian | None:
+    """Find a registered guardian by phone number (digits only, as registration stores it)."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return session.scalars(select(Guardian).where(Guardian.phone == digits)).first() if digits else None
+
+
+# The clock
+
+
+def auto_check_out(session: Session, now: datetime) -> list[Visit]:
+    """End every visit still open after its center closed, at the closing time."""
+    ended = []
+    for visit in session.scalars(select(Visit).where(Visit.checked_out_at.is_(None))):
+        center = session.get(Center, visit.center_id)
+        closes = closing_time(center, visit.checked_in_at)
+        if closes <= now and check_out(session, visit, closes, "auto"):
+            ended.append(visit)
+    return ended
+
+
+def close_household_visits(session: Session, household: Household, now: datetime) -> None:
+    """End a household's open visits (its registration is being deleted)."""
+    for visit in open_visits(session, household.id):
+        check_out(session, visit, now, "erased")
+
+
+def _erase(session: Session, _resident: Resident, household: Household | None) -> None:
+    # Registered with residents' erasers: a deleted household leaves no visit open on a roster.
+    if household is not None:
+        close_household_visits(session, household, datetime.now(UTC))
+
+
+ERASERS.append(_erase)

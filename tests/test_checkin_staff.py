@@ -1,0 +1,143 @@
+"""Check-in in the staff web: roster and its JSON, check-out and check-in by hand (audited),
+poster download and reissue, the kiosk's rotating code, the roster refreshing in a browser."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date
+
+import pytest
+import zxingcpp
+from PIL import Image
+from sqlalchemy import select
+
+from checkin import tokens
+from cityhall.db import db
+from models import utcnow
+from models.household import Child, Household
+from models.visit import Visit, VisitChild
+from tests.chat import Resident
+from tests.checkin_support import family, open_all_day, scan_text, visits
+from tests.staff_support import StaffClient, audit_entries, staff_app  # noqa: F401
+
+ROSTER = "/staff/checkin/central/"
+
+
+@pytest.fixture
+def center_staff(staff_app) -> StaffClient:
+    open_all_day(staff_app)
+    client = StaffClient(staff_app)
+    assert client.login("central").status_code == 302
+    return client
+
+
+def test_roster_shows_guardian_children_ages_and_since(live_app, center_staff, staff_app, line):
+    person = Resident(line)
+    family(staff_app, [person.user_id], children=2)
+    person.say(scan_text(staff_app))
+    person.tap("子ども全員")
+    page = center_staff.get(ROSTER).get_data(as_text=True)
+    assert "保護者1" in page and "子ども1" in page and "子ども2" in page
+    assert re.search(r"子ども1 \(4歳\d+か月\)", page) and re.search(r"子ども2 \(2歳\d+か月\)", page)
+    with staff_app.test_request_context(headers={"Accept-Language": "ja"}):
+        from checkin.staff_views import age_label
+        assert (age_label(5), age_label(27)) == ("5か月", "2歳3か月")
+    data = center_staff.get("/staff/api/checkin/central/roster").get_json()
+    assert data["count"] == 1 and data["visits"][0]["guardian"] == "保護者1"
+    assert [c["name"] for c in data["visits"][0]["children"]] == ["子ども1", "子ども2"]
+    assert data["summary"].startswith("利用中：1組・子ども2人")
+    assert audit_entries(staff_app, "visit.roster_view")[0].detail == {"center": "central", "rows": 1}
+
+
+def test_other_centers_rosters_are_404_for_center_staff(center_staff):
+    assert center_staff.get("/staff/checkin/east/").status_code == 404
+    assert center_staff.get("/staff/api/checkin/east/roster").status_code == 404
+    page = center_staff.get("/staff/checkin/").get_data(as_text=True)
+    assert "中央子育て支援センター" in page and "東子育て支援センター" not in page
+
+
+def test_manual_check_out_is_audited_and_happens_once(live_app, center_staff, staff_app, line):
+    person = Resident(line)
+    household = family(staff_app, [person.user_id])
+    person.say(scan_text(staff_app))
+    [visit] = visits(staff_app, household)
+    path = f"/staff/checkin/central/visits/{visit['id']}/checkout"
+    assert center_staff.post(path).status_code == 302
+    assert center_staff.post(path).status_code == 302  # a second click changes nothing
+    assert visits(staff_app, household)[0]["how"] == "staff"
+    [entry] = audit_entries(staff_app, "visit.checkout")
+    assert entry.target == f"visit:{visit['id']}" and entry.username == "central"
+    assert center_staff.get("/staff/api/checkin/central/roster").get_json()["count"] == 0
+
+
+def test_manual_check_in_of_a_registered_family_by_phone(live_app, center_staff, staff_app, line):
+    household = family(staff_app, ["Uphoneless"], children=2)
+    response = center_staff.post("/staff/checkin/central/checkin",
+                                 {"phone-phone": "090-1234-0000", "phone-submit": "1"})
+    assert response.status_code == 302
+    [visit] = visits(staff_app, household)
+    assert visit["method"] == "staff" and len(visit["ages"]) == 2
+    again = center_staff.post("/staff/checkin/central/checkin",
+                              {"phone-phone": "09012340000", "phone-submit": "1"})
+    assert "この家族はすでにチェックインしています。" in again.get_data(as_text=True)
+    unknown = center_staff.post("/staff/checkin/central/checkin",
+                                {"phone-phone": "0000", "phone-submit": "1"})
+    assert "この電話番号の登録済み保護者はいません。" in unknown.get_data(as_text=True)
+    assert [e.detail["walk_in"] for e in audit_entries(staff_app, "visit.checkin")] == [False]
+
+
+def test_manual_check_in_of_a_walk_in_family(center_staff, staff_app):
+    response = center_staff.post("/staff/checkin/central/checkin", {
+        "walkin-name": "鈴木一郎", "walkin-district": "ota", "walkin-birth1": "2024-01-15",
+        "walkin-birth2": "", "walkin-birth3": "", "walkin-submit": "1"})
+    assert response.status_code == 302
+    [visit] = visits(staff_app)
+    assert visit["walk_in"] == "鈴木一郎" and visit["district"] == "ota" and len(visit["ages"]) == 1
+    page = center_staff.get(ROSTER).get_data(as_text=True)
+    assert "鈴木一郎" in page and "LINEなし" in page
+    [entry] = audit_entries(staff_app, "visit.checkin")
+    assert entry.detail == {"center": "central", "walk_in": True, "children": 1}
+    empty = center_staff.post("/staff/checkin/central/checkin", {"walkin-submit": "1"})
+    assert "氏名を入力してください。" in empty.get_data(as_text=True)
+
+
+def test_poster_reissue_is_audited_and_changes_the_code(center_staff, staff_app):
+    first = center_staff.get("/staff/checkin/central/poster.pdf")
+    assert first.status_code == 200 and first.data.startswith(b"%PDF")
+    assert "checkin-central-v1.pdf" in first.headers["Content-Disposition"]
+    assert center_staff.post("/staff/checkin/central/poster/reissue").status_code == 302
+    assert "checkin-central-v2.pdf" in center_staff.get(
+        "/staff/checkin/central/poster.pdf").headers["Content-Disposition"]
+    assert audit_entries(staff_app, "center.poster_reissue")[0].detail == {"version": 2}
+    assert "ポスター用コードの版：2" in center_staff.get("/staff/checkin/central/qr").get_data(
+        as_text=True)
+
+
+def test_kiosk_shows_a_fresh_code_of_this_window(center_staff, staff_app):
+    page = center_staff.get("/staff/checkin/central/kiosk").get_data(as_text=True)
+    assert 'id="kiosk-qr"' in page and 'data-refresh="60"' in page and "<script>" not in page
+    image = center_staff.get("/staff/checkin/central/kiosk.png")
+    assert image.mimetype == "image/png"
+    [found] = zxingcpp.read_barcodes(Image.open(io.BytesIO(image.data)).convert("RGB"))
+    assert found.text.startswith("https://line.me/R/oaMessage/@cityhall/?")
+    from urllib.parse import unquote
+    text = unquote(found.text.split("?", 1)[1])
+    assert text.startswith("チェックイン C1.central.k")
+    with staff_app.app_context():
+        assert tokens.verify(text.split(" ", 1)[1], utcnow()).kind == "kiosk"
+
+
+def test_the_database_refuses_a_second_open_visit_of_a_child(staff_app):
+    from sqlalchemy.exc import IntegrityError
+
+    household = family(staff_app, ["Udbcheck"], children=1)
+    with staff_app.app_context(), db.session() as session, session.begin():
+        child = session.scalars(select(Child).where(Child.household_id == household)).one()
+        for _ in range(2):
+            session.add(Visit(center_id=1, household_id=household, method="poster",
+                              checked_in_at=utcnow(),
+                              children=[VisitChild(child_id=child.id, age_months=3)]))
+        with pytest.raises(IntegrityError):
+            session.flush()
+        session.rollback()
