@@ -141,9 +141,9 @@ def test_another_command_pauses_the_form_and_offers_to_resume(city, line, app):
     person = Resident(line)
     person.menu("register")
     person.say("山田花子")
-    person.menu("events")  # a rich-menu tap in the middle
+    person.menu("mydata")  # a rich-menu tap in the middle
     texts = person.texts()
-    assert texts[-2] == "「イベント」は近日公開予定です。もうしばらくお待ちください。"
+    assert texts[-2] == "まだ登録されていません。"
     assert texts[-1] == "途中の手続き「利用者登録」があります。再開しますか？"
     assert conversation(app, person.user_id)[0]["status"] == "paused"
     person.say("こんにちは")  # not an answer: the paused form stays paused
@@ -167,7 +167,7 @@ def test_starting_the_same_form_again_resumes_it(city, line, app):
 def test_discarding_a_paused_form(city, line, app):
     person = Resident(line)
     person.menu("register")
-    person.menu("checkin")
+    person.menu("apply")
     person.tap("破棄する")
     assert person.last() == "「利用者登録」を中止しました。何も送信されていません。"
     assert conversation(app, person.user_id) == []

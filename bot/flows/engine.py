@@ -316,6 +316,9 @@ def reject(turn: Turn, problem: Invalid) -> None:
 def answer(turn: Turn, inp: Input) -> None:
     """Apply an answer to the current step, or re-ask it saying why not."""
     step = current_step(turn)
+    if turn.conv.draft.get("choosing"):
+        advance(turn)  # the list of answers to change is on screen: show it again
+        return
     if step.kind == "confirm":
         confirm_by_text(turn, inp)
         return
@@ -463,13 +466,36 @@ def handle_message(ctx: EventContext, inp: Input) -> bool:
     return True
 
 
+def at_summary(turn: Turn) -> bool:
+    """Tell whether the summary (not an edit of it) is the message on screen."""
+    return current_step(turn).kind == "confirm" and not turn.conv.draft
+
+
+def only_at_summary(action):
+    """Guard Send and Edit: they mean nothing while a question is being asked."""
+    def guarded(turn: Turn, value: str | None) -> None:
+        if at_summary(turn):
+            action(turn, value)
+        else:
+            stale(turn.ctx)
+    return guarded
+
+
+def pick(turn: Turn, value: str | None) -> None:
+    """Edit the chosen answer, if the list of answers is what was shown."""
+    if turn.conv.draft.get("choosing"):
+        pick_edit(turn, value or "")
+    else:
+        stale(turn.ctx)
+
+
 OPS = {
     "back": lambda turn, v: go_back(turn),
     "skip": lambda turn, v: skip(turn),
     "cancel": lambda turn, v: _drop(turn.ctx, turn.conv),
-    "send": lambda turn, v: submit(turn),
-    "edit": lambda turn, v: choose_edit(turn),
-    "pick": lambda turn, v: pick_edit(turn, v or ""),
+    "send": only_at_summary(lambda turn, v: submit(turn)),
+    "edit": only_at_summary(lambda turn, v: choose_edit(turn)),
+    "pick": pick,
     "toggle": lambda turn, v: toggle(turn, v or ""),
     "done": lambda turn, v: finish_selection(turn),
     "resume": lambda turn, v: advance(turn),
