@@ -153,8 +153,11 @@ from staff.cli import create_staff  # noqa: E402  (the staff package owns its co
 
 main.add_command(create_staff)
 
-
 from residents.cli import COMMANDS as _RESIDENT_COMMANDS  # noqa: E402  (forms, richmenu)
 
 for _command in _RESIDENT_COMMANDS:
     main.add_command(_command)
+
+from checkin.cli import qr_command  # noqa: E402  (the checkin package owns its command)
+
+main.add_command(qr_command)
