@@ -41,4 +41,8 @@ def create_app(config: Config | None = None) -> Flask:
     import checkin
 
     checkin.init_app(app)  # check-in's chat handlers, clock job and staff pages
+
+    import dashboards
+
+    dashboards.init_app(app)  # aggregation jobs, dashboard pages, JSON and downloads
     return app

@@ -161,3 +161,7 @@ for _command in _RESIDENT_COMMANDS:
 from checkin.cli import qr_command  # noqa: E402  (the checkin package owns its command)
 
 main.add_command(qr_command)
+
+from dashboards.cli import aggregate_command  # noqa: E402  (the dashboards package owns it)
+
+main.add_command(aggregate_command)

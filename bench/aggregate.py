@@ -1,0 +1,227 @@
+"""Benchmark of the dashboards: full aggregation, an incremental run, and the JSON endpoints.
+
+`python bench/aggregate.py [--years 3] [--centers 20] [--per-day 45] [--database sqlite|postgresql|both]`
+generates visits (about 1 million with the defaults) by bulk insert, then times a full
+rebuild, an incremental run after one more day of visits, and dashboard JSON for a year of
+one center and of all centers. PostgreSQL runs in a throw-away database created and dropped
+here (CITYHALL_BENCH_POSTGRES_URL names the server). Not a test: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import migrate  # noqa: E402
+from cityhall import create_app  # noqa: E402
+from cityhall.config import TestingConfig, normalize_database_url  # noqa: E402
+from cityhall.db import db  # noqa: E402
+
+START = date(2023, 11, 1)
+COLUMNS = ("id", "center_id", "district_code", "method", "first_visit", "checked_in_at",
+           "checked_out_at", "checkout_method")
+DISTRICTS = ("ota", "furui", "yamanoue", "hachiya", "kamono", "ibuka", "miwa", "shimokoda", "")
+
+
+def visit_rows(days: list[date], centers: list[int], per_day: int, first_id: int, rng):
+    """Yield (visit, children) rows: opening hours 9-16 in Tokyo, 1-2 children each."""
+    vid = first_id
+    for day in days:
+        base = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(hours=9)
+        for center_id in centers:
+            for _ in range(rng.randint(per_day // 2, per_day * 3 // 2)):
+                start = base + timedelta(hours=9, seconds=rng.randrange(7 * 3600))
+                end = start + timedelta(minutes=rng.randint(15, 150))
+                yield ((vid, center_id, rng.choice(DISTRICTS) or None, "poster",
+                        rng.random() < 0.05, start, end, "scan"),
+                       [(vid, rng.randint(0, 80)) for _ in range(rng.choice((1, 1, 2)))])
+                vid += 1
+
+
+def insert_sqlite(engine, rows) -> int:
+    """Bulk insert through the driver: executemany on one connection."""
+    raw = engine.raw_connection()
+    count = 0
+    try:
+        cur = raw.cursor()
+        cur.execute("BEGIN")
+        batch, kids = [], []
+        for visit, children in rows:
+            batch.append(visit[:5] + tuple(t.strftime("%Y-%m-%d %H:%M:%S.%f") for t in visit[5:7])
+                         + visit[7:])
+            kids += children
+            if len(batch) >= 50_000:
+                count += _flush_sqlite(cur, batch, kids)
+                batch, kids = [], []
+        count += _flush_sqlite(cur, batch, kids)
+        cur.execute("COMMIT")
+    finally:
+        raw.close()
+    return count
+
+
+def _flush_sqlite(cur, batch, kids) -> int:
+    cur.executemany(f"INSERT INTO visits ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * 8)})",
+                    batch)
+    cur.executemany("INSERT INTO visit_children (visit_id, age_months) VALUES (?, ?)", kids)
+    return len(batch)
+
+
+def insert_postgres(engine, rows) -> int:
+    """Bulk insert with COPY (row triggers still fire, as for any insert)."""
+    raw = engine.raw_connection()
+    visits, kids, count = io.StringIO(), io.StringIO(), 0
+    for visit, children in rows:
+        values = [r"\N" if v is None else v.isoformat() if isinstance(v, datetime) else str(v)
+                  for v in visit]
+        visits.write("\t".join(values) + "\n")
+        kids.writelines(f"{v}\t{a}\n" for v, a in children)
+        count += 1
+    try:
+        with raw.cursor() as cur:
+            with cur.copy(f"COPY visits ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                copy.write(visits.getvalue())
+            with cur.copy("COPY visit_children (visit_id, age_months) FROM STDIN") as copy:
+                copy.write(kids.getvalue())
+            cur.execute("SELECT setval('visits_id_seq', (SELECT max(id) FROM visits))")
+        raw.commit()
+    finally:
+        raw.close()
+    return count
+
+
+def add_centers(app, count: int) -> list[int]:
+    """Seed the city and add centers up to `count`."""
+    from cityhall.seed import seed
+    from models import Center
+
+    with app.app_context(), db.transaction() as session:
+        seed(session)
+        for n in range(3, count):
+            session.add(Center(code=f"c{n:02}", name_ja=f"センター{n}", name_en=f"Center {n}"))
+    with app.app_context(), db.session() as session:
+        return list(session.scalars(sa.select(Center.id).order_by(Center.id)))
+
+
+def timed(func, *args) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = func(*args)
+    return time.perf_counter() - started, result
+
+
+def aggregate(app, full: bool, now: datetime):
+    from dashboards import aggregate as agg
+
+    with app.app_context(), db.transaction() as session:
+        return (agg.rebuild if full else agg.aggregate)(session, now)
+
+
+def staff_client(app):
+    from models.staff import StaffRole, StaffUser
+    from staff.passwords import hash_password
+
+    password = "bench password 12345"
+    with app.app_context(), db.transaction() as session:
+        session.add(StaffUser(username="bench", role=StaffRole.ADMIN, display_name="Bench",
+                              password_hash=hash_password(password)))
+    client = app.test_client()
+    page = client.get("/staff/login").get_data(as_text=True)
+    token = page.split('name="csrf-token" content="')[1].split('"')[0]
+    client.post("/staff/login", data={"username": "bench", "password": password,
+                                      "csrf_token": token})
+    return client
+
+
+def endpoint_times(client, query: str) -> dict[str, float]:
+    """Return the median of 3 GETs per chart's JSON, in ms."""
+    times = {}
+    for chart in ("usage", "heatmap", "districts", "ages", "households", "stay", "centers",
+                  "forecast"):
+        samples = []
+        for _ in range(3):
+            started = time.perf_counter()
+            response = client.get(f"/staff/api/dashboards/{chart}?{query}")
+            samples.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (chart, response.status_code)
+        times[chart] = statistics.median(samples)
+    return times
+
+
+def run(name: str, url: str, args) -> None:
+    migrate(url)
+    app = create_app(TestingConfig(DATABASE_URL=url))
+    centers = add_centers(app, args.centers)
+    rng = random.Random(7)
+    days = [START + timedelta(days=n) for n in range(int(args.years * 365))]
+    insert = insert_postgres if name == "postgresql" else insert_sqlite
+    engine = app.extensions["cityhall.db"][0]
+    seconds, count = timed(insert, engine, visit_rows(days, centers, args.per_day, 1, rng))
+    print(f"  {name}: generated {count:,} visits in {seconds:.0f} s")
+    end = days[-1]
+    now = datetime(end.year, end.month, end.day, 12, tzinfo=UTC)
+    seconds, result = timed(aggregate, app, True, now)
+    print(f"  {name}: full aggregation {seconds:.2f} s ({result})")
+    extra = [end + timedelta(days=1)]
+    insert(engine, visit_rows(extra, centers, args.per_day, count + 1, rng))
+    seconds, result = timed(aggregate, app, False, now + timedelta(days=1))
+    print(f"  {name}: incremental after one more day {seconds:.2f} s ({result})")
+    client = staff_client(app)
+    year = f"start={end - timedelta(days=364)}&end={end}"
+    for label, query in (("one center", f"{year}&center=central"), ("all centers", year)):
+        times = endpoint_times(client, query)
+        worst = max(times, key=times.get)
+        print(f"  {name}: JSON, a year of {label}: median {statistics.median(times.values()):.0f} ms,"
+              f" slowest {worst} {times[worst]:.0f} ms  {({k: round(v) for k, v in times.items()})}")
+    engine.dispose()
+
+
+def postgres_database(server_url: str):
+    """Create a throw-away database; return its URL and a function dropping it."""
+    admin = sa.create_engine(normalize_database_url(server_url), isolation_level="AUTOCOMMIT")
+    name = f"cityhall_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return admin.url.set(database=name).render_as_string(hide_password=False), drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--years", type=float, default=3)
+    parser.add_argument("--centers", type=int, default=20)
+    parser.add_argument("--per-day", type=int, default=45)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    print(f"{args.years} years, {args.centers} centers, ~{args.per_day} visits a day each; "
+          f"{os.cpu_count()} CPUs")
+    if args.database in ("sqlite", "both"):
+        run("sqlite", f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3", args)
+    if args.database in ("postgresql", "both"):
+        server = os.environ.get("CITYHALL_BENCH_POSTGRES_URL",
+                                "postgresql://postgres@127.0.0.1:5432/test")
+        url, drop = postgres_database(server)
+        try:
+            run("postgresql", url, args)
+        finally:
+            drop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Staff pages, JSON endpoints and CSV/Excel downloads of the dashboards.
+
+Each chart in dashboards.charts gets a page, `/staff/api/dashboards/<chart>` and
+`<chart>.csv` / `<chart>.xlsx`; all go through staff.access (a center outside the user's
+scope is 404) and the data endpoints are audited. The page itself holds no figures: its
+script (static/dashboards.js) draws them with Plotly served from the installed package.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, timedelta
+from importlib.resources import files
+
+import pandas as pd
+from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from dashboards import aggregate
+from dashboards.charts import AGE_BAND_LABELS, CHARTS, LABELS, Chart
+from dashboards.queries import GRAINS, Filters
+from models import utcnow
+from staff import audit
+from staff.access import current_staff, require_center, require_role, scoped_centers
+from staff.database import db_session
+from staff.nav import register_nav
+from staff.templating import current_language
+
+bp = Blueprint("dashboards", __name__, url_prefix="/staff/dashboards",
+               template_folder="templates", static_folder="static", static_url_path="/static")
+api = Blueprint("dashboards_api", __name__, url_prefix="/staff/api/dashboards")
+# Plotly's JavaScript straight from the installed `plotly` package: no CDN, works offline.
+vendor = Blueprint("dashboards_vendor", __name__, url_prefix="/staff/dashboards/vendor",
+                   static_folder=str(files("plotly") / "package_data"), static_url_path="/plotly")
+
+register_nav("dashboards.index", _l("Dashboards"), roles={"admin", "center", "department"},
+             description=_l("Visits by day, weekday and hour, district, child age; forecast; "
+                            "applications by status; CSV and Excel."), order=40)
+DEFAULT_DAYS = 90
+MAX_DAYS = 5 * 366
+
+
+@bp.get("/")
+@require_role("admin", "center", "department")
+def index():
+    """List the dashboards this staff member may open."""
+    role = current_staff().role.value
+    return render_template("dashboards/index.html",
+                           charts=[c for c in CHARTS if role in c.roles], as_of=_as_of())
+
+
+def _as_of() -> str | None:
+    moment = aggregate.last_run(db_session())
+    return moment.astimezone(aggregate.city_zone()).strftime("%Y-%m-%d %H:%M") if moment else None
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        abort(400)
+
+
+def filters(chart: Chart) -> Filters:
+    """Read the filters from the query string; a center outside the scope answers 404."""
+    session, args = db_session(), request.args
+    code = args.get("center") or None
+    centers = (require_center(session, code),) if code else tuple(scoped_centers(session))
+    end = _date(args.get("end")) or utcnow().astimezone(aggregate.city_zone()).date()
+    start = _date(args.get("start")) or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end or (end - start).days > MAX_DAYS:
+        abort(400)
+    band = args.get("band") if args.get("band") in AGE_BAND_LABELS else None
+    grain = args.get("grain") if args.get("grain") in GRAINS else "day"
+    return Filters(centers, start, end, band if "band" in chart.filters else None, grain)
+
+
+def chart_frame(chart: Chart) -> tuple[pd.DataFrame, dict, Filters]:
+    """Compute a chart's table for the request's filters."""
+    f = filters(chart)
+    frame, extra = chart.build(db_session(), f, current_language(), utcnow())
+    return frame, extra, f
+
+
+def record(chart: Chart, f: Filters, kind: str, rows: int) -> None:
+    """Audit one view or download of a chart's data."""
+    session = db_session()
+    audit.record(session, "dashboard.export" if kind != "json" else "dashboard.view",
+                 target=f"dashboard:{chart.slug}",
+                 detail={"chart": chart.slug, "format": kind, "rows": rows,
+                         "centers": [c.code for c in f.centers], "start": f.start.isoformat(),
+                         "end": f.end.isoformat(), "band": f.band})
+    session.commit()
+
+
+def payload(chart: Chart, frame: pd.DataFrame, extra: dict, f: Filters) -> dict:
+    """Return a chart's JSON: plot spec, column labels, rows and extras."""
+    table = json.loads(frame.astype({c: str for c in ("period", "date") if c in frame})
+                       .to_json(orient="split", index=False))
+    return {"chart": chart.slug, "title": str(chart.title), "plot": chart.plot,
+            "labels": {c: str(LABELS.get(c, c)) for c in frame.columns},
+            "columns": table["columns"], "rows": table["data"], "extra": extra,
+            "filters": {"centers": [c.code for c in f.centers], "start": f.start.isoformat(),
+                        "end": f.end.isoformat(), "band": f.band, "grain": f.grain},
+            "as_of": _as_of()}
+
+
+def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the frame with column headers in the page's language, for downloads."""
+    return frame.rename(columns={c: str(LABELS.get(c, c)) for c in frame.columns})
+
+
+def csv_response(chart: Chart, frame: pd.DataFrame) -> Response:
+    # A byte-order mark, so Excel opens the Japanese text as UTF-8.
+    body = labelled(frame).to_csv(index=False).encode("utf-8-sig")
+    return _download(body, "text/csv; charset=utf-8", f"{chart.slug}.csv")
+
+
+def xlsx_response(chart: Chart, frame: pd.DataFrame) -> Response:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        labelled(frame).to_excel(writer, index=False, sheet_name=chart.slug)
+    return _download(buffer.getvalue(), "application/vnd.openxmlformats-officedocument."
+                     "spreadsheetml.sheet", f"{chart.slug}.xlsx")
+
+
+def _download(body: bytes, mimetype: str, name: str) -> Response:
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def page_view(chart: Chart):
+    """Return the view rendering a chart's page (the data comes from its JSON endpoint)."""
+    def view():
+        session = db_session()
+        f = filters(chart)
+        return render_template("dashboards/chart.html", chart=chart, f=f,
+                               centers=scoped_centers(session), bands=AGE_BAND_LABELS,
+                               grains=GRAINS, query=request.query_string.decode(),
+                               endpoint=url_for(f"dashboards_api.{chart.slug}"), as_of=_as_of())
+    return view
+
+
+def data_view(chart: Chart, kind: str):
+    """Return the view answering a chart's data as JSON, CSV or Excel."""
+    def view():
+        frame, extra, f = chart_frame(chart)
+        record(chart, f, kind, len(frame))
+        if kind == "csv":
+            return csv_response(chart, frame)
+        if kind == "xlsx":
+            return xlsx_response(chart, frame)
+        return jsonify(payload(chart, frame, extra, f))
+    return view
+
+
+def add_routes() -> None:
+    """Add the page, JSON, CSV and Excel routes of every chart, each behind its roles."""
+    for chart in CHARTS:
+        guard = require_role(*chart.roles)
+        bp.add_url_rule(f"/{chart.slug}", chart.slug, guard(page_view(chart)))
+        api.add_url_rule(f"/{chart.slug}", chart.slug, guard(data_view(chart, "json")))
+        for kind in ("csv", "xlsx"):
+            bp.add_url_rule(f"/{chart.slug}.{kind}", f"{chart.slug}_{kind}",
+                            guard(data_view(chart, kind)))
+
+
+add_routes()
