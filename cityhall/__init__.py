@@ -42,6 +42,10 @@ def create_app(config: Config | None = None) -> Flask:
 
     checkin.init_app(app)  # check-in's chat handlers, clock job and staff pages
 
+    import residents
+
+    residents.init_app(app)  # the staff inbox of applications
+
     import dashboards
 
     dashboards.init_app(app)  # aggregation jobs, dashboard pages, JSON and downloads
