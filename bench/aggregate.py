@@ -17,7 +17,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -25,9 +24,9 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import migrate  # noqa: E402
+from bench.common import migrate, postgres_database  # noqa: E402
 from cityhall import create_app  # noqa: E402
-from cityhall.config import TestingConfig, normalize_database_url  # noqa: E402
+from cityhall.config import TestingConfig  # noqa: E402
 from cityhall.db import db  # noqa: E402
 
 START = date(2023, 11, 1)
@@ -186,20 +185,6 @@ def run(name: str, url: str, args) -> None:
         print(f"  {name}: JSON, a year of {label}: median {statistics.median(times.values()):.0f} ms,"
               f" slowest {worst} {times[worst]:.0f} ms  {({k: round(v) for k, v in times.items()})}")
     engine.dispose()
-
-
-def postgres_database(server_url: str):
-    """Create a throw-away database; return its URL and a function dropping it."""
-    admin = sa.create_engine(normalize_database_url(server_url), isolation_level="AUTOCOMMIT")
-    name = f"cityhall_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-    return admin.url.set(database=name).render_as_string(hide_password=False), drop
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -25,7 +24,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (  # noqa: E402
-    env_for, gunicorn, migrate, percentile, start_emulator, stop, text_body, wait_http,
+    env_for, gunicorn, migrate, percentile, postgres_database, start_emulator, stop, text_body,
+    wait_http,
 )
 from emulator.client import EmulatorClient  # noqa: E402
 
@@ -95,22 +95,6 @@ def reply_delay(line: EmulatorClient, user_id: str, started: float) -> float:
     if not replies or "チェックインしました" not in replies[-1]["message"].get("text", ""):
         raise RuntimeError(f"no check-in reply for {user_id}: {replies}")
     return (replies[-1]["at"] - started) * 1000
-
-
-def postgres_database(admin_url: str) -> tuple[str, callable]:
-    """Create a throw-away database; return its URL and a function that drops it."""
-    from cityhall.config import normalize_database_url
-
-    admin = sa.create_engine(normalize_database_url(admin_url), isolation_level="AUTOCOMMIT")
-    name = f"cityhall_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-    return admin.url.set(database=name).render_as_string(hide_password=False), drop
 
 
 def run(backend: str, args, line: EmulatorClient, emulator_url: str) -> dict:

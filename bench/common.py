@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import requests
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-channel-secret"
@@ -96,3 +97,19 @@ def stop(*procs: subprocess.Popen) -> None:
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def postgres_database(server_url: str):
+    """Create a throw-away database; return its URL and a function that drops it."""
+    from cityhall.config import normalize_database_url
+
+    admin = sa.create_engine(normalize_database_url(server_url), isolation_level="AUTOCOMMIT")
+    name = f"cityhall_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return admin.url.set(database=name).render_as_string(hide_password=False), drop
