@@ -53,7 +53,8 @@ def frame_csv(frame: pd.DataFrame) -> bytes:
     for column in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[column]):  # text, whatever its dtype
             safe[column] = safe[column].map(csv_cell)
-    return safe.to_csv(index=False).encode("utf-8-sig")
+    # CRLF rows (RFC 4180): the csv module then quotes a value holding a CR or LF.
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def frame_xlsx(frame: pd.DataFrame, sheet: str) -> bytes:
