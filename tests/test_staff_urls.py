@@ -154,3 +154,16 @@ def test_a_failing_view_gets_the_staff_error_page_or_json(broken_app):
     assert data.status_code == 500 and data.get_json()["error"] == 500
     large = client.post("/staff/boom/upload")
     assert large.status_code == 413 and "大きすぎ" in large.get_data(as_text=True)
+
+
+def test_every_staff_post_route_refuses_a_nul_in_a_form_field(as_admin, staff_app):
+    wrong = []
+    for endpoint, method, rule in staff_routes(staff_app):
+        if method != "POST":
+            continue
+        path = path_with(staff_app, rule, endpoint)
+        response = as_admin.client.post(path, data={
+            "csrf_token": as_admin.csrf_token(), "name_ja": "中央\x00", "comment": "x\x00",
+            "username": "a\x00", "password": "\x00"})
+        wrong.append(problem(path, response, {400}))
+    assert [w for w in wrong if w] == []
