@@ -151,7 +151,7 @@ def jobs_run(name: str, now_text: str | None) -> None:
     click.echo(f"{name}: {result}")
 
 
-@main.command("demo")
+@main.command("demo", with_appcontext=False)  # it makes the secrets the app needs
 @click.option("--port", default=5000, show_default=True)
 @click.option("--emulator-port", default=8001, show_default=True)
 def demo_command(port: int, emulator_port: int) -> None:

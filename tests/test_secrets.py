@@ -211,3 +211,18 @@ def test_secrets_never_appear_in_the_refusal(monkeypatch):
         create_app()
     assert "short-secret-value" not in str(refused.value)
     assert os.environ["LINE_CHANNEL_SECRET"] not in str(refused.value)
+
+
+def test_cityhall_demo_starts_without_secrets_to_make_its_own(monkeypatch):
+    from click.testing import CliRunner
+
+    import cityhall.demo
+    from cityhall.cli import main
+
+    for name in REQUIRED:
+        monkeypatch.delenv(name, raising=False)
+    started = []
+    monkeypatch.setattr(cityhall.demo, "run_demo", lambda *ports: started.append(ports) or 0)
+    result = CliRunner().invoke(main, ["demo", "--port", "5999"])
+    assert result.exit_code == 0, result.output
+    assert started == [(5999, 8001)]
