@@ -69,7 +69,8 @@ class Config:
 
     def problems(self) -> list[str]:
         """Say what keeps this configuration from running a production process."""
-        found = [f"{name} is not set" for name in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN")
+        found = [f"{name} is not set"
+                 for name in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN")
                  if not str(getattr(self, name, "") or "").strip()]
         found += key_problems("SECRET_KEY", self.SECRET_KEY)
         found += key_problems("CHECKIN_TOKEN_KEY", self.CHECKIN_TOKEN_KEY)
