@@ -43,13 +43,13 @@ def refuse_control_characters() -> None:
         return
     for name, value in request.args.items(multi=True):
         if CONTROL.search(name) or CONTROL.search(value):
-            raise BadArgument(name[:40])
+            raise BadArgument(CONTROL.sub("", name)[:40])
     if CONTROL.search(path):
         raise BadArgument("path")
     if request.method == "POST" and request.mimetype in FORM_TYPES:
         for name, value in request.form.items(multi=True):
             if "\x00" in name or "\x00" in value:
-                raise BadArgument(name.replace("\x00", "")[:40])
+                raise BadArgument(CONTROL.sub("", name)[:40])
 
 
 def whole_number(text: str | None, maximum: int = MAX_ID) -> int | None:

@@ -27,7 +27,7 @@ class StaffError(ValueError):
 class BadArgument(BadRequest):
     """A query argument or path part that is malformed or out of range: answered with 400."""
 
-    msgid = N_("The value of “%(name)s” in the address is not valid.")
+    msgid = N_("The value of “%(name)s” is not valid.")
 
     def __init__(self, name: str) -> None:
         super().__init__(f"bad value for {name!r}")

@@ -114,7 +114,7 @@ def test_a_bad_argument_is_named_in_the_staff_language(as_admin, path):
     assert response.status_code == 400
     name = path.split("?")[1].split("=")[0]
     text = response.get_json()["message"] if response.is_json else response.get_data(as_text=True)
-    assert f"アドレスの「{name}」の値が正しくありません" in text
+    assert f"「{name}」の値が正しくありません" in text
 
 
 @pytest.fixture
