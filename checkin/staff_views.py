@@ -5,7 +5,7 @@ Every view goes through staff.access; anything outside the user's centers answer
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import (Blueprint, Response, abort, flash, jsonify, redirect,
                    render_template, url_for)
@@ -65,27 +65,32 @@ def now():
     return render_template("checkin/now.html", centers=centers, counts=counts)
 
 
+def _center_subject(center_code: str) -> str:
+    return f"center:{center_code}"
+
+
 @bp.get("/<center_code>/")
 @require_role(*ROLES)
+@audit.audit_personal_view("roster", subject=_center_subject)
 def roster(center_code: str):
     """Show who is inside a center now; the page refreshes itself from the JSON below."""
-    session = db_session()
-    center = require_center(session, center_code)
+    center = require_center(db_session(), center_code)
     rows = roster_rows(center)
-    # Opening the roster shows residents' names: audited once per page view, not per poll.
-    audit.record(session, "visit.roster_view", target=f"center:{center.code}",
-                 detail={"center": center.code, "rows": len(rows)})
-    session.commit()
+    audit.personal_view_detail(rows=len(rows))
     return render_template("checkin/roster.html", center=center, rows=rows,
                            summary=summary(rows), refresh=REFRESH_SECONDS)
 
 
 @api.get("/<center_code>/roster")
 @require_role(*ROLES)
+# The page polls every 15 s: its refreshes share the entry of a view less than 5 minutes old.
+@audit.audit_personal_view("roster", subject=_center_subject,
+                           repeat_within=timedelta(minutes=5))
 def roster_json(center_code: str):
     """Return who is inside a center now, for the roster page's refresh."""
     center = require_center(db_session(), center_code)
     rows = roster_rows(center)
+    audit.personal_view_detail(rows=len(rows))
     return jsonify(center=center.code, count=len(rows), summary=summary(rows), visits=rows)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import zxingcpp
@@ -47,7 +47,24 @@ def test_roster_shows_guardian_children_ages_and_since(live_app, center_staff, s
     assert data["count"] == 1 and data["visits"][0]["guardian"] == "保護者1"
     assert [c["name"] for c in data["visits"][0]["children"]] == ["子ども1", "子ども2"]
     assert data["summary"].startswith("利用中：1組・子ども2人")
-    assert audit_entries(staff_app, "visit.roster_view")[0].detail == {"center": "central", "rows": 1}
+    [entry] = audit_entries(staff_app, "roster.view")  # the JSON refresh shares the page's entry
+    assert entry.target == "center:central" and entry.detail == {"via": "page", "rows": 1}
+
+
+def test_roster_json_alone_is_audited_and_its_polls_share_one_entry(center_staff, staff_app,
+                                                                   monkeypatch):
+    api = "/staff/api/checkin/central/roster"
+    assert center_staff.get(api).status_code == 200
+    assert center_staff.get(api).status_code == 200
+    [entry] = audit_entries(staff_app, "roster.view")
+    assert (entry.username, entry.target, entry.detail) == ("central", "center:central",
+                                                            {"via": "api", "rows": 0})
+    later = utcnow() + timedelta(minutes=6)  # the log is append-only: move the clock instead
+    monkeypatch.setattr("staff.audit.utcnow", lambda: later)
+    assert center_staff.get(api).status_code == 200
+    assert len(audit_entries(staff_app, "roster.view")) == 2
+    assert center_staff.get("/staff/api/checkin/east/roster").status_code == 404
+    assert len(audit_entries(staff_app, "roster.view")) == 2
 
 
 def test_other_centers_rosters_are_404_for_center_staff(center_staff):
