@@ -3,14 +3,19 @@ in My data and removes one (confirmed, pushed, logged); forged and stale buttons
 
 from __future__ import annotations
 
+import json
+import threading
+
 import pytest
 from sqlalchemy import func, select
 
-from models import utcnow
+from models import OutboxMessage, utcnow
 from models.audit import AuditLog
 from models.conversation import Conversation
-from models.household import Guardian, InviteCode
+from models.household import Guardian, Household, InviteCode
+from tests.builders import event, post_webhook
 from tests.chat import Resident
+from tests.checkin_support import family
 from tests.flows_helpers import guardian, query, register, seed_city
 from tests.test_applications import drain
 
@@ -159,3 +164,38 @@ def test_a_guardian_without_partners_is_offered_an_invite(city, line, app):
     person.postback("action=mydata&op=partners")
     assert person.last().startswith("世帯を共有している人はいません。")
     assert person.labels() == ["パートナー招待"]
+
+
+def test_two_guardians_removing_the_same_partner_at_once_remove_them_once(city, line, app):
+    founder, second, third = Resident(line), Resident(line), Resident(line)
+    household = family(app, [founder.user_id, second.user_id, third.user_id])
+    target = guardian_id(app, third)
+    data = f"action=mydata&op=unshare_yes&v={target}"
+    bodies = [json.dumps({"events": [event("postback", u, postback={"data": data})]}).encode()
+              for u in (founder.user_id, second.user_id)]
+    barrier = threading.Barrier(len(bodies))
+    statuses: list[int] = []
+
+    def deliver(body: bytes) -> None:
+        barrier.wait()
+        statuses.append(post_webhook(city.url, body).status_code)
+
+    threads = [threading.Thread(target=deliver, args=(b,)) for b in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert statuses == [200, 200]
+    # The made-up reply tokens are refused, so the answers went to the outbox as pushes.
+    texts = query(app, lambda s: [m.messages[0]["text"] for m in s.scalars(select(OutboxMessage))
+                                  if set(m.recipients) & {founder.user_id, second.user_id}])
+    assert sum(t.startswith("保護者3さんを世帯から外しました。") for t in texts) == 1
+    assert sum(t.startswith("その方はあなたが外せるパートナーではありません") for t in texts) == 1
+    assert len(actions(app, "household.partner_removed")) == 1
+    moved = guardian(app, third.user_id)["household_id"]
+    assert moved != household and guardian(app, founder.user_id)["household_id"] == household
+    # The loser's provisional household is gone: the original and the partner's own remain.
+    assert query(app, lambda s: s.scalar(select(func.count()).select_from(Household))) == 2
+    sources = query(app, lambda s: list(s.scalars(select(OutboxMessage.source).where(
+        OutboxMessage.source == f"partner-removed:{target}"))))
+    assert len(sources) == 2  # the removed partner, and the one guardian who did not remove
