@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from models import utcnow
 from models.audit import AuditLog
 from models.staff import StaffUser
+from staff.database import db_session
 
 
 def record(session: Session, action: str, target: str | None = None,
@@ -99,8 +100,6 @@ def personal_view_detail(**values: Any) -> None:
 def record_personal_view(what: str, target: str, response: Response,
                          repeat_within: timedelta | None = None) -> AuditLog | None:
     """Add and commit the audit entry of one view or download of personal data."""
-    from staff.database import db_session
-
     session = db_session()
     export = "attachment" in response.headers.get("Content-Disposition", "")
     action = f"{what}.export" if export else f"{what}.view"
