@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +20,7 @@ from bot.flows import hooks
 from bot.flows.registry import forms
 from bot.flows.schema import Field, Form
 from bot.outbox import enqueue
+from cityhall.city import City
 from cityhall.i18n import translate
 from models import Resident
 from models.application import ReceiptCounter, StatusChange, Submission, SubmissionStatus
@@ -74,17 +74,11 @@ def next_receipt_no(session: Session, prefix: str, year: int) -> str:
     return f"{prefix}-{year}-{number:06d}"
 
 
-def local_now(now: datetime) -> datetime:
-    from flask import current_app
-
-    return now.astimezone(ZoneInfo(current_app.config["CITYHALL_TIMEZONE"]))
-
-
 def submit_application(session: Session, form: Form, resident: Resident,
                        household_id: int | None, answers: dict[str, Any],
-                       now: datetime) -> Submission:
+                       now: datetime, *, city: City) -> Submission:
     """Store a submission with a new receipt number; an anonymous one keeps no link to anyone."""
-    local = local_now(now)
+    local = city.local(now)
     submission = Submission(
         receipt_no=next_receipt_no(session, form.receipt_prefix, local.year), form_id=form.id,
         department_code=form.department, answers=answers, language=resident.language,

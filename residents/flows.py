@@ -103,7 +103,7 @@ def submit_application(turn: Turn, answers: dict[str, Any]) -> list[dict[str, An
     guardian = services.guardian_of(turn.session, turn.resident)
     submission = applications.submit_application(
         turn.session, turn.form, turn.resident, guardian.household_id if guardian else None,
-        answers, turn.ctx.now)
+        answers, turn.ctx.now, city=turn.ctx.city)
     text = turn.t("Sent. Your receipt number is %(receipt)s. We will tell you here when its "
                   "status changes.", receipt=submission.receipt_no)
     if turn.form.anonymous:

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from bot import messages
@@ -60,7 +58,7 @@ class Turn:
 
     @cached_property
     def today(self) -> date:
-        return self.ctx.now.astimezone(ZoneInfo(current_app.config["CITYHALL_TIMEZONE"])).date()
+        return self.ctx.city.today(self.ctx.now)
 
     def t(self, message: str, **variables: object) -> str:
         """Translate an engine message into the resident's language."""
@@ -142,9 +140,8 @@ def active(session, resident: Resident) -> Conversation | None:
 
 
 def expired(ctx: EventContext, conv: Conversation) -> bool:
-    """Tell whether the conversation was left alone longer than FORM_EXPIRY_MINUTES."""
-    limit = timedelta(minutes=current_app.config.get("FORM_EXPIRY_MINUTES", 1440))
-    return ctx.now - conv.updated_at > limit
+    """Tell whether the conversation was left alone longer than the city's form expiry."""
+    return ctx.now - conv.updated_at > ctx.city.form_expiry
 
 
 def open_turn(ctx: EventContext, conv: Conversation) -> Turn | None:
