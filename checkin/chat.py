@@ -115,7 +115,8 @@ def other_answer(ctx: EventContext, result: ScanResult, name: str) -> str:
         moment = clock(ctx, visit.checked_in_at) if visit else clock(ctx, ctx.now)
         return ctx.t("You were checked in just now (%(time)s). Nothing was changed.", time=moment)
     if result.kind == "just_out":
-        moment = clock(ctx, visit.checked_out_at) if visit and visit.checked_out_at else clock(ctx, ctx.now)
+        ended = visit.checked_out_at if visit and visit.checked_out_at else ctx.now
+        moment = clock(ctx, ended)
         return ctx.t("You were checked out just now (%(time)s). Nothing was changed.", time=moment)
     if result.kind == "no_children":
         return ctx.t("No children are registered yet. Please add a child in \"My data\" first.")
