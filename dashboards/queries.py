@@ -8,7 +8,7 @@ so the same calls work from a view, a job or a test; views render, these compute
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -102,7 +102,7 @@ def usage(session: Session, f: Filters) -> pd.DataFrame:
 
 def households(session: Session, f: Filters) -> pd.DataFrame:
     """Visits of new and of returning households per period."""
-    frame = _daily(session, f.__class__(f.centers, f.start, f.end, None, f.grain),
+    frame = _daily(session, replace(f, band=None),
                    {"visits": HourlyUsage.visits, "new": HourlyUsage.new_visits})
     frame["returning"] = frame["visits"] - frame["new"]
     return frame[["period", "new", "returning"]]
@@ -110,7 +110,7 @@ def households(session: Session, f: Filters) -> pd.DataFrame:
 
 def stay(session: Session, f: Filters) -> pd.DataFrame:
     """Average length of stay in minutes per period, over visits ended by a check-out."""
-    frame = _daily(session, f.__class__(f.centers, f.start, f.end, None, f.grain),
+    frame = _daily(session, replace(f, band=None),
                    {"stays": HourlyUsage.stays, "seconds": HourlyUsage.stay_seconds})
     frame["minutes"] = (frame["seconds"] / frame["stays"].where(frame["stays"] > 0) / 60).round(1)
     return frame[["period", "minutes", "stays"]].fillna({"minutes": 0})

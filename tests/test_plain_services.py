@@ -143,3 +143,21 @@ def test_receipt_year_is_the_city_year(session):
                                              new_year_in_tokyo, city=NEW_YORK)
     assert first.receipt_no.split("-")[1] == "2027"
     assert second.receipt_no.split("-")[1] == "2026"
+
+
+def test_every_dashboard_chart_computes_without_an_app(session):
+    from dashboards.charts import CHARTS
+
+    central = center(session)
+    guardian = add_family(session, "Ucharts", [date(2022, 1, 1)])
+    moment = datetime(2026, 3, 2, 1, tzinfo=UTC)
+    checkin.check_in(session, central, guardian, list(guardian.household.children), moment,
+                     "poster", city=TOKYO)
+    aggregate.rebuild(session, moment, city=TOKYO)
+    f = queries.Filters((central,), date(2026, 2, 1), date(2026, 3, 2), city=TOKYO,
+                        departments=None)
+    frames = {chart.slug: chart.build(session, f, "ja", moment)[0] for chart in CHARTS}
+    assert frames["usage"]["visits"].sum() == 1
+    assert frames["households"]["new"].sum() == 1
+    assert frames["today"].set_index("center").loc[central.name("ja"), "today"] == 1
+    assert frames["applications"].empty
