@@ -6,11 +6,13 @@ import re
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.flows.fields import (FIELD_TYPES, AnswerView, FieldType, FieldTypeError, Invalid, Tap,
                               field_type, typed)
 from bot.flows.registry import forms
 from bot.flows.schema import FormError, form_from_data
+from models.application import Submission
 from residents import applications
 from tests.chat import Resident
 from tests.flows_helpers import conversation, query, submissions
@@ -32,7 +34,7 @@ class Plate(FieldType):
     def parse(self, f, inp, turn) -> dict[str, str]:
         match = re.fullmatch(r"(\S+) (\d{3}) (\S) (\d{2}-\d{2})", typed(inp).strip())
         if not match or match.group(1) not in f.settings["regions"]:
-            raise Invalid("Please send a phone number like 090-1234-5678.")
+            raise Invalid("That does not look right. Please try again.", custom=f.error)
         return {"region": match.group(1), "number": match.group(4)}
 
     def quick_replies(self, f, turn) -> list:
@@ -68,14 +70,15 @@ def test_a_second_type_with_a_taken_name_is_refused_naming_both():
 
 
 def test_a_new_type_is_one_class_all_the_way_through_the_chat(live_app, line, app, plate):
-    form = forms().add(form_from_data(one_field_form("tplate", type="plate",
+    error = {"ja": "ナンバーを「岐阜 300 あ 12-34」のように送ってください。", "en": "A plate, please."}
+    form = forms().add(form_from_data(one_field_form("tplate", type="plate", error=error,
                                                      regions=["品川", "岐阜"]), "test"))
     try:
         person = Resident(line)
         start(person, form.id)
         assert person.labels()[:2] == ["品川 300 あ 12-34", "岐阜 300 あ 12-34"]
         person.say("札幌 300 あ 12-34")
-        assert person.texts()[-2] == "⚠️ 090-1234-5678のように電話番号を送ってください。"
+        assert person.texts()[-2] == "⚠️ " + error["ja"]
         person.tap("岐阜 300 あ 12-34")
         assert conversation(app, person.user_id)[0]["answers"] == {
             "x": {"region": "岐阜", "number": "12-34"}}
@@ -85,9 +88,8 @@ def test_a_new_type_is_one_class_all_the_way_through_the_chat(live_app, line, ap
                                                                  "number": "12-34"}}
 
         def staff_rows(session):
-            from models.application import Submission
-
-            submission = session.query(Submission).filter_by(form_id=form.id).one()
+            submission = session.scalars(select(Submission)
+                                         .where(Submission.form_id == form.id)).one()
             return applications.answer_rows(session, submission, "ja")
 
         assert [(r.label, r.value) for r in query(app, staff_rows)] == [("項目", "[岐阜] 12-34")]

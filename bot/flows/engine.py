@@ -11,7 +11,7 @@ import copy
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import cached_property
 from typing import Any
 
