@@ -1,12 +1,12 @@
-"""The base of every staff form: typed text that holds control characters is refused at the field.
+"""The base of every staff form: typed text holding control characters is refused at the field.
 
 The rule is cityhall.text's, the one the chat applies to residents' answers, so a walk-in's
 name typed at the roster and one typed in LINE are held to the same characters. StaffForm
-checks every text field a form declares (StringField and its kinds; a textarea may hold
-line ends) after the field's own validators, so a new form is covered by deriving from StaffForm, never by
-remembering a validator. Left out: passwords (hashed, never shown; their rules are the
-sign-in's) and hidden fields (never typed; each has its own exact check, and an error on a
-field nobody sees would only puzzle).
+checks every text field a form declares (StringField and its kinds; a textarea may hold line
+ends) after the field's own validators, so a new form is covered by deriving from StaffForm,
+never by remembering a validator. Left out: passwords (hashed, never shown; their rules are
+the sign-in's) and hidden fields (never typed; each has its own exact check, and an error on
+a field nobody sees would only puzzle).
 """
 
 from __future__ import annotations

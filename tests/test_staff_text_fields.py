@@ -85,7 +85,8 @@ def submission_version(app) -> dict[str, str]:
 
 def submission_path(app) -> str:
     with app.app_context(), db.session() as session:
-        found = session.scalar(select(Submission.id).where(Submission.receipt_no == "T-2026-000001"))
+        found = session.scalar(select(Submission.id)
+                               .where(Submission.receipt_no == "T-2026-000001"))
     return f"/staff/applications/{found}/status"
 
 
