@@ -11,7 +11,7 @@ from bot import messages
 from bot.flows import hooks
 from bot.flows.schema import Option
 from cityhall.i18n import RESIDENT_LANGUAGES
-from models import District
+from models import Center, District
 from residents import applications, services
 
 if TYPE_CHECKING:
@@ -47,6 +47,13 @@ def district_options(session) -> list[Option]:
     """The city's districts, as seeded by `cityhall seed`."""
     rows = session.scalars(select(District).order_by(District.id))
     return [Option(d.code, {"ja": d.name_ja, "en": d.name_en}) for d in rows]
+
+
+@hooks.option_source("centers")
+def center_options(session) -> list[Option]:
+    """The centers residents can use now (a form routes to the one chosen: route_to_center)."""
+    rows = session.scalars(select(Center).where(Center.active).order_by(Center.id))
+    return [Option(c.code, {"ja": c.name_ja, "en": c.name_en}) for c in rows]
 
 
 @hooks.option_source("languages")
