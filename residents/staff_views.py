@@ -205,7 +205,9 @@ def history(submission: Submission) -> list[dict[str, Any]]:
 
 def center_name(code: str | None) -> str | None:
     """Name the center a submission was routed to, in the staff language."""
-    center = db_session().scalars(select(Center).where(Center.code == code)).first() if code else None
+    if code is None:
+        return None
+    center = db_session().scalars(select(Center).where(Center.code == code)).first()
     return center.name(current_language()) if center else None
 
 

@@ -115,7 +115,8 @@ def test_manual_check_out_tells_every_guardian_in_their_language(live_app, cente
     parent.say(scan_text(staff_app))
     parent.tap("子ども全員")
     [visit] = visits(staff_app, household)
-    assert center_staff.post(f"/staff/checkin/central/visits/{visit['id']}/checkout").status_code == 302
+    path = f"/staff/checkin/central/visits/{visit['id']}/checkout"
+    assert center_staff.post(path).status_code == 302
     drain(staff_app)
     assert "子ども1、子ども2。滞在時間は" in parent.texts()[-1]
     english = partner.texts()[-1]
@@ -128,7 +129,8 @@ def test_manual_check_out_of_a_walk_in_family_pushes_nothing(center_staff, staff
         center = session.scalars(select(Center).where(Center.code == "central")).one()
         visit_id = services.check_in_walk_in(session, center, "見本", None, [date(2023, 4, 1)],
                                              utcnow(), city=current_city()).id
-    assert center_staff.post(f"/staff/checkin/central/visits/{visit_id}/checkout").status_code == 302
+    path = f"/staff/checkin/central/visits/{visit_id}/checkout"
+    assert center_staff.post(path).status_code == 302
     assert outbox_sources(staff_app) == []
     assert [e.target for e in audit_entries(staff_app, "visit.checkout")] == [f"visit:{visit_id}"]
 
