@@ -137,11 +137,12 @@ class Store:
         inbox = self.received.setdefault(user_id, [])
         timeline = self.timelines.setdefault(user_id, [])
         for message in delivery.messages:
-            inbox.append({"via": delivery.via, "message": copy.deepcopy(message),
-                          "at": delivery.at, "retryKey": delivery.retry_key,
-                          "requestId": delivery.request_id})
+            # One copy shared by both lists: readers get copies, so nobody changes it.
+            kept = copy.deepcopy(message)
+            inbox.append({"via": delivery.via, "message": kept, "at": delivery.at,
+                          "retryKey": delivery.retry_key, "requestId": delivery.request_id})
             timeline.append({"side": "bot", "via": delivery.via, "at": delivery.at,
-                             "message": copy.deepcopy(message)})
+                             "message": kept})
         if delivery.via != "reply":
             self.usage += len(delivery.messages)
 

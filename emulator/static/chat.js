@@ -74,6 +74,7 @@ async function createUser(event) {
   const user = await postJson("/users", { displayName: form.displayName.value, language: form.language.value });
   if (form.follow.checked) reportWebhook(await postJson("/events/follow", { userId: user.userId }));
   form.reset();
+  form.closest("details").open = false;
   await loadUsers(user.userId);
 }
 
