@@ -283,5 +283,5 @@ def test_every_control_has_a_name(chat, sdk, line):
     assert not re.search(r'- button\s*(\[|$)', snapshot, re.M), snapshot
     for name in ("登録", "チェックイン", "申し込み", "イベント", "通報", "マイデータ"):
         expect(page.get_by_role("button", name=name, exact=True)).to_have_count(1)
-    expect(page.get_by_role("group", name="main")).to_be_visible()
+    expect(page.get_by_role("group", name="メニュー")).to_be_visible()
     expect(page.get_by_role("region", name="Rich menu")).to_be_visible()

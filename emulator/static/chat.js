@@ -347,7 +347,7 @@ function renderRichMenu(menu) {
   if (!menu) return;
   const size = menu.size;
   panel.style.aspectRatio = size.width + " / " + size.height;
-  panel.setAttribute("aria-label", menu.name);
+  panel.setAttribute("aria-label", menu.chatBarText);
   $("rich-menu-image").src = menu.imageUrl;
   panel.querySelectorAll(".area").forEach((node) => node.remove());
   for (const area of menu.areas) {
