@@ -3,7 +3,7 @@
 
 const state = {
   userId: null, since: 0, entries: [], users: {}, polling: null, pickerAction: null,
-  queue: Promise.resolve(), menu: null, menuOpen: false, stickToBottom: true,
+  queue: Promise.resolve(), menu: null, menuOpen: false, stickToBottom: true, scanTargets: null,
 };
 
 function $(id) { return document.getElementById(id); }
@@ -446,6 +446,10 @@ async function showScan(result) {
 async function loadScanTargets() {
   const data = await api("/scan-targets");
   const list = $("scan-targets");
+  const listed = JSON.stringify(data.targets);
+  // Rebuilding an unchanged list would take the keyboard focus away from its buttons.
+  if (listed === state.scanTargets) return;
+  state.scanTargets = listed;
   list.replaceChildren();
   for (const target of data.targets) {
     const item = el("li");
@@ -500,8 +504,8 @@ function start() {
   $("scan-menu").addEventListener("toggle", () => {
     if ($("scan-menu").open) loadScanTargets().catch((error) => showStatus(error.message, true));
   });
-  $("scan-menu").addEventListener("keydown", (event) => {
-    if (event.key !== "Escape") return;
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !$("scan-menu").open) return;
     $("scan-menu").open = false;
     $("scan-menu").querySelector("summary").focus();
   });
