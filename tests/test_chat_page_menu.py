@@ -285,3 +285,27 @@ def test_every_control_has_a_name(chat, sdk, line):
         expect(page.get_by_role("button", name=name, exact=True)).to_have_count(1)
     expect(page.get_by_role("group", name="メニュー")).to_be_visible()
     expect(page.get_by_role("region", name="Rich menu")).to_be_visible()
+
+
+def test_each_user_sees_their_linked_menu_else_the_default(chat, sdk, line, user):
+    page = chat
+    api = sdk[0]
+    other = line.create_user(display_name="東さん")["userId"]
+    mine = install_menu(sdk, "mine", [{"type": "postback", "label": "専用", "data": "mine=1"}],
+                        colour="#C0504D")
+    api.link_rich_menu_id_to_user(other, mine, _request_timeout=TIMEOUT)
+    open_chat(page)
+    region = page.get_by_role("region", name="Rich menu")
+    expect(page.locator("#user-select")).to_have_value(user)
+    expect(region).to_be_hidden()  # no default, nothing linked to this user
+    page.select_option("#user-select", other)
+    expect(page.get_by_role("button", name="専用")).to_be_visible()
+    page.select_option("#user-select", user)
+    expect(region).to_be_hidden()
+    api.set_default_rich_menu(install_menu(sdk, "main", main_menu_actions()), _request_timeout=TIMEOUT)
+    expect(page.get_by_role("button", name="登録", exact=True)).to_be_visible()  # polled, no reload
+    page.select_option("#user-select", other)
+    expect(page.get_by_role("button", name="専用")).to_be_visible()  # the link wins
+    api.unlink_rich_menu_id_from_user(other, _request_timeout=TIMEOUT)
+    expect(page.get_by_role("button", name="登録", exact=True)).to_be_visible()
+    assert page.console_errors == []

@@ -63,6 +63,7 @@ function switchUser(userId) {
   state.since = 0;
   state.entries = [];
   state.menu = null;
+  renderRichMenu(null);
   $("transcript").replaceChildren();
   renderQuickReplies();
   poll();
