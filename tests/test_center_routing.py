@@ -137,3 +137,17 @@ def test_linked_status_change_still_says_the_resident_is_told(city, line, app):
     assert "新しい状況と一緒にLINEで住民に送られます。" in before and "誰にも通知されません" not in before
     assert change(client, sent["id"], "in_review").status_code == 302
     assert "状況を「審査中」にしました。住民にLINEで通知されます。" in text(page(client, sent["id"]))
+
+
+def test_status_change_after_the_registration_was_deleted_says_nobody_is_notified(city, line,
+                                                                                  app):
+    person, sent = sent_to(line, app, "中央子育て支援センター")
+    person.menu("mydata")
+    person.tap("削除する")
+    person.tap("削除する")
+    client = signed_in(app, "central")
+    queued = outbox_count(app)
+    assert change(client, sent["id"], "done").status_code == 302
+    shown = text(page(client, sent["id"]))
+    assert "住民が登録を削除したため、誰にも通知されません。" in shown
+    assert "住民にLINEで通知されます" not in shown and outbox_count(app) == queued
