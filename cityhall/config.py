@@ -43,6 +43,10 @@ class Config:
         self.OUTBOX_MAX_ATTEMPTS = int(env.get("OUTBOX_MAX_ATTEMPTS", "12"))
         self.OUTBOX_POLL_SECONDS = float(env.get("OUTBOX_POLL_SECONDS", "1"))
         self.WEBHOOK_EVENT_RETENTION_DAYS = int(env.get("WEBHOOK_EVENT_RETENTION_DAYS", "14"))
+        # Finished outbox rows keep recipients and messages this long (docs/decisions.md).
+        self.OUTBOX_RETENTION_DAYS = int(env.get("OUTBOX_RETENTION_DAYS", "30"))
+        # Keys the anonymous survey's ballots; empty: derived from SECRET_KEY.
+        self.SURVEY_BALLOT_KEY = env.get("SURVEY_BALLOT_KEY", "")
         self.CHECKIN_TOKEN_SECRET = env.get("CHECKIN_TOKEN_SECRET", "")  # empty: derived from SECRET_KEY
         self.FORM_EXPIRY_MINUTES = int(env.get("FORM_EXPIRY_MINUTES", "1440"))  # unfinished forms
         self.SESSION_COOKIE_SECURE = env.get("SESSION_COOKIE_SECURE", "1") != "0"

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import District, Resident
+from bot.dedup import forget_user_events
+from bot.outbox import forget_recipient
+from models import District, Resident, utcnow
 from models.conversation import Conversation
-from models.application import Submission
 from models.household import Child, Guardian, Household, InviteCode
 
 INVITE_VALID_FOR = timedelta(days=7)
@@ -183,29 +184,32 @@ def district_name(session: Session, code: str, language: str) -> str:
     return district.name_en if language == "en" else district.name_ja
 
 
-def delete_registration(session: Session, resident: Resident) -> bool:
-    """Remove the resident's personal data; keep anonymous records of what was submitted."""
+def delete_registration(session: Session, resident: Resident, now: datetime | None = None) -> bool:
+    """Remove the resident's personal data; keep only anonymous records (docs/decisions.md).
+
+    Each feature erases its own data through ERASERS (submissions, uploads, visits, ...);
+    the outbox goes last, so nothing queued by the steps before reaches the resident. A
+    reply sent after this transaction (the confirmation) is not affected.
+    """
+    now = now or utcnow()
     guardian = guardian_of(session, resident)
     household = guardian.household if guardian else None
     last_guardian = household is not None and len(household.guardians) == 1
     for eraser in ERASERS:
         eraser(session, resident, household if last_guardian else None)
-    _anonymize_submissions(session, resident, household if last_guardian else None)
     session.execute(Conversation.__table__.delete().where(Conversation.resident_id == resident.id))
+    session.execute(update(InviteCode).where(InviteCode.used_by_resident_id == resident.id)
+                    .values(used_by_resident_id=None).execution_options(synchronize_session=False))
     if guardian is not None:
         session.delete(guardian)
     if last_guardian:
         session.delete(household)
     resident.display_name = None
+    forget_user_events(session, resident.line_user_id)
+    forget_recipient(session, resident.line_user_id, now)
     session.flush()
     return guardian is not None
 
 
-def _anonymize_submissions(session: Session, resident: Resident,
-                           household: Household | None) -> None:
-    """Blank the answers and unlink the person; form, department, status and date remain."""
-    condition = Submission.resident_id == resident.id
-    if household is not None:
-        condition = condition | (Submission.household_id == household.id)
-    session.execute(update(Submission).where(condition)
-                    .values(answers={}, resident_id=None, household_id=None))
+# The residents feature's own erasers register themselves (they need ERASERS defined first).
+from residents import applications, surveys  # noqa: E402,F401
