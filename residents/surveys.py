@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from bot.flows.schema import Form
+from bot.flows.schema import PERIODS, Form
 from cityhall.db import dialect_insert
 from models import Resident
 from models.household import Household
@@ -36,13 +36,18 @@ def ballot_key(config: Mapping[str, Any]) -> bytes:
 
 
 def period_of(form: Form, day: date) -> str:
-    """Name the form's answer period that holds a local day: 2026-W49, 2026-12, 2026-Q4, 2026."""
-    if form.period == "week":
+    """Name the form's answer period that holds a local day."""
+    return period_name(form.period, day)
+
+
+def period_name(period: str, day: date) -> str:
+    """Name the calendar period holding a day: 2026-W49, 2026-12, 2026-Q4 or 2026."""
+    if period == "week":
         year, week, _ = day.isocalendar()
         return f"{year}-W{week:02d}"
-    if form.period == "quarter":
+    if period == "quarter":
         return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-    if form.period == "year":
+    if period == "year":
         return str(day.year)
     return f"{day.year}-{day.month:02d}"
 
@@ -96,6 +101,29 @@ def count_by_form(session: Session, department_codes: list[str]) -> dict[str, in
                            .where(SurveyAnswer.department_code.in_(department_codes))
                            .group_by(SurveyAnswer.form_id))
     return {form_id: n for form_id, n in rows}
+
+
+def mix_recent(session: Session, today: date) -> int:
+    """Rewrite the answers and ballots of recent days in one transaction, in key order.
+
+    On PostgreSQL every row carries the id of the transaction that wrote it (`xmin`), which
+    an answer would share with the webhook event's dedup row (holding the LINE user id) until
+    rewritten; rows are also laid out in insertion order. Rewritten together, a batch shares
+    one transaction and key (random) order. Returns how many answers were rewritten.
+    """
+    since = today - timedelta(days=1)
+    answers = _rewrite(session, SurveyAnswer.__table__, SurveyAnswer.answered_on >= since, "id")
+    periods = {period_name(period, day) for day in (since, today) for period in PERIODS}
+    _rewrite(session, SurveyBallot.__table__, SurveyBallot.period.in_(periods), "token")
+    return answers
+
+
+def _rewrite(session: Session, table, condition, key: str) -> int:
+    rows = [dict(row) for row in session.execute(select(table).where(condition)).mappings()]
+    if rows:
+        session.execute(delete(table).where(table.c[key].in_([row[key] for row in rows])))
+        session.execute(insert(table), sorted(rows, key=lambda row: row[key]))
+    return len(rows)
 
 
 def forget_ballots(session: Session, key: bytes, line_user_id: str) -> int:

@@ -18,7 +18,8 @@ import migrations
 from bot.flows.registry import forms
 from bot.flows.schema import FormError, form_from_data
 from cityhall.db import db
-from models import OutboxMessage, Resident as ResidentRow
+from cityhall.jobs import run_job
+from models import OutboxMessage, Resident as ResidentRow, utcnow
 from models.survey import SurveyAnswer, SurveyBallot
 from residents import surveys
 from tests.chat import Resident
@@ -223,3 +224,28 @@ def test_migration_moves_anonymous_answers_out_of_submissions(tmp_path, monkeypa
     # 15:00 UTC on the 20th is midnight of the 21st in Tokyo: the local day is kept.
     assert [(f, json.loads(a), d) for f, a, d in moved] == [
         ("survey", {"satisfaction": "5"}, "2026-11-21")]
+
+
+def test_mixing_rewrites_recent_answers_apart_from_their_events_transaction(city, line, app):
+    person = Resident(line)
+    answer_survey(person, "おむつ替え台を増やしてほしい")
+    postgres = app.config["DATABASE_URL"].startswith("postgresql")
+    xmin = ("SELECT xmin::text FROM {table}" if postgres else "SELECT 1 FROM {table}")
+    shared = query(app, lambda s: set(s.scalars(sa.text(xmin.format(table="survey_answers"))))
+                   & set(s.scalars(sa.text(xmin.format(table="processed_events")))))
+    assert shared  # on PostgreSQL: the answer and its event's dedup row share a transaction
+    before = query(app, lambda s: s.execute(select(SurveyAnswer.id, SurveyAnswer.answers,
+                                                   SurveyAnswer.answered_on)).all())
+    with app.app_context():
+        assert run_job("mix-survey-answers", utcnow()) == 1
+        assert run_job("mix-survey-answers", utcnow()) == 1  # rerun: same rows, same content
+    assert query(app, lambda s: s.execute(select(SurveyAnswer.id, SurveyAnswer.answers,
+                                                 SurveyAnswer.answered_on)).all()) == before
+    assert count(app, SurveyBallot) == 1
+    if postgres:
+        for table in ("survey_answers", "survey_ballots"):
+            assert not query(app, lambda s: set(s.scalars(sa.text(xmin.format(table=table))))
+                             & set(s.scalars(sa.text(xmin.format(table="processed_events")))))
+    person.menu("apply")
+    person.tap("満足度アンケート")
+    assert person.last() == ALREADY  # the ballot survived the rewrite
