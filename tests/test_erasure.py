@@ -22,7 +22,7 @@ from models import OutboxMessage, OutboxStatus, Resident as ResidentRow, utcnow
 from models.staff import StaffRole
 from models.visit import Visit
 from tests.chat import Resident
-from tests.checkin_support import open_all_day, scan_text
+from tests.checkin_support import family, open_all_day, scan_text, visits
 from tests.flows_helpers import query
 from tests.staff_support import StaffClient, add_staff, seed_staff
 from tests.test_applications import TODAY
@@ -300,3 +300,23 @@ def test_retention_job_purges_finished_rows_once_and_keeps_pending_ones(app):
         assert run_job("purge-outbox", now) == 0  # idempotent: nothing left to purge
         assert run_job("purge-outbox", now + timedelta(days=2)) == 1
     assert app.config["OUTBOX_RETENTION_DAYS"] == 30
+
+
+def test_a_partner_who_erases_leaves_the_household_and_its_visits_to_the_other(city, line, app):
+    first, partner = Resident(line), Resident(line)
+    household = family(app, [first.user_id, partner.user_id], children=1)
+    partner.say(scan_text(app))
+    assert "チェックインしました" in partner.last()
+    partner.menu("mydata")
+    partner.tap("削除する")
+    partner.tap("削除する")
+    values = [as_text(v) for _t, _c, v in every_value(app)]
+    assert not any("保護者2" in v for v in values if isinstance(v, str))
+    assert any("保護者1" in v for v in values if isinstance(v, str))
+    [visit] = visits(app)
+    assert visit["household_id"] == household and visit["how"] is None  # still inside
+    partner_id = query(app, lambda s: s.scalar(select(ResidentRow.id).where(
+        ResidentRow.line_user_id == partner.user_id)))
+    assert resident_links(app, partner_id) == []
+    first.menu("mydata")
+    assert "子ども1" in first.last()
