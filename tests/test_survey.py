@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import uuid
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -17,12 +19,14 @@ from sqlalchemy import func, select
 import migrations
 from bot.flows.registry import forms
 from bot.flows.schema import FormError, form_from_data
+from cityhall.config import normalize_database_url
 from cityhall.db import db
 from cityhall.jobs import run_job
 from models import OutboxMessage, Resident as ResidentRow, utcnow
 from models.survey import SurveyAnswer, SurveyBallot
 from residents import surveys
 from tests.chat import Resident
+from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.flows_helpers import query, register, seed_city
 from tests.test_applications import TODAY
 from tests.test_erasure import drain, every_value
@@ -191,15 +195,34 @@ def test_form_periods_are_checked(change, message):
         form_from_data({**forms().get("survey").raw, **change}, "test")
 
 
-def test_migration_moves_anonymous_answers_out_of_submissions(tmp_path, monkeypatch):
+@pytest.fixture(params=BACKENDS)
+def empty_database(request, tmp_path) -> Iterator[str]:
+    """A database with no tables at all, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
+        return
+    admin = sa.create_engine(normalize_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"cityhall_migration_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_migration_moves_anonymous_answers_out_of_submissions(empty_database, monkeypatch):
     monkeypatch.setenv("CITYHALL_TIMEZONE", "Asia/Tokyo")
-    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    url = empty_database
     script = ScriptDirectory.from_config(migrations.alembic_config(url))
     migrations.upgrade(url, script.get_revision("0008_privacy").down_revision)
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(normalize_database_url(url))
+    utc = "+00" if engine.dialect.name == "postgresql" else ""  # SQLite stores UTC, naive
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO residents (id, line_user_id, language, language_chosen, "
-                             "blocked, created_at, updated_at) VALUES (1, 'U1', 'ja', 0, 0, "
+                             "blocked, created_at, updated_at) VALUES (1, 'U1', 'ja', false, false, "
                              "'2026-11-01', '2026-11-01')"))
         insert = sa.text(
             "INSERT INTO submissions (id, receipt_no, form_id, department_code, resident_id, "
@@ -207,22 +230,23 @@ def test_migration_moves_anonymous_answers_out_of_submissions(tmp_path, monkeypa
             "'childcare', :resident, :answers, 'ja', 'received', :at, :at)")
         conn.execute(insert, [
             {"id": 9, "receipt": "C-2026-000001", "form": "consultation", "resident": 1,
-             "answers": '{"topic": "other"}', "at": "2026-11-20 03:04:05"},
+             "answers": '{"topic": "other"}', "at": "2026-11-20 03:04:05" + utc},
             {"id": 10, "receipt": "S-2026-000001", "form": "survey", "resident": None,
-             "answers": '{"satisfaction": "5"}', "at": "2026-11-20 15:00:00"},
+             "answers": '{"satisfaction": "5"}', "at": "2026-11-20 15:00:00" + utc},
             {"id": 11, "receipt": "C-2026-000002", "form": "consultation", "resident": None,
-             "answers": "{}", "at": "2026-11-21 03:04:05"}])
+             "answers": "{}", "at": "2026-11-21 03:04:05" + utc}])
         conn.execute(sa.text("INSERT INTO submission_status_changes (submission_id, status, "
                              "changed_at) VALUES (10, 'done', '2026-11-22')"))
     migrations.upgrade(url)
     with engine.connect() as conn:
         kept = conn.execute(sa.text("SELECT id FROM submissions ORDER BY id")).scalars().all()
-        moved = conn.execute(sa.text("SELECT form_id, answers, answered_on FROM survey_answers")).all()
+        moved = conn.execute(sa.text(
+            "SELECT form_id, answers, CAST(answered_on AS VARCHAR(10)) FROM survey_answers")).all()
         changes = conn.execute(sa.text("SELECT count(*) FROM submission_status_changes")).scalar()
     engine.dispose()
     assert kept == [9, 11] and changes == 0
     # 15:00 UTC on the 20th is midnight of the 21st in Tokyo: the local day is kept.
-    assert [(f, json.loads(a), d) for f, a, d in moved] == [
+    assert [(f, a if isinstance(a, dict) else json.loads(a), d) for f, a, d in moved] == [
         ("survey", {"satisfaction": "5"}, "2026-11-21")]
 
 
