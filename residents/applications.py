@@ -244,7 +244,8 @@ def erase(session: Session, resident: Resident, household: Household | None) -> 
     if household is not None:
         condition = condition | (Submission.household_id == household.id)
     submissions = list(session.scalars(select(Submission).where(condition)))
-    drafts = session.scalars(select(Conversation.answers).where(Conversation.resident_id == resident.id))
+    drafts = session.scalars(select(Conversation.answers)
+                             .where(Conversation.resident_id == resident.id))
     photos = upload_ids([s.answers for s in submissions]) | upload_ids(list(drafts))
     ids = [s.id for s in submissions]
     session.execute(update(StatusChange).where(StatusChange.submission_id.in_(ids))
@@ -252,7 +253,8 @@ def erase(session: Session, resident: Resident, household: Household | None) -> 
     session.execute(update(Submission).where(Submission.id.in_(ids))
                     .values(answers={}, status_comment=None, resident_id=None, household_id=None)
                     .execution_options(synchronize_session=False))
-    session.execute(delete(Upload).where((Upload.resident_id == resident.id) | Upload.id.in_(photos))
+    session.execute(delete(Upload)
+                    .where((Upload.resident_id == resident.id) | Upload.id.in_(photos))
                     .execution_options(synchronize_session=False))
     for submission in submissions:
         session.expire(submission)

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 @register("mix-survey-answers", "interval",
-          "Rewrite recent anonymous answers together so no row shares a transaction with its sender's",
+          "Rewrite recent anonymous answers so none shares a transaction with its sender's",
           minutes=10)
 def mix_survey_answers(session: Session, now: datetime) -> int:
     """Rewrite the last two local days' survey answers and ballots; return how many answers."""
