@@ -47,10 +47,8 @@ def forget_recipient(session: Session, line_user_id: str, now: datetime) -> int:
         others = [u for u in row.recipients if u != line_user_id]
         if others:
             row.recipients = others
-        elif row.status == OutboxStatus.PENDING:
-            session.delete(row)
         else:
-            _purge(row, now)
+            drop_or_purge(session, row, now)
         changed += 1
     session.flush()
     return changed
@@ -65,8 +63,12 @@ def _rows_naming(session: Session, line_user_id: str) -> list[OutboxMessage]:
     return [row for row in candidates if line_user_id in row.recipients]
 
 
-def _purge(row: OutboxMessage, now: datetime) -> None:
-    row.recipients, row.messages, row.purged_at = [], [], now
+def drop_or_purge(session: Session, row: OutboxMessage, now: datetime) -> None:
+    """Delete a row still due (it is never sent), or clear a finished row's payload."""
+    if row.status == OutboxStatus.PENDING:
+        session.delete(row)
+    else:
+        row.recipients, row.messages, row.purged_at = [], [], now
 
 
 def purge_finished(session: Session, before: datetime, now: datetime) -> int:

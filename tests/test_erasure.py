@@ -23,7 +23,7 @@ from models.staff import StaffRole
 from models.visit import Visit
 from tests.chat import Resident
 from tests.checkin_support import family, open_all_day, scan_text, visits
-from tests.flows_helpers import query
+from tests.flows_helpers import query, register
 from tests.staff_support import StaffClient, add_staff, seed_staff
 from tests.test_applications import TODAY
 from tests.test_applications_staff import PHOTO_FORM, photo_form  # noqa: F401  (fixture)
@@ -320,3 +320,43 @@ def test_a_partner_who_erases_leaves_the_household_and_its_visits_to_the_other(c
     assert resident_links(app, partner_id) == []
     first.menu("mydata")
     assert "子ども1" in first.last()
+
+
+def join_as(line, code: str, name: str, kana: str, phone: str) -> Resident:
+    partner = Resident(line, name=name)
+    partner.say(code)
+    for text in (name, kana, phone, "505-0042", "美濃加茂市蜂屋町7-7-7"):
+        partner.say(text)
+    partner.tap("太田")
+    partner.tap("はい")
+    partner.tap("送信")
+    assert partner.last() == "パートナーの世帯に参加しました。お子さんの登録を共有しています。"
+    return partner
+
+
+def erase(person: Resident) -> None:
+    person.menu("mydata")
+    person.tap("削除する")
+    person.tap("削除する")
+    assert person.last().startswith("登録を削除しました。")
+
+
+def test_partner_notices_naming_an_erased_partner_are_dropped_or_purged(city, line, app):
+    first = Resident(line, name="山田花子")
+    register(first, children=1)
+    first.menu("mydata")
+    first.tap("パートナー招待")
+    delivered = join_as(line, first.last(), "鷲宮ゆかり", "わしみや ゆかり", "080-7391-4826")
+    drain(app)  # the inviting guardian was told "鷲宮ゆかり joined"
+    assert any("鷲宮ゆかり" in p for p in pushes(line, first.user_id))
+    first.menu("mydata")
+    first.tap("パートナー招待")
+    waiting = join_as(line, first.last(), "鷲宮こはる", "わしみや こはる", "080-7391-4827")
+    erase(delivered)
+    erase(waiting)  # before the worker told the first guardian about this one
+    told = len(pushes(line, first.user_id))
+    drain(app)
+    assert not any("鷲宮こはる" in p for p in pushes(line, first.user_id)[told:])
+    assert leftovers(app, NEEDLES, PHOTO) == []
+    first.menu("mydata")
+    assert "山田花子" in first.last()
