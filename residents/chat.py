@@ -18,7 +18,7 @@ from bot.flows.registry import forms
 from bot.handlers.message import command, pattern
 from bot.handlers.postback import action
 from cityhall.i18n import RESIDENT_LANGUAGES
-from residents import applications, services, surveys
+from residents import services, surveys
 from residents.flows import already_answered
 
 MenuHandler = Callable[[EventContext], None]
@@ -124,7 +124,7 @@ def apply_form(ctx: EventContext, params: dict[str, str]) -> None:
         return
     if form.anonymous and surveys.has_answered(
             ctx.session, surveys.ballot_key(current_app.config), ctx.resident(), form,
-            applications.local_now(ctx.now).date()):
+            ctx.city.today(ctx.now)):
         ctx.reply(already_answered(ctx, form))
         return
     engine.start(ctx, form.id)
@@ -259,7 +259,7 @@ def partner_list(ctx: EventContext, guardian, _value: str) -> None:
                                 quick_replies=[item(ctx.t("Invite partner"),
                                                     "action=mydata&op=invite")]))
         return
-    zone = services.city_zone()
+    zone = ctx.city.zone
     lines = [ctx.t("[Partners]")] + [
         ctx.t("%(n)s. %(name)s (joined %(time)s)", n=n, name=p.name,
               time=p.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"))

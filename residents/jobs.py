@@ -7,8 +7,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from cityhall.city import current_city
 from cityhall.jobs import register
-from residents import applications, surveys
+from residents import surveys
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,6 @@ log = logging.getLogger(__name__)
           minutes=10)
 def mix_survey_answers(session: Session, now: datetime) -> int:
     """Rewrite the last two local days' survey answers and ballots; return how many answers."""
-    count = surveys.mix_recent(session, applications.local_now(now).date())
+    count = surveys.mix_recent(session, current_city().today(now))
     log.info("mixed %s recent survey answers", count)
     return count
