@@ -22,11 +22,11 @@ from cityhall.city import current_city
 from models import Center, Resident, utcnow
 from models.application import Submission, SubmissionStatus, Upload
 from models.household import Guardian
-from residents import applications
-from residents.applications import STATUS_LABELS, TRANSITIONS, Scope, StatusError
+from residents import applications, surveys
+from residents.applications import STATUS_LABELS, TRANSITIONS, Scope, StatusError, upload_ids
 from staff import audit
 from staff.access import (current_staff, require_role, samples, scoped_center_codes,
-                          scoped_department_codes)
+                          scoped_department_codes, scoped_departments)
 from staff.args import page_arg
 from staff.baseform import StaffForm
 from staff.database import db_session
@@ -43,6 +43,8 @@ register_nav("applications_staff.inbox", _l("Applications"),
                             "status; the resident is told."), order=40)
 # Center staff see what a form routed to their centers (temporary childcare at their center).
 ROLES = ("admin", "department", "center")
+# Anonymous answers are never routed to a center: only their department reads them.
+SURVEY_ROLES = ("admin", "department")
 PAGE_SIZE = 50
 COMMENT_MAX = 1000
 
@@ -65,6 +67,11 @@ class StatusForm(StaffForm):
 
 
 # Scope and lookups
+
+
+def department_codes() -> list[str]:
+    """Return the codes of the departments in scope (anonymous answers go to departments only)."""
+    return [d.code for d in scoped_departments(db_session())]
 
 
 def inbox_scope() -> Scope:
@@ -91,16 +98,6 @@ def version_of(submission: Submission) -> str:
     """Name the submission's current state: its status and its latest change."""
     last = submission.changes[-1].id if submission.changes else 0
     return f"{submission.status.value}.{last}"
-
-
-def upload_ids(value: Any) -> set[int]:
-    """Return the ids of every photo stored in a submission's answers."""
-    if isinstance(value, dict):
-        found = {value["upload_id"]} if isinstance(value.get("upload_id"), int) else set()
-        return found.union(*(upload_ids(v) for v in value.values()))
-    if isinstance(value, list):
-        return set().union(*(upload_ids(v) for v in value))
-    return set()
 
 
 def _sample_submission(session) -> Submission:
@@ -157,10 +154,11 @@ def is_anonymous(submission: Submission) -> bool:
     return bool(form and form.anonymous)
 
 
-def inbox_forms(scope: Scope) -> list[tuple[str, str]]:
-    """Return (id, title) of the application forms whose submissions may be in scope."""
+def inbox_forms(scope: Scope, anonymous: bool = False) -> list[tuple[str, str]]:
+    """Return (id, title) of the application (or anonymous) forms that may be in scope."""
     return [(f.id, form_title(f.id)) for f in forms().all()
-            if f.on_submit == "application" and scope.sees_form(f)]
+            if f.on_submit == "application" and f.anonymous == anonymous
+            and scope.sees_form(f)]
 
 
 def summary(submission: Submission) -> dict[str, Any]:
@@ -260,7 +258,26 @@ def inbox_page() -> dict[str, Any]:
     return {"status": status.value if status else None, "form": form_id, "page": page,
             "has_next": len(found) > PAGE_SIZE, "rows": [summary(s) for s in found[:PAGE_SIZE]],
             "counts": {s.value: counts.get(s.value, 0) for s in SubmissionStatus},
-            "total": sum(counts.values()), "forms": inbox_forms(scope)}
+            "total": sum(counts.values()), "forms": inbox_forms(scope),
+            "survey_answers": sum(surveys.count_by_form(db_session(), department_codes()).values()),
+            "surveys_link": current_staff().role.value in SURVEY_ROLES}
+
+
+def survey_page() -> dict[str, Any]:
+    """Return one page of anonymous answers in the user's scope: day and answers, nobody."""
+    _status, form_id, page = filters()
+    codes = department_codes()
+    found = surveys.list_answers(db_session(), codes, form_id=form_id, limit=PAGE_SIZE + 1,
+                                 offset=(page - 1) * PAGE_SIZE)
+    language = current_language()
+    rows = [{"form_id": a.form_id, "form_title": form_title(a.form_id),
+             "answered_on": a.answered_on.isoformat(),
+             "answers": [{"label": r.label, "value": r.value}
+                         for r in applications.answer_rows(db_session(), a, language)]}
+            for a in found[:PAGE_SIZE]]
+    return {"form": form_id, "page": page, "has_next": len(found) > PAGE_SIZE, "rows": rows,
+            "counts": surveys.count_by_form(db_session(), codes),
+            "forms": inbox_forms(Scope(departments=frozenset(codes)), anonymous=True)}
 
 
 # Pages
@@ -273,6 +290,13 @@ def inbox():
     data = inbox_page()
     return render_template("residents/inbox.html", **data,
                            statuses=[(s.value, status_label(s)) for s in SubmissionStatus])
+
+
+@bp.get("/surveys")
+@require_role(*SURVEY_ROLES)
+def survey_answers():
+    """List the departments' anonymous survey answers (no receipt, no person, only the day)."""
+    return render_template("residents/surveys.html", **survey_page())
 
 
 @bp.get("/<int:submission_id>")
@@ -331,14 +355,11 @@ def change_status(submission_id: int):
 
 
 def changed_message(submission: Submission) -> str:
-    """Say what the change did, and whether anyone is told: an anonymous answer tells nobody."""
+    """Say what the change did, and whether anyone is told: an erased resident is not."""
     status = status_label(submission.status)
     if applications.recipient(db_session(), submission) is not None:
         return gettext("The status is now \"%(status)s\". The resident will be told in LINE.",
                        status=status)
-    if is_anonymous(submission):
-        return gettext("The status is now \"%(status)s\". Nobody is notified: the answers are "
-                       "anonymous and linked to no resident.", status=status)
     return gettext("The status is now \"%(status)s\". Nobody is notified: the resident "
                    "deleted their registration.", status=status)
 
@@ -401,6 +422,15 @@ def photo(submission_id: int, upload_id: int):
 def inbox_json():
     """Return one page of the inbox and the counts per status."""
     data = inbox_page()
+    data["forms"] = [{"id": i, "title": t} for i, t in data["forms"]]
+    return jsonify(data)
+
+
+@api.get("/surveys")
+@require_role(*SURVEY_ROLES)
+def survey_answers_json():
+    """Return one page of anonymous survey answers."""
+    data = survey_page()
     data["forms"] = [{"id": i, "title": t} for i, t in data["forms"]]
     return jsonify(data)
 

@@ -1,6 +1,6 @@
 """A form routes to the center the resident chose: that center's staff see and handle the
-submission, its department still does, other centers see nothing; an anonymous answer's status
-change says that nobody is notified."""
+submission, its department still does, other centers see nothing; a status change says
+whether anyone is notified."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.flows.schema import FormError, form_from_data
-from models import OutboxMessage
+from cityhall.city import City
+from models import OutboxMessage, utcnow
+from models import Resident as ResidentRow
 from residents import applications
 from residents.applications import Scope
 from tests.chat import Resident
@@ -18,6 +20,7 @@ from tests.test_applications_staff import (change, city, page, pushes, signed_in
                                            text)
 
 INBOX = "/staff/applications/"
+TOKYO = City("Asia/Tokyo")
 CHOICE = {"id": "where", "type": "choice", "label": {"ja": "場所", "en": "Where"},
           "prompt": {"ja": "どこ？", "en": "Where?"}, "options_from": "centers"}
 
@@ -66,18 +69,21 @@ def test_center_staff_see_and_handle_only_what_was_routed_to_their_center(city, 
     assert signed_in(app, "roads").get("/staff/api/applications").get_json()["rows"] == []
 
 
-def test_center_staff_see_no_form_that_is_not_routed(city, line, app):
+def test_a_form_that_is_not_routed_reaches_its_department_only(city, line, app):
     person = Resident(line)
     register(person, children=1)
-    person.menu("apply")
-    person.tap("満足度アンケート")
-    for label in ("満足", "中央", "決定", "はい", "スキップ", "送信"):
-        person.tap(label)
-    survey = submissions(app, "survey")[0]
-    assert survey["center"] is None
-    central = signed_in(app, "central")
-    assert central.get("/staff/api/applications").get_json()["rows"] == []
-    assert page(central, survey["id"]).status_code == 404
+    plain = form_from_data(routed_form(), "test")  # no route_to_center
+
+    def send(session):
+        resident = session.scalars(select(ResidentRow)).one()
+        found = applications.submit_application(session, plain, resident, None,
+                                                {"where": "central"}, utcnow(), city=TOKYO)
+        return found.id, found.center_code
+    submission_id, center_code = query(app, send)
+    assert center_code is None
+    assert page(signed_in(app, "central"), submission_id).status_code == 404
+    assert page(signed_in(app, "kosodate"), submission_id).status_code == 200
+    assert signed_in(app, "central").get("/staff/applications/surveys").status_code == 403
 
 
 def test_scope_is_departments_or_centers_and_nothing_by_default(city, line, app):
@@ -108,26 +114,6 @@ def test_route_to_center_must_name_a_top_level_choice():
             "prompt": {"ja": "メモ", "en": "Note"}}]), "t")
     with pytest.raises(FormError, match="only an application form can be routed"):
         form_from_data(routed_form(route_to_center="where", on_submit="child"), "t")
-
-
-def test_anonymous_status_change_says_nobody_is_notified(city, line, app):
-    person = Resident(line)
-    register(person, children=1)
-    person.menu("apply")
-    person.tap("満足度アンケート")
-    for label in ("満足", "東", "決定", "はい", "スキップ", "送信"):
-        person.tap(label)
-    survey = submissions(app, "survey")[0]
-    client = signed_in(app, "kosodate")
-    before = text(page(client, survey["id"]))
-    assert "住民にLINEで" not in before and "誰にも通知されません" in before
-    queued = outbox_count(app)
-    assert change(client, survey["id"], "in_review").status_code == 302
-    shown = text(page(client, survey["id"]))
-    assert "状況を「審査中」にしました。匿名の回答でどの住民とも結び付いていないため、誰にも通知されま" \
-           "せん。" in shown
-    assert "住民にLINEで通知されます" not in shown
-    assert outbox_count(app) == queued
 
 
 def test_linked_status_change_still_says_the_resident_is_told(city, line, app):

@@ -1,15 +1,15 @@
 """submissions: the center a form routed the submission to (route_to_center)
 
-Revision ID: 0006_submission_center
-Revises: 0005_dashboards
+Revision ID: 0009_submission_center
+Revises: 0008_privacy
 Create Date: 2026-12-01 11:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0006_submission_center'
-down_revision = '0005_dashboards'
+revision = '0009_submission_center'
+down_revision = '0008_privacy'
 branch_labels = None
 depends_on = None
 
