@@ -11,6 +11,7 @@ from cityhall.city import current_city
 from cityhall.db import db
 from dashboards.charts import CHARTS
 from models import utcnow
+from models.application import Submission, SubmissionStatus
 from tests.browser import chromium_page, marks, screenshot
 from tests.dashboards_support import TOKYO, center, run
 from tests.staff_support import PASSWORD, seed_staff
@@ -81,6 +82,19 @@ def test_center_staff_see_every_chart_drawn_and_download_a_csv(live_app, app, re
         with open(download.value.path(), encoding="utf-8-sig") as csv:
             text = csv.read()
         assert text.splitlines()[0].startswith("日付,曜日,時,予測来館数")
+        assert page.console_errors == [] and page.csp_violations == []
+
+
+def test_department_staff_see_applications_drawn_without_a_console_error(live_app, app):
+    seed_staff(app)
+    with app.app_context(), db.transaction() as session:
+        for n, status in enumerate([SubmissionStatus.RECEIVED, SubmissionStatus.DONE]):
+            session.add(Submission(receipt_no=f"R-{n}", form_id="f", department_code="roads",
+                                   answers={}, status=status, submitted_at=utcnow()))
+    with chromium_page(live_app.url, viewport=(1200, 900)) as page:
+        sign_in(page, "roads")
+        drawn(page, "applications")
+        assert page.locator("#table-applications tbody tr").count() == 2
         assert page.console_errors == [] and page.csp_violations == []
 
 
