@@ -196,6 +196,12 @@ def test_bad_filters_reshow_the_form_with_the_reason_beside_the_field(visited, s
     assert "download-csv" not in html and "plotly.min.js" not in html
 
 
+def test_a_bad_filter_the_form_does_not_show_is_named_in_the_summary(visited):
+    client = client_for(visited, "central")
+    html = client.get(f"/staff/dashboards/centers?center=nowhere&{RANGE}").get_data(True)
+    assert '<span class="hidden-filter-error">担当のセンターから選んでください。</span>' in html
+
+
 def test_too_long_a_period_is_refused_beside_the_start_date(visited):
     client = client_for(visited, "central")
     html = client.get("/staff/dashboards/usage?start=2010-01-01&end=2024-03-01").get_data(True)
