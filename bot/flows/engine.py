@@ -435,6 +435,7 @@ def finish_selection(turn: Turn) -> None:
     chosen = [v for v in options if v in turn.conv.draft.get("selected", [])]
     try:
         value = check_selection(step.field, chosen)
+        fields.check_rules(step.field, value, *_peers(turn.form, step, turn.conv.answers), turn)
     except Invalid as problem:
         reject(turn, problem)
         return

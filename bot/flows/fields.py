@@ -184,7 +184,7 @@ class FieldType:
         return set()
 
     def check_rules(self, f: Field, value: Any, answers: dict[str, Any], turn: Turn) -> None:
-        """Check the answer against earlier answers (`answers`); raise Invalid if it breaks a rule."""
+        """Raise Invalid if the answer breaks a rule tying it to earlier `answers`."""
 
 
 class FieldTypes:
@@ -612,13 +612,13 @@ def example_date(f: Field, turn: Turn) -> date:
     Today when it fits; otherwise the first open day from the earliest allowed.
     """
     low, high = date_bounds(f, turn)
-    day = min(max(low or turn.today, turn.today), high) if high else max(low or turn.today,
-                                                                           turn.today)
-    for _ in range(366):
-        if (high and day > high) or closed_reason(f, day) is None:
-            break
+    first = max(low or turn.today, turn.today)
+    if high is not None and first > high:
+        first = low or high  # a range wholly in the past (a birth date long ago)
+    day = first
+    while closed_reason(f, day) is not None and (high is None or day < high):
         day += timedelta(days=1)
-    return day
+    return day if closed_reason(f, day) is None else first
 
 
 @field_type
