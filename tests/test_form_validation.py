@@ -351,3 +351,64 @@ def test_consultation_turn_by_turn_refuses_weekends_and_the_same_day_twice(city,
     sent = submissions(app, "consultation")[0]["answers"]
     assert sent["first_date"] == (monday + timedelta(days=1)).isoformat()
     assert sent["second_date"] is None and sent["time_of_day"] == ["morning"]
+
+
+# A date checked against the calendar of the place chosen before it (a center)
+
+
+@pytest.fixture
+def centers_source():
+    """Make sure the "centers" option source exists (the residents feature may add it)."""
+    from sqlalchemy import select
+
+    from bot.flows import hooks
+    from bot.flows.schema import Option
+    from models import Center
+
+    def centers(session):
+        rows = session.scalars(select(Center).where(Center.active).order_by(Center.id))
+        return [Option(c.code, {"ja": c.name_ja, "en": c.name_en}) for c in rows]
+
+    added = "centers" not in hooks.OPTION_SOURCES
+    hooks.OPTION_SOURCES.setdefault("centers", centers)
+    yield
+    if added:
+        hooks.OPTION_SOURCES.pop("centers")
+
+
+def test_a_day_the_chosen_center_is_closed_is_refused(city, line, app, rules_form,
+                                                      centers_source):
+    from tests.checkin_support import center_update
+
+    closed = open_day(TODAY + timedelta(days=3))
+    center_update(app, "central", closed_days=[closed.isoformat()])
+    form = rules_form([field("center", "choice", options_from="centers"),
+                       field("day", "date", min_date="+1d", open_at="center")])
+    person = Resident(line)
+    person.postback(f"action=apply&form={form.id}")
+    person.tap("中央子育て支援センター")
+    person.pick_date(closed)
+    assert person.texts()[-2] == (f"⚠️ {closed.isoformat()}は中央子育て支援センターの休館日です。"
+                                  "別の日を選んでください。")
+    person.pick_date(SUNDAY)  # the seeded centers have no hours on Sundays
+    assert person.texts()[-2].startswith(f"⚠️ {SUNDAY.isoformat()}は中央子育て支援センター")
+    person.tap("◀ 戻る")  # back to the center: the east center is open that day
+    person.tap("東子育て支援センター")
+    person.pick_date(closed)
+    assert conversation(app, person.user_id)[0]["step"] == "confirm"
+    # Changing the center to one closed that day asks for the day again.
+    person.tap("修正する")
+    person.tap("center")
+    person.tap("中央子育て支援センター")
+    assert person.texts()[-2] == (f"⚠️ 「day」をもう一度答えてください：{closed.isoformat()}は"
+                                  "中央子育て支援センターの休館日です。別の日を選んでください。")
+    state = conversation(app, person.user_id)[0]
+    assert state["step"] == "day" and state["answers"] == {"center": "central"}
+
+
+def test_open_at_needs_an_earlier_choice_with_a_calendar():
+    with pytest.raises(FormError) as error:
+        form_from_data(form_with(field("where", "text"), field("d", "date", open_at="where")),
+                       "rules.yaml")
+    assert "open_at 'where' is not an earlier choice whose options_from has a calendar" \
+        in str(error.value)

@@ -547,7 +547,7 @@ class Date(FieldType):
     to today in the city; days the service is closed refused."""
 
     name = "date"
-    keys = frozenset({"min_date", "max_date", "closed_weekdays", "closed_dates"})
+    keys = frozenset({"min_date", "max_date", "closed_weekdays", "closed_dates", "open_at"})
 
     def read(self, reader: Reader, data: dict, where: str) -> dict[str, Any]:
         for key in ("min_date", "max_date"):
@@ -563,10 +563,44 @@ class Date(FieldType):
             raise reader.fail(where, "closed_dates must be a list of YYYY-MM-DD dates")
         if len(weekdays) == len(WEEKDAY_KEYS):
             raise reader.fail(where, "closed_weekdays closes every day of the week")
-        return {"min_date": _as_text(data.get("min_date")),
-                "max_date": _as_text(data.get("max_date")),
-                "closed_weekdays": tuple(w for w in WEEKDAY_KEYS if w in weekdays),
-                "closed_dates": tuple(sorted(_as_text(d) for d in days))}
+        settings = {"min_date": _as_text(data.get("min_date")),
+                    "max_date": _as_text(data.get("max_date")),
+                    "closed_weekdays": tuple(w for w in WEEKDAY_KEYS if w in weekdays),
+                    "closed_dates": tuple(sorted(_as_text(d) for d in days))}
+        if data.get("open_at") is not None:
+            settings["open_at"] = self.read_open_at(reader, data["open_at"], where)
+        return settings
+
+    @staticmethod
+    def read_open_at(reader: Reader, field_id: Any, where: str) -> dict[str, str]:
+        """Check `open_at: FIELD`: an earlier choice whose option source has a calendar."""
+        from bot.flows.hooks import CALENDARS
+
+        peer = reader.earlier.get(field_id)
+        if peer is None or peer.type != "choice" or peer.options_from not in CALENDARS:
+            raise reader.fail(where, f"open_at {field_id!r} is not an earlier choice whose "
+                                     "options_from has a calendar; calendars: "
+                                     + ", ".join(sorted(CALENDARS)))
+        return {"field": field_id, "calendar": peer.options_from}
+
+    def depends_on(self, f: Field) -> set[str]:
+        open_at = f.settings.get("open_at")
+        return {open_at["field"]} if open_at else set()
+
+    def check_rules(self, f: Field, value: Any, answers: dict[str, Any], turn: Turn) -> None:
+        from bot.flows.hooks import CALENDARS, OPTION_SOURCES
+
+        open_at = f.settings.get("open_at")
+        place = answers.get(open_at["field"]) if open_at else None
+        if place is None:
+            return
+        day = date.fromisoformat(value)
+        if CALENDARS[open_at["calendar"]](turn.session, place, day):
+            return
+        options = OPTION_SOURCES[open_at["calendar"]](turn.session)
+        name = next((turn.text(o.label) for o in options if o.value == place), place)
+        raise Invalid("%(place)s is closed on %(day)s. Please choose another day.",
+                      place=name, day=day.isoformat())
 
     def parse(self, f: Field, inp: Input, turn: Turn) -> str:
         picked = inp.params.get("date") if inp.kind == "postback" else None
