@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from bot import messages
 from bot.flows import hooks
+from bot.flows.dates import weekday_key
 from bot.flows.schema import Option
 from cityhall.i18n import RESIDENT_LANGUAGES
 from models import Center, District
@@ -55,6 +57,16 @@ def center_options(session) -> list[Option]:
     """The centers residents can use now (a form routes to the one chosen: route_to_center)."""
     rows = session.scalars(select(Center).where(Center.active).order_by(Center.id))
     return [Option(c.code, {"ja": c.name_ja, "en": c.name_en}) for c in rows]
+
+
+@hooks.calendar("centers")
+def center_is_open(session, code: str, day: date) -> bool:
+    """Tell whether a center opens on a day: hours that weekday, and not a closed day."""
+    center = session.scalars(select(Center).where(Center.code == code)).first()
+    if center is None:
+        return True  # not a center we know: the choice itself refuses it
+    return (day.isoformat() not in (center.closed_days or [])
+            and center.hours_on(weekday_key(day)) is not None)
 
 
 @hooks.option_source("languages")
