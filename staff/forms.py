@@ -20,6 +20,15 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
+class CodeForm(FlaskForm):
+    """The second sign-in step, and every page that asks for a current code."""
+
+    code = StringField(_l("6-digit code"), validators=[
+        DataRequired(_l("Please enter the code.")), Length(max=64)],
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "none",
+                   "spellcheck": "false", "autofocus": True})
+
+
 class ActionForm(FlaskForm):
     """A button that changes state (sign out, disable ...): carries only the CSRF token."""
 
