@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from cityhall.i18n import RESIDENT_LANGUAGES
 
@@ -42,8 +42,9 @@ class LanguageForm(FlaskForm):
 
 
 class NewPasswordMixin:
+    # InputRequired, not DataRequired: a password of spaces reaches the policy, which says why.
     new_password = PasswordField(_l("New password"), validators=[
-        DataRequired(_l("Please enter the new password."))],
+        InputRequired(_l("Please enter the new password."))],
         render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(_l("New password again"), validators=[
         EqualTo("new_password", _l("The two passwords differ."))],

@@ -135,14 +135,17 @@ def forgive(dbs: Session, username: str, address: str, attempts: int, now: datet
     """Clear the account's counters and take this sign-in's own attempts off the address."""
     keys = keys_for(username, address)
     t = SignInThrottle
-    dbs.execute(delete(t).where(t.key.in_([keys.account, keys.pair])))
     free = current_app.config["STAFF_ADDRESS_FREE_FAILURES"]
+    # Rows are locked in the order `charge` locks them (address, account, pair): any other
+    # order deadlocks with a simultaneous attempt on PostgreSQL.
     left = dbs.execute(update(t).where(t.key == keys.address)
                        .values(failures=case((t.failures > attempts, t.failures - attempts),
                                              else_=0))
                        .returning(t.failures)).scalar()
     if left is not None and left < free:
         dbs.execute(update(t).where(t.key == keys.address).values(next_attempt_at=EPOCH))
+    dbs.execute(delete(t).where(t.key == keys.account))
+    dbs.execute(delete(t).where(t.key == keys.pair))
 
 
 def prune(dbs: Session, now: datetime) -> int:

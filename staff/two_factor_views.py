@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext
 
 from models.base import utcnow
@@ -12,7 +12,10 @@ from staff.access import current_staff, require_role
 from staff.auth import WRONG_CODE, client_address, throttled
 from staff.database import db_session
 from staff.forms import CodeForm
+from staff.errors import N_
 from staff.views import bp, refused
+
+ADMINS_KEEP_IT = N_("Admins must keep a second factor.")
 
 
 class CodeThrottled(Exception):
@@ -50,7 +53,7 @@ def two_factor_recovery_codes():
     dbs = db_session()
     user = current_staff()
     if not user.has_second_factor:
-        abort(404)
+        return redirect(url_for("staff.two_factor"))  # the page offers to set one up
     form = CodeForm()
     if not form.validate_on_submit() or not _checked(dbs, user, form, lambda now: (
             second_factor.accept_code(dbs, user, form.code.data, now))):
@@ -69,10 +72,12 @@ def two_factor_off():
     dbs = db_session()
     user = current_staff()
     if not user.has_second_factor:
-        abort(404)
-    if user.role == StaffRole.ADMIN:
-        abort(403)
+        return redirect(url_for("staff.two_factor"))  # the page offers to set one up
     form = CodeForm(prefix="off")
+    if user.role == StaffRole.ADMIN:
+        form.validate_on_submit()
+        form.code.errors = [gettext(ADMINS_KEEP_IT)]
+        return _page(dbs, user, off_form=form)
     if not form.validate_on_submit() or not _checked(dbs, user, form, lambda now: (
             second_factor.accept_code(dbs, user, form.code.data, now))):
         return _page(dbs, user, off_form=form)

@@ -125,6 +125,10 @@ def user_two_factor_reset(user_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
+    if user.id == current_staff().id:
+        # Signing oneself out into a password-only enrolment helps only a stolen session.
+        flash(gettext("Your own second factor is managed on the Second factor page."), "error")
+        return redirect(url_for("staff_admin.user_edit", user_id=user.id))
     had = user.has_second_factor
     second_factor.remove(dbs, user)
     revoke_sessions(dbs, user)
