@@ -66,8 +66,9 @@ def delay_after(failures: int, free: int) -> int:
     """Return the seconds to wait after `failures`: none while free, then doubling, capped."""
     if failures < free:
         return 0
-    cap = current_app.config["STAFF_THROTTLE_MAX_SECONDS"]
-    return cap if failures - free >= 30 else min(2 ** (failures - free), cap)
+    cfg = current_app.config
+    cap, first = cfg["STAFF_THROTTLE_MAX_SECONDS"], cfg["STAFF_THROTTLE_FIRST_SECONDS"]
+    return cap if failures - free >= 40 else min(first * 2 ** (failures - free), cap)
 
 
 def charge(dbs: Session, username: str, address: str, now: datetime) -> int:
