@@ -9,9 +9,9 @@ absolute timeouts hold whatever the browser keeps.
 from __future__ import annotations
 
 import hashlib
-import secrets
 import logging
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit

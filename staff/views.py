@@ -14,8 +14,8 @@ from staff.access import (current_staff, public, require_center, require_departm
                           require_role, scoped_centers, scoped_departments)
 from staff.accounts import set_password
 from staff.auth import (WRONG_CODE, attempt_second_step, attempt_sign_in, begin_second_step,
-                        complete_sign_in, end_session, safe_next, second_step_next,
-                        second_step_user, throttled, token_hash)
+                        client_address, complete_sign_in, end_session, safe_next,
+                        second_step_next, second_step_user, throttled, token_hash)
 from staff.database import db_session
 from staff.errors import StaffError
 from staff.forms import CodeForm, LanguageForm, LoginForm, OwnPasswordForm
@@ -83,7 +83,7 @@ def enrol_at_sign_in(dbs, user, now):
     """Show the QR code of a new secret and turn it on when a code from it is entered."""
     form = CodeForm()
     if form.validate_on_submit():
-        wait = throttle.charge(dbs, user.username, audit.remote_addr() or "unknown", now)
+        wait = throttle.charge(dbs, user.username, client_address(), now)
         if wait:
             return refused(dbs, throttled(wait), "staff/login_code.html", form=form, user=user,
                            enrolment=second_factor.enrolment(dbs, user))
@@ -95,6 +95,8 @@ def enrol_at_sign_in(dbs, user, now):
             complete_sign_in(dbs, user, now, attempts=2)
             return render_template("staff/recovery_codes.html", codes=codes,
                                    next=safe_next(next_path))
+        audit.record(dbs, "auth.second_factor_failed", target=f"staff:{user.username}",
+                     user=user, detail={"at": "enrolment"})
         form.code.errors.append(gettext(WRONG_CODE))
     view = second_factor.enrolment(dbs, user)
     dbs.commit()
