@@ -73,11 +73,10 @@ def two_factor_off():
     user = current_staff()
     if not user.has_second_factor:
         return redirect(url_for("staff.two_factor"))  # the page offers to set one up
-    form = CodeForm(prefix="off")
     if user.role == StaffRole.ADMIN:
-        form.validate_on_submit()
-        form.code.errors = [gettext(ADMINS_KEEP_IT)]
-        return _page(dbs, user, off_form=form)
+        flash(gettext(ADMINS_KEEP_IT), "error")
+        return redirect(url_for("staff.two_factor"))
+    form = CodeForm(prefix="off")
     if not form.validate_on_submit() or not _checked(dbs, user, form, lambda now: (
             second_factor.accept_code(dbs, user, form.code.data, now))):
         return _page(dbs, user, off_form=form)
