@@ -71,11 +71,6 @@ class StaffUser(Base):
         return self.totp_secret is not None
 
     @property
-    def needs_second_factor(self) -> bool:
-        """Admins must have a second factor; other roles use one once they enrol."""
-        return self.role == StaffRole.ADMIN or self.has_second_factor
-
-    @property
     def is_active(self) -> bool:
         return not self.disabled
 

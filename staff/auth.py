@@ -70,7 +70,7 @@ def load_user(token: str) -> StaffUser | None:
     # An account that must have a second factor but has none (promoted to admin, or reset)
     # enrols at its next sign-in; the sessions it had until then end.
     if (row is None or not session_is_live(row, now) or row.user.disabled
-            or (row.user.needs_second_factor and not row.user.has_second_factor)):
+            or (second_factor_required(row.user) and not row.user.has_second_factor)):
         g.staff_session_ended = row is not None
         return None
     if now - row.last_seen_at > TOUCH_INTERVAL:
@@ -78,6 +78,16 @@ def load_user(token: str) -> StaffUser | None:
         dbs.commit()
     row.user.session_token = token
     return row.user
+
+
+def second_factor_required(user: StaffUser) -> bool:
+    """Tell whether the account's role must have a second factor."""
+    return second_factor.required_for(user, current_app.config["STAFF_SECOND_FACTOR_ROLES"])
+
+
+def second_factor_asked(user: StaffUser) -> bool:
+    """Tell whether sign-in asks this account for a code, or to enrol first."""
+    return second_factor.asked_of(user, current_app.config["STAFF_SECOND_FACTOR_ROLES"])
 
 
 def unauthorized():

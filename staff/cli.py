@@ -34,7 +34,8 @@ def create_staff(username: str, role: str, centers: tuple[str, ...],
                  departments: tuple[str, ...], display_name: str, reset: bool) -> None:
     """Add a staff account (password from a prompt, or from stdin when piped).
 
-    An admin gets a new TOTP secret, printed last as `totp-secret: BASE32`, and recovery codes.
+    An account whose role needs a second factor (admins, see STAFF_SECOND_FACTOR_ROLES) gets
+    a new TOTP secret, printed last as `totp-secret: BASE32`, and recovery codes.
     """
     from cityhall.db import db
     from staff.errors import StaffError
@@ -44,7 +45,8 @@ def create_staff(username: str, role: str, centers: tuple[str, ...],
         with db.transaction() as session:
             user, created = _save(session, username, password, StaffRole(role), centers,
                                   departments, display_name, reset)
-            codes = _issue_second_factor(session, user) if user.role == StaffRole.ADMIN else None
+            required = user.role.value in current_app.config["STAFF_SECOND_FACTOR_ROLES"]
+            codes = _issue_second_factor(session, user) if required else None
     except StaffError as err:
         raise click.ClickException(str(err)) from None
     scope = ", ".join([c.code for c in user.centers] + [d.code for d in user.departments])
@@ -57,7 +59,7 @@ def create_staff(username: str, role: str, centers: tuple[str, ...],
 
 
 def _issue_second_factor(session, user) -> list[str]:
-    """Give an account that needs a second factor a new TOTP secret and recovery codes."""
+    """Give the account a new TOTP secret and recovery codes (the old ones stop working)."""
     from models.base import utcnow
     from staff import audit, second_factor
 

@@ -1,6 +1,6 @@
 """The staff second factor: TOTP codes (RFC 6238, pyotp) and one-time recovery codes.
 
-Admins must have one; other roles may enrol. A code is accepted once: the account keeps the
+The roles in `STAFF_SECOND_FACTOR_ROLES` (admins by default) must have one; others may enrol. A code is accepted once: the account keeps the
 last time step it accepted, and a conditional UPDATE moves it forward, so the same code
 (or an older one) is refused even when two requests carry it at the same moment. Recovery
 codes are stored as SHA-256 hashes (they carry 120 random bits) and spent by a conditional
@@ -15,6 +15,7 @@ import hmac
 import io
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 
 import pyotp
@@ -30,6 +31,16 @@ RECOVERY_CODES = 10
 VALID_WINDOW = 1
 CODE = re.compile(r"^\d{6}$")
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
+
+
+def required_for(user: StaffUser, roles: Iterable[str]) -> bool:
+    """Tell whether the account's role must have a second factor (`STAFF_SECOND_FACTOR_ROLES`)."""
+    return user.role.value in roles
+
+
+def asked_of(user: StaffUser, roles: Iterable[str]) -> bool:
+    """Tell whether sign-in asks this account for a code (or to enrol, when required)."""
+    return user.has_second_factor or required_for(user, roles)
 
 
 def new_secret() -> str:

@@ -6,16 +6,15 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext
 
 from models.base import utcnow
-from models.staff import StaffRole
 from staff import audit, second_factor, throttle
 from staff.access import current_staff, require_role
-from staff.auth import WRONG_CODE, client_address, throttled
+from staff.auth import WRONG_CODE, client_address, second_factor_required, throttled
 from staff.database import db_session
 from staff.forms import CodeForm
 from staff.errors import N_
 from staff.views import bp, refused
 
-ADMINS_KEEP_IT = N_("Admins must keep a second factor.")
+REQUIRED = N_("Your role must keep a second factor.")
 
 
 class CodeThrottled(Exception):
@@ -68,13 +67,13 @@ def two_factor_recovery_codes():
 @bp.post("/account/two-factor/off")
 @require_role()
 def two_factor_off():
-    """Turn the second factor off (not for admins, who must keep one)."""
+    """Turn the second factor off (not for a role that must keep one)."""
     dbs = db_session()
     user = current_staff()
     if not user.has_second_factor:
         return redirect(url_for("staff.two_factor"))  # the page offers to set one up
-    if user.role == StaffRole.ADMIN:
-        flash(gettext(ADMINS_KEEP_IT), "error")
+    if second_factor_required(user):
+        flash(gettext(REQUIRED), "error")
         return redirect(url_for("staff.two_factor"))
     form = CodeForm(prefix="off")
     if not form.validate_on_submit() or not _checked(dbs, user, form, lambda now: (
@@ -114,6 +113,7 @@ def _checked(dbs, user, form, check):
 
 def _context(dbs, user, form=None, off_form=None) -> dict:
     context = {"user": user, "form": form or CodeForm(formdata=None),
+               "required": second_factor_required(user),
                "off_form": off_form or CodeForm(prefix="off", formdata=None)}
     if user.has_second_factor:
         context["left"] = second_factor.unused_recovery_codes(dbs, user)

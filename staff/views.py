@@ -15,7 +15,8 @@ from staff.access import (current_staff, public, require_center, require_departm
 from staff.accounts import set_password
 from staff.auth import (WRONG_CODE, attempt_second_step, attempt_sign_in, begin_second_step,
                         client_address, complete_sign_in, end_session, safe_next,
-                        second_step_next, second_step_user, throttled, token_hash)
+                        second_factor_asked, second_step_next, second_step_user, throttled,
+                        token_hash)
 from staff.database import db_session
 from staff.errors import StaffError
 from staff.forms import CodeForm, LanguageForm, LoginForm, OwnPasswordForm
@@ -47,7 +48,7 @@ def login():
     result = attempt_sign_in(dbs, form.username.data, form.password.data, now)
     if result.user is None:
         return refused(dbs, result, "staff/login.html", form=form)
-    if result.user.needs_second_factor:
+    if second_factor_asked(result.user):
         dbs.commit()
         begin_second_step(result.user, form.next.data or "", now)
         return redirect(url_for("staff.login_code"))

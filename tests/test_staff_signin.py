@@ -321,7 +321,7 @@ def test_staff_may_turn_it_off_with_a_code_but_admins_may_not(staff_app, as_admi
     response = as_admin.post("/staff/account/two-factor/off",
                              data={"off-code": totp_code(staff_app, "admin")},
                              follow_redirects=True)
-    assert "管理者は二要素認証を解除できません。" in response.get_data(as_text=True)
+    assert "この役割では二要素認証を解除できません。" in response.get_data(as_text=True)
     assert user_row(staff_app, "admin").totp_secret
 
 
@@ -383,3 +383,23 @@ def test_promotion_to_admin_ends_sessions_until_a_factor_is_set_up(as_admin, sta
     _password_step(central, "central")
     assert 'src="data:image/png;base64,' in central.get("/staff/login/code").get_data(
         as_text=True)
+
+
+def test_a_city_can_require_the_second_factor_of_every_role(staff_app):
+    staff_app.config["STAFF_SECOND_FACTOR_ROLES"] = frozenset({"admin", "center", "department"})
+    client = StaffClient(staff_app)
+    assert _password_step(client, "central").headers["Location"] == "/staff/login/code"
+    assert 'src="data:image/png;base64,' in client.get("/staff/login/code").get_data(
+        as_text=True)
+    result = staff_app.test_cli_runner().invoke(
+        create_staff, ["sato", "--role", "department", "--department", "roads"],
+        input="a long enough password\n")
+    assert result.output.strip().splitlines()[-1].startswith("totp-secret: ")
+
+
+def test_an_unknown_role_in_the_setting_is_refused():
+    from staff.settings import role_list
+
+    assert role_list(" admin, center ") == {"admin", "center"}
+    with pytest.raises(ValueError, match="admins"):
+        role_list("admins")
