@@ -96,6 +96,11 @@ def accept_code(dbs: Session, user: StaffUser, code: str, now: datetime) -> bool
     return moved.rowcount == 1
 
 
+def prove(dbs: Session, user: StaffUser, code: str, now: datetime) -> bool:
+    """Accept a current TOTP code, or spend a recovery code in its place."""
+    return accept_code(dbs, user, code, now) or use_recovery_code(dbs, user, code, now)
+
+
 def recovery_hash(code: str) -> str:
     return hashlib.sha256(clean_code(code).encode()).hexdigest()
 

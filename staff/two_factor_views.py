@@ -55,7 +55,7 @@ def two_factor_recovery_codes():
         return redirect(url_for("staff.two_factor"))  # the page offers to set one up
     form = CodeForm()
     if not form.validate_on_submit() or not _checked(dbs, user, form, lambda now: (
-            second_factor.accept_code(dbs, user, form.code.data, now))):
+            second_factor.prove(dbs, user, form.code.data, now))):
         return _page(dbs, user, form=form)
     codes = second_factor.new_recovery_codes(dbs, user, utcnow())
     audit.record(dbs, "staff_user.recovery_codes_renewed", target=f"staff:{user.username}")
@@ -77,7 +77,7 @@ def two_factor_off():
         return redirect(url_for("staff.two_factor"))
     form = CodeForm(prefix="off")
     if not form.validate_on_submit() or not _checked(dbs, user, form, lambda now: (
-            second_factor.accept_code(dbs, user, form.code.data, now))):
+            second_factor.prove(dbs, user, form.code.data, now))):
         return _page(dbs, user, off_form=form)
     second_factor.remove(dbs, user)
     audit.record(dbs, "staff_user.two_factor_disabled", target=f"staff:{user.username}")
