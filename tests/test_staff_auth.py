@@ -157,7 +157,9 @@ def test_after_the_free_failures_each_attempt_waits_a_growing_delay(staff_app):
         waits.append(int(response.headers["Retry-After"]))
         _wait_out(staff_app)
         assert client.login("central", "not the password!").status_code == 401
-    assert waits == [10, 20, 40]
+    # Doubling; Retry-After counts from the failure, so a slow machine may show a second less.
+    assert [10 - 3 < waits[0] <= 10, 20 - 3 < waits[1] <= 20, 40 - 3 < waits[2] <= 40] == [
+        True] * 3, waits
     assert "auth.login_locked" not in audit_actions(staff_app)
     # Throttling is per account: another account from the same address still signs in.
     assert StaffClient(staff_app).login("admin").status_code == 302
@@ -180,7 +182,7 @@ def test_the_delay_is_capped(staff_app):
         _wait_out(staff_app)
         client.login("central", "not the password!")
     response = client.login("central")
-    assert response.status_code == 429 and response.headers["Retry-After"] == "5"
+    assert response.status_code == 429 and 2 < int(response.headers["Retry-After"]) <= 5
 
 
 def test_someone_elses_failures_do_not_keep_the_owner_out(staff_app):

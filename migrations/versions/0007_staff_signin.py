@@ -1,7 +1,7 @@
 """staff sign-in: throttling by keyed hash instead of a lock-out, TOTP second factor, recovery codes
 
 Revision ID: 0007_staff_signin
-Revises: 0005_dashboards
+Revises: 0008_privacy
 Create Date: 2026-12-01 10:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import models.base
 
 
 revision = '0007_staff_signin'
-down_revision = '0005_dashboards'
+down_revision = '0008_privacy'
 branch_labels = None
 depends_on = None
 
