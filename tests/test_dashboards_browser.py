@@ -107,7 +107,7 @@ def test_japanese_pages_draw_plotly_in_japanese_and_english_pages_in_english(liv
         ticks = x_ticks(page, "usage")
         assert ticks and all(DAY_TICK.fullmatch(t) for t in ticks), ticks
         # The mode bar's tooltips come from Plotly's ja locale, served from our static files.
-        assert page.locator('#chart-usage [data-title="PNGファイルでダウンロード"]').count() == 1
+        assert page.locator('#chart-usage [data-title="PNG画像として保存"]').count() == 1
         drawn(page, "households", "?grain=month")
         ticks = x_ticks(page, "households")
         assert ticks and all(MONTH_TICK.fullmatch(t) for t in ticks), ticks
@@ -131,7 +131,7 @@ def test_bad_filters_are_shown_beside_their_field_and_the_others_kept(live_app, 
         page.get_by_label("開始日").fill("2026-03-31")
         page.get_by_label("終了日").fill("2026-03-01")
         page.get_by_label("単位", exact=True).select_option("week")
-        page.get_by_role("button", name="表示").click()
+        page.get_by_role("button", name="表示", exact=True).click()
         error = page.locator("#error-end")
         assert error.inner_text() == "終了日が開始日より前です。"
         assert page.get_by_label("終了日").get_attribute("aria-describedby") == "error-end"
@@ -140,7 +140,7 @@ def test_bad_filters_are_shown_beside_their_field_and_the_others_kept(live_app, 
         assert page.locator("#filter-errors").is_visible()
         screenshot(page, "dashboards-bad-filters", request)
         page.get_by_label("終了日").fill("2026-04-30")
-        page.get_by_role("button", name="表示").click()
+        page.get_by_role("button", name="表示", exact=True).click()
         page.wait_for_selector("#chart-usage .main-svg", timeout=15_000)
         assert "grain=week" in page.url and page.locator("#error-end").count() == 0
         # The re-shown form is answered with 400, which Chromium reports on the console itself.
