@@ -23,8 +23,8 @@ from cityhall.db import dialect_insert
 from models import Center, Resident
 from models.center import WEEKDAYS, CheckinMode
 from models.household import Child, Guardian, Household
+from checkin.signals import visit_ended, visit_started
 from models.visit import CenterPoster, PendingCheckin, Visit, VisitChild
-from residents.services import ERASERS
 
 # A second scan this soon after the first is a double scan, not a check-out.
 DOUBLE_SCAN = timedelta(seconds=10)
@@ -180,6 +180,7 @@ def check_out(session: Session, visit: Visit, now: datetime, method: str) -> boo
     set_committed_value(visit, "checkout_method", method)
     for child in visit.children:
         set_committed_value(child, "checked_out_at", now)
+    visit_ended.send(visit, session=session, now=now, method=method)
     return True
 
 
@@ -215,6 +216,7 @@ def check_in(session: Session, center: Center, guardian: Guardian, children: lis
     except IntegrityError as err:
         session.expire_all()  # what the savepoint changed is undone; reload it
         raise AlreadyInside() from err
+    visit_started.send(visit, session=session, now=now)
     return visit, moved
 
 
@@ -326,6 +328,7 @@ def check_in_walk_in(session: Session, center: Center, name: str, district_code:
     visit.children = [VisitChild(age_months=age_in_months(b, day)) for b in birth_dates]
     session.add(visit)
     session.flush()
+    visit_started.send(visit, session=session, now=now)
     return visit
 
 
@@ -355,10 +358,8 @@ def close_household_visits(session: Session, household: Household, now: datetime
         check_out(session, visit, now, "erased")
 
 
-def _erase(session: Session, _resident: Resident, household: Household | None) -> None:
-    # Registered with residents' erasers: a deleted household leaves no visit open on a roster.
+def erase_household(_resident: Resident, *, session: Session, household: Household | None,
+                    **_: object) -> None:
+    """On residents' registration_erasing: a deleted household leaves no visit open."""
     if household is not None:
         close_household_visits(session, household, datetime.now(UTC))
-
-
-ERASERS.append(_erase)

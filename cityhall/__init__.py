@@ -10,7 +10,10 @@ from cityhall.config import Config
 
 
 def create_app(config: Config | None = None) -> Flask:
-    """Build the web app: extensions, the webhook, health, and each feature's blueprint."""
+    """Build the web app: extensions, the webhook, health, then every configured feature.
+
+    The worker and the clock build the same app, so they load the same features.
+    """
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config or Config())
     app.json.ensure_ascii = False
@@ -19,9 +22,10 @@ def create_app(config: Config | None = None) -> Flask:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from bot import gateway
-    from cityhall import i18n
+    from cityhall import features, i18n
     from cityhall.db import db
 
+    app.extensions[features.EXTENSION] = features.load(app.config.get("CITYHALL_FEATURES"))
     db.init_app(app)
     i18n.init_app(app)
     gateway.init_app(app)
@@ -31,22 +35,5 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(webhook_bp)
     app.register_blueprint(health_bp)
-
-    import staff
-    from staff.security import csrf
-
-    staff.init_app(app)
-    csrf.exempt(webhook_bp)  # LINE signs the webhook; it carries no CSRF token
-
-    import checkin
-
-    checkin.init_app(app)  # check-in's chat handlers, clock job and staff pages
-
-    import residents
-
-    residents.init_app(app)  # the staff inbox of applications
-
-    import dashboards
-
-    dashboards.init_app(app)  # aggregation jobs, dashboard pages, JSON and downloads
+    features.init_app(app)
     return app

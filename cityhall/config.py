@@ -37,6 +37,9 @@ class Config:
             env.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'cityhall.sqlite3'}")
         )
         self.CITYHALL_TIMEZONE = env.get("CITYHALL_TIMEZONE", "Asia/Tokyo")
+        # The features to load, in order (see cityhall.features and docs/architecture.md).
+        self.CITYHALL_FEATURES = [name.strip() for name in env.get(
+            "CITYHALL_FEATURES", "staff,residents,checkin,dashboards").split(",") if name.strip()]
         self.BABEL_DEFAULT_LOCALE = "ja"
         self.BABEL_DEFAULT_TIMEZONE = self.CITYHALL_TIMEZONE
         self.OUTBOX_BATCH_SIZE = int(env.get("OUTBOX_BATCH_SIZE", "50"))

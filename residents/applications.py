@@ -161,7 +161,7 @@ def _row(session: Session, f: Field, value: Any, language: str, prefix: str = ""
     if value is None:
         return AnswerRow(label, "—")
     if f.type in ("choice", "multichoice"):
-        options = hooks.OPTION_SOURCES[f.options_from](session) if f.options_from else f.options
+        options = hooks.option_source(f.options_from)(session) if f.options_from else f.options
         names = {o.value: o.label.get(language, o.label["ja"]) for o in options}
         values = value if isinstance(value, list) else [value]
         return AnswerRow(label, "、".join(names.get(v, v) for v in values))

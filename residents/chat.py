@@ -1,88 +1,101 @@
 """The residents feature in the chat: rich-menu taps, registration, My data, invite codes, Apply.
 
-Importing this module registers its commands, postback actions and menu items with the bot.
+Everything here hangs on `router`, which the feature declaration hands to the bot.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bot import messages
+from bot.chat import menu_item, registration_offer
 from bot.context import EventContext
 from bot.flows import engine
 from bot.flows.registry import forms
-from bot.handlers.message import command, pattern
-from bot.handlers.postback import action
+from bot.postback import PostbackData
+from bot.router import Router
 from cityhall.i18n import RESIDENT_LANGUAGES
 from residents import services
 
-MenuHandler = Callable[[EventContext], None]
-MENU: dict[str, MenuHandler] = {}
-# The rich menu's areas, in order: (item, Japanese label, English label).
-MENU_AREAS = [("register", "登録", "Register"), ("checkin", "チェックイン", "Check in"),
-              ("apply", "申し込み", "Apply"), ("events", "イベント", "Events"),
-              ("report", "通報", "Report"), ("mydata", "マイデータ", "My data")]
+router = Router("residents")
 
 
-def menu_item(name: str) -> Callable[[MenuHandler], MenuHandler]:
-    """Register what a rich-menu area does; a later feature replaces "coming soon" this way."""
-    def register(fn: MenuHandler) -> MenuHandler:
-        MENU[name] = fn
-        return fn
-    return register
-
-
-def item(label: str, data: str) -> dict[str, Any]:
+def item(label: str, data: PostbackData) -> dict[str, Any]:
     return messages.postback_item(label, data, display_text=label)
 
 
-@action("menu")
-def menu_tap(ctx: EventContext, params: dict[str, str]) -> None:
-    """Answer a rich-menu tap: the feature's handler, or "coming soon" (never silence)."""
-    handler = MENU.get(params.get("item", ""))
-    if handler is None:
-        labels = {key: (ja, en) for key, ja, en in MENU_AREAS}
-        ja, en = labels.get(params.get("item", ""), ("", ""))
-        name = en if ctx.language == "en" else ja
-        ctx.reply(messages.text(ctx.t("\"%(name)s\" is coming soon. Thank you for waiting!",
-                                      name=name)))
-        return
-    handler(ctx)
+@dataclass(frozen=True)
+class ApplyForm(PostbackData, prefix="rs.apply"):
+    form: str
 
 
-def registration_offer(ctx: EventContext) -> list[dict[str, Any]] | None:
-    """Quick replies offering registration to a resident who has not registered."""
-    if services.guardian_of(ctx.session, ctx.resident()) is not None:
-        return None
-    return [item(ctx.t("Register"), "action=menu&item=register")]
+@dataclass(frozen=True)
+class EditMenu(PostbackData, prefix="rs.edit"):
+    """Ask which item of My data to change."""
+
+
+@dataclass(frozen=True)
+class EditField(PostbackData, prefix="rs.field"):
+    field: str
+
+
+@dataclass(frozen=True)
+class EditChild(PostbackData, prefix="rs.child"):
+    child: int
+
+
+@dataclass(frozen=True)
+class EditChildField(PostbackData, prefix="rs.chfield"):
+    child: int
+    field: str
+
+
+@dataclass(frozen=True)
+class AddChild(PostbackData, prefix="rs.addchild"):
+    pass
+
+
+@dataclass(frozen=True)
+class Invite(PostbackData, prefix="rs.invite"):
+    pass
+
+
+@dataclass(frozen=True)
+class DeleteAsk(PostbackData, prefix="rs.delete"):
+    pass
+
+
+@dataclass(frozen=True)
+class DeleteYes(PostbackData, prefix="rs.erase"):
+    pass
+
+
+@dataclass(frozen=True)
+class Keep(PostbackData, prefix="rs.keep"):
+    pass
 
 
 # Registration
 
 
-@menu_item("register")
-@command("register", "登録", "とうろく")
+@router.menu("register")
+@router.command("register", "登録", "とうろく")
 def register(ctx: EventContext, _text: str = "") -> None:
     """Start registration, or show My data to someone already registered."""
     if services.guardian_of(ctx.session, ctx.resident()) is not None:
         ctx.reply(messages.text(ctx.t("You are already registered."),
-                                quick_replies=[item(ctx.t("My data"), "action=menu&item=mydata")]))
+                                quick_replies=[menu_item(ctx, ctx.t("My data"), "mydata")]))
         return
     engine.start(ctx, "registration")
-
-
-@command("cancel", "キャンセル", "やめる", "中止", interrupts=False)
-def cancel(ctx: EventContext, _text: str) -> None:
-    """Cancel the running form, wherever it is."""
-    engine.cancel(ctx)
 
 
 INVITE_PATTERN = re.compile(r"^[A-Za-z2-9]{4}-?[A-Za-z2-9]{4}$")
 
 
-@pattern(INVITE_PATTERN)
+@router.pattern("invite-code", INVITE_PATTERN)
 def invite_code(ctx: EventContext, text: str) -> None:
     """A partner sends the invite code: register them into that household."""
     if services.guardian_of(ctx.session, ctx.resident()) is not None:
@@ -101,21 +114,21 @@ def invite_code(ctx: EventContext, text: str) -> None:
 # Apply
 
 
-@menu_item("apply")
-@command("apply", "申し込み", "申込", "もうしこみ")
+@router.menu("apply")
+@router.command("apply", "申し込み", "申込", "もうしこみ")
 def apply(ctx: EventContext, _text: str = "") -> None:
     """List the forms a resident can send."""
     lang = ctx.language
-    items = [item(f.title.get(lang) or f.title["ja"], f"action=apply&form={f.id}")
+    items = [item(f.title.get(lang) or f.title["ja"], ApplyForm(f.id))
              for f in forms().menu_forms()][:messages.QUICK_REPLY_LIMIT]
     ctx.reply(messages.text(ctx.t("Which application would you like to make?"),
                             quick_replies=items or None))
 
 
-@action("apply")
-def apply_form(ctx: EventContext, params: dict[str, str]) -> None:
+@router.action(ApplyForm)
+def apply_form(ctx: EventContext, data: ApplyForm) -> None:
     """Start the chosen application form."""
-    form = forms().get(params.get("form", ""))
+    form = forms().get(data.form)
     if form is None or not form.menu:
         ctx.reply(messages.text(ctx.t("Sorry, that form is no longer available.")))
         return
@@ -147,8 +160,8 @@ def child_lines(ctx: EventContext, household) -> list[str]:
     return lines
 
 
-@menu_item("mydata")
-@command("my data", "mydata", "マイデータ")
+@router.menu("mydata")
+@router.command("my data", "mydata", "マイデータ")
 def my_data(ctx: EventContext, _text: str = "") -> None:
     """Show what the city holds about the resident, with what they can do about it."""
     guardian = services.guardian_of(ctx.session, ctx.resident())
@@ -162,75 +175,82 @@ def my_data(ctx: EventContext, _text: str = "") -> None:
     if partners:
         lines.append(ctx.t("Partner: registered (their contact details are private to them)"))
     ctx.reply(messages.text("\n".join(lines), quick_replies=[
-        item(ctx.t("Change"), "action=mydata&op=edit"),
-        item(ctx.t("Add a child"), "action=mydata&op=add_child"),
-        item(ctx.t("Invite partner"), "action=mydata&op=invite"),
-        item(ctx.t("Delete"), "action=mydata&op=delete"),
+        item(ctx.t("Change"), EditMenu()),
+        item(ctx.t("Add a child"), AddChild()),
+        item(ctx.t("Invite partner"), Invite()),
+        item(ctx.t("Delete"), DeleteAsk()),
     ]))
 
 
-@action("mydata")
-def my_data_action(ctx: EventContext, params: dict[str, str]) -> None:
-    """Run one My data operation."""
-    guardian = services.guardian_of(ctx.session, ctx.resident())
-    if guardian is None:
-        ctx.reply(messages.text(ctx.t("You have not registered yet."),
-                                quick_replies=registration_offer(ctx)))
-        return
-    op = MY_DATA_OPS.get(params.get("op", ""))
-    if op is None:
-        my_data(ctx)
-        return
-    op(ctx, guardian, params.get("v", ""))
+MyDataOp = Callable[[EventContext, Any, Any], None]
 
 
-def edit_menu(ctx: EventContext, guardian, _value: str) -> None:
+def my_data_action(data: type[PostbackData]) -> Callable[[MyDataOp], MyDataOp]:
+    """Answer a My data button, for registered residents only."""
+    def register(op: MyDataOp) -> MyDataOp:
+        def run(ctx: EventContext, tapped: PostbackData) -> None:
+            guardian = services.guardian_of(ctx.session, ctx.resident())
+            if guardian is None:
+                ctx.reply(messages.text(ctx.t("You have not registered yet."),
+                                        quick_replies=registration_offer(ctx)))
+                return
+            op(ctx, guardian, tapped)
+        run.__qualname__ = op.__qualname__  # start-up errors name the operation
+        router.action(data)(run)
+        return op
+    return register
+
+
+@my_data_action(EditMenu)
+def edit_menu(ctx: EventContext, guardian, _data: Any = None) -> None:
     """Ask which item to change: one of the guardian's, or a child."""
     registration = forms().get("registration")
-    items = [item(f.label.get(ctx.language) or f.label["ja"], f"action=mydata&op=field&v={f.id}")
+    items = [item(f.label.get(ctx.language) or f.label["ja"], EditField(f.id))
              for f in registration.fields if f.id not in ("consent", "children")]
-    items += [item(c.name, f"action=mydata&op=child&v={c.id}")
+    items += [item(c.name, EditChild(c.id))
               for c in guardian.household.children][:messages.QUICK_REPLY_LIMIT - len(items)]
     ctx.reply(messages.text(ctx.t("Which item do you want to change?"), quick_replies=items))
 
 
-def edit_field(ctx: EventContext, guardian, field_id: str) -> None:
+@my_data_action(EditField)
+def edit_field(ctx: EventContext, guardian, data: EditField) -> None:
     """Ask one of the guardian's items again, validated as in registration."""
-    if forms().get("registration").field(field_id) is None:
-        edit_menu(ctx, guardian, "")
+    if forms().get("registration").field(data.field) is None:
+        edit_menu(ctx, guardian)
         return
-    engine.start(ctx, "registration", {"only": [field_id]})
+    engine.start(ctx, "registration", {"only": [data.field]})
 
 
-def child_menu(ctx: EventContext, guardian, child_id: str) -> None:
+@my_data_action(EditChild)
+def child_menu(ctx: EventContext, guardian, data: EditChild) -> None:
     """Ask which item of a child to change."""
-    child = services.household_child(ctx.session, ctx.resident(), int(child_id or 0))
+    child = services.household_child(ctx.session, ctx.resident(), data.child)
     if child is None:
-        edit_menu(ctx, guardian, "")
+        edit_menu(ctx, guardian)
         return
-    items = [item(f.label.get(ctx.language) or f.label["ja"],
-                  f"action=mydata&op=child_field&v={child.id}:{f.id}")
+    items = [item(f.label.get(ctx.language) or f.label["ja"], EditChildField(child.id, f.id))
              for f in forms().get("child").fields]
     ctx.reply(messages.text(ctx.t("Which item of %(name)s do you want to change?",
                                   name=child.name), quick_replies=items))
 
 
-def child_field(ctx: EventContext, guardian, value: str) -> None:
+@my_data_action(EditChildField)
+def child_field(ctx: EventContext, guardian, data: EditChildField) -> None:
     """Ask one item of a child again."""
-    child_id, _, field_id = value.partition(":")
-    child = services.household_child(ctx.session, ctx.resident(),
-                                     int(child_id) if child_id.isdigit() else 0)
-    if child is None or forms().get("child").field(field_id) is None:
-        edit_menu(ctx, guardian, "")
+    child = services.household_child(ctx.session, ctx.resident(), data.child)
+    if child is None or forms().get("child").field(data.field) is None:
+        edit_menu(ctx, guardian)
         return
-    engine.start(ctx, "child", {"only": [field_id], "child_id": child.id})
+    engine.start(ctx, "child", {"only": [data.field], "child_id": child.id})
 
 
-def add_child(ctx: EventContext, guardian, _value: str) -> None:
+@my_data_action(AddChild)
+def add_child(ctx: EventContext, guardian, _data: AddChild) -> None:
     engine.start(ctx, "child")
 
 
-def invite(ctx: EventContext, guardian, _value: str) -> None:
+@my_data_action(Invite)
+def invite(ctx: EventContext, guardian, _data: Invite) -> None:
     """Give a one-time code for a partner to join the household."""
     code = services.create_invite(ctx.session, guardian, ctx.now)
     days = services.INVITE_VALID_FOR.days
@@ -240,26 +260,24 @@ def invite(ctx: EventContext, guardian, _value: str) -> None:
               messages.text(services.format_code(code.code)))
 
 
-def delete_ask(ctx: EventContext, guardian, _value: str) -> None:
+@my_data_action(DeleteAsk)
+def delete_ask(ctx: EventContext, guardian, _data: DeleteAsk) -> None:
     """Ask before deleting the registration."""
     ctx.reply(messages.text(
         ctx.t("Delete your registration? Your personal data will be removed. Anonymous "
               "statistics are kept."),
-        quick_replies=[item(ctx.t("Delete"), "action=mydata&op=delete_yes"),
-                       item(ctx.t("Keep"), "action=mydata&op=keep")]))
+        quick_replies=[item(ctx.t("Delete"), DeleteYes()), item(ctx.t("Keep"), Keep())]))
 
 
-def delete_yes(ctx: EventContext, guardian, _value: str) -> None:
+@my_data_action(DeleteYes)
+def delete_yes(ctx: EventContext, guardian, _data: DeleteYes) -> None:
     """Delete the registration."""
     services.delete_registration(ctx.session, ctx.resident())
     ctx.reply(messages.text(ctx.t("Your registration has been deleted. You can register again "
                                   "at any time.")))
 
 
-def keep(ctx: EventContext, guardian, _value: str) -> None:
+@my_data_action(Keep)
+def keep(ctx: EventContext, guardian, _data: Keep) -> None:
     ctx.reply(messages.text(ctx.t("Nothing was deleted.")))
 
-
-MY_DATA_OPS = {"edit": edit_menu, "field": edit_field, "child": child_menu,
-               "child_field": child_field, "add_child": add_child, "invite": invite,
-               "delete": delete_ask, "delete_yes": delete_yes, "keep": keep}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -14,16 +13,13 @@ from models import District, Resident
 from models.conversation import Conversation
 from models.application import Submission
 from models.household import Child, Guardian, Household, InviteCode
+from residents.signals import profile_changed, registration_erasing
 
 INVITE_VALID_FOR = timedelta(days=7)
 # No 0/O, 1/I/L: a code is read aloud or copied by hand.
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 GUARDIAN_FIELDS = ("name", "kana", "phone", "postal_code", "address", "district")
 CHILD_FIELDS = ("name", "kana", "birth_date", "sex", "notes")
-
-# Features that keep personal data about a household register an eraser here (visits, ...).
-Eraser = Callable[[Session, Resident, "Household | None"], None]
-ERASERS: list[Eraser] = []
 
 
 def guardian_of(session: Session, resident: Resident) -> Guardian | None:
@@ -72,6 +68,10 @@ def update_guardian(session: Session, guardian: Guardian, resident: Resident,
         setattr(guardian, key, value)
     _set_language(resident, answers)
     session.flush()
+    changed = [f"guardian.{key}" for key in GUARDIAN_FIELDS if key in answers]
+    if "language" in answers:
+        changed.append("resident.language")
+    profile_changed.send(resident, session=session, guardian=guardian, changed=changed)
 
 
 def add_child(session: Session, household: Household, answers: dict[str, Any]) -> Child:
@@ -82,13 +82,17 @@ def add_child(session: Session, household: Household, answers: dict[str, Any]) -
     return child
 
 
-def update_child(session: Session, child: Child, answers: dict[str, Any]) -> None:
-    """Change the given items of a child."""
+def update_child(session: Session, child: Child, answers: dict[str, Any],
+                 resident: Resident | None = None) -> None:
+    """Change the given items of a child (told to listeners as the resident's change)."""
     for key in CHILD_FIELDS:
         if key in answers:
             value = answers[key]
             setattr(child, key, date.fromisoformat(value) if key == "birth_date" else value)
     session.flush()
+    guardian = guardian_of(session, resident) if resident is not None else None
+    profile_changed.send(resident, session=session, guardian=guardian,
+                         changed=[f"child.{key}" for key in CHILD_FIELDS if key in answers])
 
 
 def household_child(session: Session, resident: Resident, child_id: int) -> Child | None:
@@ -188,8 +192,8 @@ def delete_registration(session: Session, resident: Resident) -> bool:
     guardian = guardian_of(session, resident)
     household = guardian.household if guardian else None
     last_guardian = household is not None and len(household.guardians) == 1
-    for eraser in ERASERS:
-        eraser(session, resident, household if last_guardian else None)
+    registration_erasing.send(resident, session=session,
+                              household=household if last_guardian else None)
     _anonymize_submissions(session, resident, household if last_guardian else None)
     session.execute(Conversation.__table__.delete().where(Conversation.resident_id == resident.id))
     if guardian is not None:

@@ -8,12 +8,12 @@ from flask import current_app
 from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
-from cityhall.jobs import register
+from cityhall.jobs import job
 from models.staff import LoginFailure, StaffSession
 
 
-@register("prune-staff-sign-ins", "cron", "Forget ended staff sessions and old failed sign-ins",
-          hour=3, minute=40)
+@job("prune-staff-sign-ins", "cron", "Forget ended staff sessions and old failed sign-ins",
+     hour=3, minute=40)
 def prune_staff_sign_ins(session: Session, now: datetime) -> int:
     """Delete sessions that ended over a day ago and failed sign-ins older than a day."""
     hours = current_app.config["STAFF_SESSION_HOURS"]

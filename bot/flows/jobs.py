@@ -8,11 +8,11 @@ from flask import current_app
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from cityhall.jobs import register
+from cityhall.jobs import job
 from models.conversation import Conversation
 
 
-@register("expire-forms", "interval", "Drop forms left unfinished too long", minutes=30)
+@job("expire-forms", "interval", "Drop forms left unfinished too long", minutes=30)
 def expire_forms(session: Session, now: datetime) -> int:
     """Delete conversations untouched for longer than the expiry; return how many."""
     limit = timedelta(minutes=current_app.config["FORM_EXPIRY_MINUTES"])

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from bot import messages
 from bot.flows import steps
 from bot.flows.fields import date_bounds
 from bot.flows.schema import Field
 from bot.flows.steps import Step
+from bot.flows.taps import FormTap
 
 if TYPE_CHECKING:
     from bot.flows.engine import Turn
@@ -17,12 +17,9 @@ if TYPE_CHECKING:
 Item = dict[str, Any]
 
 
-def data(turn: Turn, op: str, value: str | None = None) -> str:
+def data(turn: Turn, op: str, value: str | None = None) -> FormTap:
     """Build a form postback: it names the form and the prompt's nonce, so old taps are caught."""
-    fields = {"action": "form", "f": turn.form.id, "n": turn.conv.nonce, "op": op}
-    if value is not None:
-        fields["v"] = value
-    return urlencode(fields)
+    return FormTap(turn.form.id, turn.conv.nonce, op, value)
 
 
 def item(turn: Turn, label: str, op: str, value: str | None = None) -> Item:
@@ -81,7 +78,7 @@ def multichoice_items(turn: Turn, f: Field) -> list[Item]:
 def date_item(turn: Turn, f: Field) -> list[Item]:
     low, high = date_bounds(f, turn)
     action: dict[str, Any] = {"type": "datetimepicker", "label": turn.t("Pick a date"),
-                              "data": data(turn, "answer"), "mode": "date"}
+                              "data": data(turn, "answer").pack(), "mode": "date"}
     if low:
         action["min"] = low.isoformat()
     if high:
@@ -93,7 +90,7 @@ def date_item(turn: Turn, f: Field) -> list[Item]:
 
 def time_item(turn: Turn, f: Field) -> list[Item]:
     action: dict[str, Any] = {"type": "datetimepicker", "label": turn.t("Pick a time"),
-                              "data": data(turn, "answer"), "mode": "time"}
+                              "data": data(turn, "answer").pack(), "mode": "time"}
     if f.min_time:
         action["min"] = f.min_time[:5]
         action["initial"] = f.min_time[:5]

@@ -1,4 +1,4 @@
-"""`cityhall forms list|show|check` and `cityhall richmenu`."""
+"""`cityhall forms list|show|check` and `cityhall richmenu`: the bot's own commands."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bot.flows.schema import FormError
 
 @click.group("forms")
 def forms_group() -> None:
-    """Forms declared as data (bot/flows/forms/*.yaml)."""
+    """Forms declared as data (each feature's forms/*.yaml)."""
 
 
 @forms_group.command("list")
@@ -62,8 +62,8 @@ def forms_check(path: Path) -> None:
 @with_appcontext
 def richmenu_command(font: str | None, image_out: Path | None) -> None:
     """Create the rich menu, upload its image and make it the default (idempotent)."""
+    from bot import richmenu
     from bot.gateway import gateway
-    from residents import richmenu
 
     font = font or richmenu.find_cjk_font()
     if font is None:
@@ -74,5 +74,3 @@ def richmenu_command(font: str | None, image_out: Path | None) -> None:
     menu_id, created = richmenu.install(gateway(), font)
     click.echo(f"rich menu {menu_id} {'created and set' if created else 'already set'} as default")
 
-
-COMMANDS = [forms_group, richmenu_command]
