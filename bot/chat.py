@@ -12,6 +12,7 @@ from typing import Any
 from bot import messages, richmenu
 from bot.context import EventContext
 from bot.flows import engine, hooks
+from bot.flows.taps import FormTap
 from bot.postback import PostbackData
 from bot.richmenu import MenuTap
 from bot.router import Router
@@ -81,6 +82,13 @@ def change_language(ctx: EventContext, _text: str) -> None:
 def help_command(ctx: EventContext, _text: str) -> None:
     """Say how to use the account."""
     ctx.reply(help_text(ctx))
+
+
+@router.action(FormTap, interrupts=False)
+def form_tap(ctx: EventContext, data: FormTap) -> None:
+    """A form's own button: the engine checks its nonce (a paused form's tap resumes it)."""
+    picked = (ctx.raw.get("postback") or {}).get("params") or {}
+    engine.handle_postback(ctx, data, picked)
 
 
 @router.action(ChooseLanguage)

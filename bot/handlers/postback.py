@@ -13,7 +13,6 @@ from bot.chat import INVALID_BUTTON
 from bot.context import EventContext
 from bot.dispatch import on
 from bot.flows import engine
-from bot.flows.taps import FormTap
 from bot.postback import InvalidPostback, prefix_of
 
 log = logging.getLogger(__name__)
@@ -27,23 +26,15 @@ def invalid(ctx: EventContext, data: str, why: str) -> None:
 
 @on("postback")
 def handle(ctx: EventContext) -> None:
-    """Call the action the data names; a form's own buttons go to the engine.
+    """Call the action the data's prefix names with the unpacked data.
 
-    Any other action pauses a running form and offers to resume it afterwards.
+    An action that interrupts (all but the form engine's own buttons) pauses a running form
+    and offers to resume it afterwards.
     """
     from cityhall.features import current
 
     data = ctx.event.postback.data or ""
-    prefix = prefix_of(data)
-    if prefix == FormTap.prefix:
-        try:
-            tap = FormTap.unpack(data)
-        except InvalidPostback as err:
-            invalid(ctx, data, str(err))
-            return
-        engine.handle_postback(ctx, tap, (ctx.raw.get("postback") or {}).get("params") or {})
-        return
-    found = current().routes.actions.get(prefix)
+    found = current().routes.actions.get(prefix_of(data))
     if found is None:
         invalid(ctx, data, "unknown action")
         return
