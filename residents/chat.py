@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from bot import messages
@@ -19,63 +18,15 @@ from bot.postback import PostbackData
 from bot.router import Router
 from cityhall.i18n import RESIDENT_LANGUAGES
 from residents import services
+from residents.buttons import (AddChild, ApplyForm, DeleteAsk, DeleteYes, EditChild,
+                               EditChildField, EditField, EditMenu, Invite, Keep, PartnerList,
+                               Unshare, UnshareKeep, UnshareYes)
 
 router = Router("residents")
 
 
 def item(label: str, data: PostbackData) -> dict[str, Any]:
     return messages.postback_item(label, data, display_text=label)
-
-
-@dataclass(frozen=True)
-class ApplyForm(PostbackData, prefix="rs.apply"):
-    form: str
-
-
-@dataclass(frozen=True)
-class EditMenu(PostbackData, prefix="rs.edit"):
-    """Ask which item of My data to change."""
-
-
-@dataclass(frozen=True)
-class EditField(PostbackData, prefix="rs.field"):
-    field: str
-
-
-@dataclass(frozen=True)
-class EditChild(PostbackData, prefix="rs.child"):
-    child: int
-
-
-@dataclass(frozen=True)
-class EditChildField(PostbackData, prefix="rs.chfield"):
-    child: int
-    field: str
-
-
-@dataclass(frozen=True)
-class AddChild(PostbackData, prefix="rs.addchild"):
-    pass
-
-
-@dataclass(frozen=True)
-class Invite(PostbackData, prefix="rs.invite"):
-    pass
-
-
-@dataclass(frozen=True)
-class DeleteAsk(PostbackData, prefix="rs.delete"):
-    pass
-
-
-@dataclass(frozen=True)
-class DeleteYes(PostbackData, prefix="rs.erase"):
-    pass
-
-
-@dataclass(frozen=True)
-class Keep(PostbackData, prefix="rs.keep"):
-    pass
 
 
 # Registration
@@ -169,17 +120,19 @@ def my_data(ctx: EventContext, _text: str = "") -> None:
         ctx.reply(messages.text(ctx.t("You have not registered yet."),
                                 quick_replies=registration_offer(ctx)))
         return
-    partners = len(guardian.household.guardians) - 1
+    partners = services.partners(ctx.session, guardian)
     lines = [ctx.t("[My data]"), *guardian_lines(ctx, guardian),
              *child_lines(ctx, guardian.household)]
     if partners:
-        lines.append(ctx.t("Partner: registered (their contact details are private to them)"))
-    ctx.reply(messages.text("\n".join(lines), quick_replies=[
-        item(ctx.t("Change"), EditMenu()),
-        item(ctx.t("Add a child"), AddChild()),
-        item(ctx.t("Invite partner"), Invite()),
-        item(ctx.t("Delete"), DeleteAsk()),
-    ]))
+        lines.append(ctx.t("Partners: %(names)s (their contact details are private to them)",
+                           names="、".join(p.name for p in partners)))
+    buttons = [item(ctx.t("Change"), EditMenu()),
+               item(ctx.t("Add a child"), AddChild()),
+               item(ctx.t("Invite partner"), Invite()),
+               item(ctx.t("Delete"), DeleteAsk())]
+    if partners:
+        buttons.insert(3, item(ctx.t("Partners"), PartnerList()))
+    ctx.reply(messages.text("\n".join(lines), quick_replies=buttons))
 
 
 MyDataOp = Callable[[EventContext, Any, Any], None]
@@ -260,6 +213,72 @@ def invite(ctx: EventContext, guardian, _data: Invite) -> None:
               messages.text(services.format_code(code.code)))
 
 
+@my_data_action(PartnerList)
+def partner_list(ctx: EventContext, guardian, _data: PartnerList | None = None) -> None:
+    """List the household's partners, with a button to remove each one who joined later."""
+    partners = services.partners(ctx.session, guardian)
+    if not partners:
+        ctx.reply(messages.text(ctx.t("Nobody else shares your household. To share the "
+                                      "children with a partner, tap \"Invite partner\"."),
+                                quick_replies=[item(ctx.t("Invite partner"), Invite())]))
+        return
+    zone = services.city_zone()
+    lines = [ctx.t("[Partners]")] + [
+        ctx.t("%(n)s. %(name)s (joined %(time)s)", n=n, name=p.name,
+              time=p.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
+        for n, p in enumerate(partners, start=1)]
+    removable = [p for p in partners if services.may_remove(guardian, p)]
+    if removable:
+        lines.append(ctx.t("You can remove a partner who joined after you: they lose access to "
+                           "the children at once."))
+    buttons = [item(ctx.t("Remove %(name)s", name=p.name), Unshare(str(p.id)))
+               for p in removable][:messages.QUICK_REPLY_LIMIT]
+    ctx.reply(messages.text("\n".join(lines), quick_replies=buttons or None))
+
+
+def partner_id(value: str) -> int:
+    """Read a partner id from a button; anything else is 0, which matches nobody."""
+    return int(value) if value.isdigit() and len(value) < 10 else 0
+
+
+def not_removable(ctx: EventContext) -> None:
+    """Answer a forged or stale removal: nothing changes, and no name is shown."""
+    ctx.reply(messages.text(ctx.t("That person is not a partner you can remove (they may have "
+                                  "been removed already). Nothing was changed."),
+                            quick_replies=[item(ctx.t("Partners"), PartnerList())]))
+
+
+@my_data_action(Unshare)
+def unshare_ask(ctx: EventContext, guardian, data: Unshare) -> None:
+    """Ask before removing a partner from the household."""
+    partner = services.removable_partner(ctx.session, guardian, partner_id(data.partner))
+    if partner is None:
+        not_removable(ctx)
+        return
+    ctx.reply(messages.text(
+        ctx.t("Remove %(name)s from your household? They will no longer see the children. "
+              "Their own registration stays.", name=partner.name),
+        quick_replies=[item(ctx.t("Remove"), UnshareYes(str(partner.id))),
+                       item(ctx.t("Don't remove"), UnshareKeep())]))
+
+
+@my_data_action(UnshareYes)
+def unshare_yes(ctx: EventContext, guardian, data: UnshareYes) -> None:
+    """Remove the partner; they are told by push."""
+    partner = services.remove_partner(ctx.session, guardian, partner_id(data.partner), ctx.now)
+    if partner is None:
+        not_removable(ctx)
+        return
+    ctx.reply(messages.text(ctx.t("%(name)s was removed from your household and can no longer "
+                                  "see the children. They were told. Unused invite codes were "
+                                  "cancelled.", name=partner.name)))
+
+
+@my_data_action(UnshareKeep)
+def unshare_keep(ctx: EventContext, guardian, _data: UnshareKeep) -> None:
+    ctx.reply(messages.text(ctx.t("Nothing was changed.")))
+
+
 @my_data_action(DeleteAsk)
 def delete_ask(ctx: EventContext, guardian, _data: DeleteAsk) -> None:
     """Ask before deleting the registration."""
@@ -280,4 +299,3 @@ def delete_yes(ctx: EventContext, guardian, _data: DeleteYes) -> None:
 @my_data_action(Keep)
 def keep(ctx: EventContext, guardian, _data: Keep) -> None:
     ctx.reply(messages.text(ctx.t("Nothing was deleted.")))
-
