@@ -222,7 +222,7 @@ def partner_list(ctx: EventContext, guardian, _data: PartnerList | None = None) 
                                       "children with a partner, tap \"Invite partner\"."),
                                 quick_replies=[item(ctx.t("Invite partner"), Invite())]))
         return
-    zone = services.city_zone()
+    zone = ctx.city.zone
     lines = [ctx.t("[Partners]")] + [
         ctx.t("%(n)s. %(name)s (joined %(time)s)", n=n, name=p.name,
               time=p.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
