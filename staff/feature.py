@@ -11,12 +11,13 @@ from staff.cli import create_staff
 
 def setup(app: Flask) -> None:
     """Bind settings, the per-request session, sign-in and CSRF to the app."""
-    from staff import auth, security, settings
+    from staff import args, auth, security, settings
     from staff.database import init_app as init_database
 
     settings.apply_defaults(app)
     init_database(app)
     security.init_app(app)
+    args.init_app(app)
     auth.init_app(app)
     if "bot" in app.blueprints:
         security.csrf.exempt(app.blueprints["bot"])  # LINE signs the webhook; no CSRF token
