@@ -60,6 +60,10 @@ class Config:
         self.OUTBOX_MAX_ATTEMPTS = int(env.get("OUTBOX_MAX_ATTEMPTS", "12"))
         self.OUTBOX_POLL_SECONDS = float(env.get("OUTBOX_POLL_SECONDS", "1"))
         self.WEBHOOK_EVENT_RETENTION_DAYS = int(env.get("WEBHOOK_EVENT_RETENTION_DAYS", "14"))
+        # Finished outbox rows keep recipients and messages this long (docs/decisions.md).
+        self.OUTBOX_RETENTION_DAYS = int(env.get("OUTBOX_RETENTION_DAYS", "30"))
+        # Keys the anonymous survey's ballots; empty: HMAC-derived from SECRET_KEY.
+        self.SURVEY_BALLOT_KEY = env.get("SURVEY_BALLOT_KEY", "")
         # Signs the QR codes on posters and kiosks; never derived from SECRET_KEY.
         self.CHECKIN_TOKEN_KEY = env.get("CHECKIN_TOKEN_KEY", "")
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted.

@@ -13,7 +13,7 @@ from flask import Flask
 from bot.chat import router
 from bot.flows.jobs import expire_forms
 from cityhall.features import Feature
-from cityhall.jobs import prune_webhook_events
+from cityhall.jobs import prune_webhook_events, purge_outbox
 
 
 def setup(app: Flask) -> None:
@@ -26,7 +26,7 @@ def setup(app: Flask) -> None:
 feature = Feature(
     name="core",
     router=router,
-    jobs=[prune_webhook_events, expire_forms],
+    jobs=[prune_webhook_events, purge_outbox, expire_forms],
     translations=Path(__file__).resolve().parent / "translations",
     setup=setup,
 )

@@ -9,6 +9,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
+
 from bot import messages
 from bot.chat import menu_item, registration_offer
 from bot.context import EventContext
@@ -17,10 +19,11 @@ from bot.flows.registry import forms
 from bot.postback import PostbackData
 from bot.router import Router
 from cityhall.i18n import RESIDENT_LANGUAGES
-from residents import services
+from residents import services, surveys
 from residents.buttons import (AddChild, ApplyForm, DeleteAsk, DeleteYes, EditChild,
                                EditChildField, EditField, EditMenu, Invite, Keep, PartnerList,
                                Unshare, UnshareKeep, UnshareYes)
+from residents.flows import already_answered
 
 router = Router("residents")
 
@@ -82,6 +85,11 @@ def apply_form(ctx: EventContext, data: ApplyForm) -> None:
     form = forms().get(data.form)
     if form is None or not form.menu:
         ctx.reply(messages.text(ctx.t("Sorry, that form is no longer available.")))
+        return
+    if form.anonymous and surveys.has_answered(
+            ctx.session, surveys.ballot_key(current_app.config), ctx.resident(), form,
+            ctx.city.today(ctx.now)):
+        ctx.reply(already_answered(ctx, form))
         return
     engine.start(ctx, form.id)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cityhall.features import Feature
-from residents import chat, flows, staff_views
+from residents import chat, flows, jobs, staff_views
 
 feature = Feature(
     name="residents",
@@ -12,6 +12,7 @@ feature = Feature(
     router=chat.router,
     forms=Feature.folder(__file__, "forms"),
     nav=staff_views.NAV,
+    jobs=[jobs.mix_survey_answers],
     translations=Feature.folder(__file__, "translations"),
     form_hooks=flows.HOOKS,
 )
