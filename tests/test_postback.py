@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -69,7 +69,10 @@ def test_unpacking_anything_raises_only_invalid_postback(text):
 @given(st.text(max_size=40), st.integers(-(2**31), 2**31 - 1), st.booleans(),
        st.none() | st.text(max_size=40), st.data())
 def test_every_truncation_of_real_data_is_refused_or_exact(name, count, flag, note, data):
-    packed = Sample(name, count, flag, note).pack()
+    try:
+        packed = Sample(name, count, flag, note).pack()
+    except PostbackTooLong:
+        assume(False)  # percent-encoded text past LINE's limit is refused when packing
     cut = data.draw(st.integers(0, len(packed)))
     try:
         Sample.unpack(packed[:cut])
