@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from sqlalchemy import select
 
 from bot import messages
+from bot.flows.dates import weekday_key
 from bot.flows.hooks import FormHooks
 from bot.flows.schema import Option
 from cityhall.i18n import RESIDENT_LANGUAGES
-from models import District
+from models import Center, District
 from residents import applications, services, surveys
 from residents.signals import resident_registered
 
@@ -43,6 +45,15 @@ def district_options(session) -> list[Option]:
     """The city's districts, as seeded by `cityhall seed`."""
     rows = session.scalars(select(District).order_by(District.id))
     return [Option(d.code, {"ja": d.name_ja, "en": d.name_en}) for d in rows]
+
+
+def center_is_open(session, code: str, day: date) -> bool:
+    """Tell whether a center opens on a day: hours that weekday, and not a closed day."""
+    center = session.scalars(select(Center).where(Center.code == code)).first()
+    if center is None:
+        return True  # not a center we know: the choice itself refuses it
+    return (day.isoformat() not in (center.closed_days or [])
+            and center.hours_on(weekday_key(day)) is not None)
 
 
 def language_options(session) -> list[Option]:
@@ -124,6 +135,7 @@ def already_answered(ctx, form) -> dict[str, Any]:
 
 HOOKS = FormHooks(
     option_sources={"districts": district_options, "languages": language_options},
+    calendars={"centers": center_is_open},
     submit_handlers={"registration": submit_registration, "child": submit_child,
                      "application": submit_application},
     profile=_profile, children=_children, registered=_registered,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ RegisteredProvider = Callable[["Session", "Resident"], bool]
 OptionSource = Callable[["Session"], list["Option"]]
 SubmitHandler = Callable[["Turn", dict[str, Any]], list[dict[str, Any]]]
 PROVIDERS = ("profile", "children", "registered")
+# Whether the place an option of a source names is open on a day (a date field's `open_at`
+# reads the calendar of the earlier choice it names).
+Calendar = Callable[["Session", str, date], bool]
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class FormHooks:
 
     option_sources: Mapping[str, OptionSource] = field(default_factory=dict)
     submit_handlers: Mapping[str, SubmitHandler] = field(default_factory=dict)
+    calendars: Mapping[str, Calendar] = field(default_factory=dict)
     profile: ProfileProvider | None = None
     children: ChildrenProvider | None = None
     registered: RegisteredProvider | None = None
@@ -48,41 +53,13 @@ class FormHooks:
 class MergedHooks:
     option_sources: dict[str, OptionSource] = field(default_factory=dict)
     submit_handlers: dict[str, SubmitHandler] = field(default_factory=dict)
+    calendars: dict[str, Calendar] = field(default_factory=dict)
     providers: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
 
-def merged(features: FeatureSet) -> MergedHooks:
-    """Merge the hooks of the loaded features once; refuse a name two features give."""
-    if "form_hooks" in features.cache:
-        return features.cache["form_hooks"]
-    from bot.router import DuplicateRegistration
-
-    result = MergedHooks()
-    owner: dict[tuple[str, str], str] = {}
-
-    def claim(kind: str, key: str, where: str) -> None:
-        if (kind, key) in owner:
-            raise DuplicateRegistration(kind, key, owner[kind, key], where)
-        owner[kind, key] = where
-
-    for feature in features.features:
-        hooks = feature.form_hooks
-        if hooks is None:
-            continue
-        where = f"feature {feature.name!r}"
-        for name, fn in hooks.option_sources.items():
-            claim("option source", name, where)
-            result.option_sources[name] = fn
-        for name, fn in hooks.submit_handlers.items():
-            claim("submit handler", name, where)
-            result.submit_handlers[name] = fn
-        for kind in PROVIDERS:
-            fn = getattr(hooks, kind)
-            if fn is not None:
-                claim("form provider", kind, where)
-                result.providers[kind] = fn
-    features.cache["form_hooks"] = result
-    return result
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
 
 
 def current() -> MergedHooks:
@@ -98,6 +75,8 @@ def __getattr__(name: str) -> Any:
         return current().option_sources
     if name == "SUBMIT_HANDLERS":
         return current().submit_handlers
+    if name == "CALENDARS":
+        return current().calendars
     raise AttributeError(name)
 
 
