@@ -2,7 +2,7 @@
 
 The engine knows no feature. A feature declares a `FormHooks` in its declaration
 (`Feature.form_hooks`); the loaded features' hooks are merged once, and a name given twice
-(an option source, a submit handler, a provider) is a start-up error naming both features.
+(an option source, a submit handler, a calendar, a provider) is a start-up error naming both features.
 """
 
 from __future__ import annotations
@@ -57,9 +57,39 @@ class MergedHooks:
     providers: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
+def merged(features: FeatureSet) -> MergedHooks:
+    """Merge the hooks of the loaded features once; refuse a name two features give."""
+    if "form_hooks" in features.cache:
+        return features.cache["form_hooks"]
+    from bot.router import DuplicateRegistration
+
+    result = MergedHooks()
+    owner: dict[tuple[str, str], str] = {}
+
+    def claim(kind: str, key: str, where: str) -> None:
+        if (kind, key) in owner:
+            raise DuplicateRegistration(kind, key, owner[kind, key], where)
+        owner[kind, key] = where
+
+    for feature in features.features:
+        hooks = feature.form_hooks
+        if hooks is None:
+            continue
+        where = f"feature {feature.name!r}"
+        for kind, table, found in (("option source", result.option_sources, hooks.option_sources),
+                                   ("submit handler", result.submit_handlers,
+                                    hooks.submit_handlers),
+                                   ("calendar", result.calendars, hooks.calendars)):
+            for name, fn in found.items():
+                claim(kind, name, where)
+                table[name] = fn
+        for kind in PROVIDERS:
+            fn = getattr(hooks, kind)
+            if fn is not None:
+                claim("form provider", kind, where)
+                result.providers[kind] = fn
+    features.cache["form_hooks"] = result
+    return result
 
 
 def current() -> MergedHooks:
