@@ -28,7 +28,7 @@ from staff.access import require_role
 from staff.nav import nav_item
 from tests.chat import Resident
 from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET, LiveServer
-from tests.staff_support import PASSWORD, seed_staff
+from tests.staff_support import PASSWORD, seed_staff, totp_code
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,11 @@ def test_the_toy_has_a_staff_page_in_the_nav_and_a_job(toy_app):
     browser = requests.Session()
     login = browser.get(server.url + "/staff/login", timeout=10).text
     token = re.search(r'<meta name="csrf-token" content="([^"]+)"', login).group(1)
-    browser.post(server.url + "/staff/login", timeout=10, data={
+    step = browser.post(server.url + "/staff/login", timeout=10, data={
         "username": "admin", "password": PASSWORD, "csrf_token": token})
+    if step.url.endswith("/staff/login/code"):  # admins have a second factor
+        browser.post(server.url + "/staff/login/code", timeout=10, data={
+            "code": totp_code(app, "admin"), "csrf_token": token})
     home = browser.get(server.url + "/staff/", timeout=10).text
     assert "Toy page" in home and "/staff/toy/" in home
     assert browser.get(server.url + "/staff/toy/", timeout=10).text == \
