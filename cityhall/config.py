@@ -43,6 +43,7 @@ class Config:
         self.OUTBOX_MAX_ATTEMPTS = int(env.get("OUTBOX_MAX_ATTEMPTS", "12"))
         self.OUTBOX_POLL_SECONDS = float(env.get("OUTBOX_POLL_SECONDS", "1"))
         self.WEBHOOK_EVENT_RETENTION_DAYS = int(env.get("WEBHOOK_EVENT_RETENTION_DAYS", "14"))
+        self.WEBHOOK_MAX_BODY_BYTES = int(env.get("WEBHOOK_MAX_BODY_BYTES", str(1024 * 1024)))
         self.CHECKIN_TOKEN_SECRET = env.get("CHECKIN_TOKEN_SECRET", "")  # empty: derived from SECRET_KEY
         self.FORM_EXPIRY_MINUTES = int(env.get("FORM_EXPIRY_MINUTES", "1440"))  # unfinished forms
         self.SESSION_COOKIE_SECURE = env.get("SESSION_COOKIE_SECURE", "1") != "0"

@@ -1,0 +1,38 @@
+"""Failed webhook events for admins: what the bot could not process, with its error.
+
+Replaying is done from the server's shell (`cityhall webhook replay ID`), where the worker
+that pushes the replies runs. Viewing the list is audited (it names LINE users).
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template, request
+from sqlalchemy import func, select
+
+from bot import deadletter
+from models.webhook import FailedEvent
+from staff import audit
+from staff.access import require_role
+from staff.admin import bp
+from staff.database import db_session
+
+PAGE_SIZE = 50
+
+
+@bp.get("/failed-events")
+@require_role("admin")
+def failed_events():
+    """List the webhook events whose handler failed for good, oldest first."""
+    dbs = db_session()
+    total = dbs.scalar(select(func.count()).select_from(FailedEvent)) or 0
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    # Clamped, so a huge ?page= is the last page rather than an overflowing OFFSET.
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    rows = deadletter.listing(dbs, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    audit.record(dbs, "webhook.failed.view", detail={"page": page, "shown": len(rows)})
+    dbs.commit()
+    return render_template("staff/admin/failed_events.html", rows=rows, page=page, pages=pages,
+                           total=total,
+                           timezone=ZoneInfo(current_app.config["CITYHALL_TIMEZONE"]))
