@@ -7,7 +7,9 @@ read-then-write check: a scan that loses a race gets AlreadyInside.
 
 from __future__ import annotations
 
+import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -18,8 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot import messages
+from bot.outbox import enqueue
 from checkin import tokens
 from cityhall.db import dialect_insert
+from cityhall.i18n import translate
 from models import Center, Resident
 from models.center import WEEKDAYS, CheckinMode
 from models.household import Child, Guardian, Household
@@ -329,10 +334,68 @@ def check_in_walk_in(session: Session, center: Center, name: str, district_code:
     return visit
 
 
-def guardian_by_phone(session: Session, phone: str) -> Guardian | None:
-    """Find a registered guardian by phone number (digits only, as registration stores it)."""
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    return session.scalars(select(Guardian).where(Guardian.phone == digits)).first() if digits else None
+def kana_key(text: str) -> str:
+    """Fold a kana name for comparison: width (NFKC), hiragana as katakana, no spaces."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c
+                   for c in folded if not c.isspace())
+
+
+def guardian_by_phone_and_kana(session: Session, phone: str, kana: str) -> Guardian | None:
+    """Find the registered guardian whose phone number and kana name both match.
+
+    None when either differs, without saying which: a phone number alone must not let staff
+    learn that a family exists, nor find its name.
+    """
+    digits = "".join(ch for ch in unicodedata.normalize("NFKC", phone) if ch.isdigit())
+    key = kana_key(kana).encode()
+    if not digits or not key:
+        return None
+    for guardian in session.scalars(select(Guardian).where(Guardian.phone == digits)
+                                    .order_by(Guardian.id)):
+        if hmac.compare_digest(kana_key(guardian.kana).encode(), key):
+            return guardian
+    return None
+
+
+def check_in_by_staff(session: Session, center: Center, guardian: Guardian,
+                      now: datetime) -> tuple[Visit, list[Visit]]:
+    """Check in all of a family's children by hand, and tell its guardians by push.
+
+    Raises AlreadyInside like a scan. A visit elsewhere ends, and the push says so.
+    """
+    visit, moved = check_in(session, center, guardian, list(guardian.household.children), now,
+                            "staff")
+    tell_family_of_staff_check_in(session, guardian.household, visit, moved)
+    return visit, moved
+
+
+def tell_family_of_staff_check_in(session: Session, household: Household, visit: Visit,
+                                  moved: list[Visit]) -> None:
+    """Queue one push per guardian, in their language: who checked in where, what ended."""
+    center = session.get(Center, visit.center_id)
+    names = "、".join(c.name for c in household.children
+                      if c.id in {vc.child_id for vc in visit.children})
+    for guardian in household.guardians:
+        resident = session.get(Resident, guardian.resident_id)
+        if resident is None or resident.blocked:
+            continue
+        enqueue(session, [resident.line_user_id],
+                [messages.text(staff_check_in_text(session, resident.language, center, visit,
+                                                   moved, names))],
+                source=f"staff-checkin:{visit.id}")
+
+
+def staff_check_in_text(session: Session, language: str, center: Center, visit: Visit,
+                        moved: list[Visit], names: str) -> str:
+    """Say that staff checked the family in by hand, and which visit elsewhere that ended."""
+    lines = [translate(language, "The staff of %(center)s checked you in by hand at %(time)s: "
+                                 "%(names)s.", center=center.name(language),
+                       time=local(visit.checked_in_at).strftime("%H:%M"), names=names)]
+    lines += [translate(language, "This ended your visit at %(center)s.",
+                        center=session.get(Center, m.center_id).name(language)) for m in moved]
+    lines.append(translate(language, "If this was not you, please tell the center."))
+    return "\n".join(lines)
 
 
 # The clock

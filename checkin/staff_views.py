@@ -5,7 +5,7 @@ Every view goes through staff.access; anything outside the user's centers answer
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import (Blueprint, Response, abort, flash, jsonify, redirect,
                    render_template, url_for)
@@ -65,27 +65,32 @@ def now():
     return render_template("checkin/now.html", centers=centers, counts=counts)
 
 
+def _center_subject(center_code: str) -> str:
+    return f"center:{center_code}"
+
+
 @bp.get("/<center_code>/")
 @require_role(*ROLES)
+@audit.audit_personal_view("roster", subject=_center_subject)
 def roster(center_code: str):
     """Show who is inside a center now; the page refreshes itself from the JSON below."""
-    session = db_session()
-    center = require_center(session, center_code)
+    center = require_center(db_session(), center_code)
     rows = roster_rows(center)
-    # Opening the roster shows residents' names: audited once per page view, not per poll.
-    audit.record(session, "visit.roster_view", target=f"center:{center.code}",
-                 detail={"center": center.code, "rows": len(rows)})
-    session.commit()
+    audit.personal_view_detail(rows=len(rows))
     return render_template("checkin/roster.html", center=center, rows=rows,
                            summary=summary(rows), refresh=REFRESH_SECONDS)
 
 
 @api.get("/<center_code>/roster")
 @require_role(*ROLES)
+# The page polls every 15 s: its refreshes share the entry of a view less than 5 minutes old.
+@audit.audit_personal_view("roster", subject=_center_subject,
+                           repeat_within=timedelta(minutes=5))
 def roster_json(center_code: str):
     """Return who is inside a center now, for the roster page's refresh."""
     center = require_center(db_session(), center_code)
     rows = roster_rows(center)
+    audit.personal_view_detail(rows=len(rows))
     return jsonify(center=center.code, count=len(rows), summary=summary(rows), visits=rows)
 
 
@@ -149,7 +154,10 @@ def checkout(center_code: str, visit_id: int):
 class PhoneForm(FlaskForm):
     phone = StringField(_l("Phone number of a registered guardian"),
                         validators=[DataRequired(_l("Please enter a phone number.")),
-                                    Length(max=20)])
+                                    Length(max=20)], render_kw={"autocomplete": "off"})
+    kana = StringField(_l("The guardian's name in kana, as registered"),
+                       validators=[DataRequired(_l("Please enter the name in kana.")),
+                                   Length(max=100)], render_kw={"autocomplete": "off"})
     submit = SubmitField(_l("Check in all children"))
 
 
@@ -185,21 +193,33 @@ def manual_checkin(center_code: str):
 
 
 def _check_in_by_phone(center: Center, form: PhoneForm):
+    """Check in the family whose phone AND kana match; the family is told by push."""
     session = db_session()
-    guardian = services.guardian_by_phone(session, form.phone.data)
+    guardian = services.guardian_by_phone_and_kana(session, form.phone.data, form.kana.data)
     if guardian is None:
-        form.phone.errors.append(gettext("No registered guardian has this phone number."))
-        return None
+        # One answer for either mismatch, and no name shown: a phone number reveals nobody.
+        return _refused(center, form, "no_match", gettext(
+            "No registered family matches this phone number and kana name. Check both with "
+            "the guardian."))
     if not guardian.household.children:
-        form.phone.errors.append(gettext("This family has no registered children."))
-        return None
+        return _refused(center, form, "no_children",
+                        gettext("This family has no registered children."))
     try:
-        visit, _moved = services.check_in(session, center, guardian, guardian.household.children,
-                                          utcnow(), "staff")
+        visit, moved = services.check_in_by_staff(session, center, guardian, utcnow())
     except services.AlreadyInside:
-        form.phone.errors.append(gettext("This family is already checked in."))
-        return None
-    return _checked_in(center, visit, walk_in=False)
+        return _refused(center, form, "already_inside",
+                        gettext("This family is already checked in."))
+    return _checked_in(center, visit, walk_in=False, moved=[m.id for m in moved])
+
+
+def _refused(center: Center, form: PhoneForm, reason: str, message: str) -> None:
+    """Show why nothing happened, and audit the attempt (repeated misses stand out)."""
+    session = db_session()
+    session.rollback()
+    audit.record(session, "visit.checkin_refused", target=f"center:{center.code}",
+                 detail={"center": center.code, "reason": reason})
+    session.commit()
+    form.form_errors.append(message)
 
 
 def _check_in_walk_in(center: Center, form: WalkInForm):
@@ -209,11 +229,12 @@ def _check_in_walk_in(center: Center, form: WalkInForm):
     return _checked_in(center, visit, walk_in=True)
 
 
-def _checked_in(center: Center, visit: Visit, walk_in: bool):
+def _checked_in(center: Center, visit: Visit, walk_in: bool, moved: list[int] | None = None):
     session = db_session()
-    audit.record(session, "visit.checkin", target=f"visit:{visit.id}",
-                 detail={"center": center.code, "walk_in": walk_in,
-                         "children": len(visit.children)})
+    detail = {"center": center.code, "walk_in": walk_in, "children": len(visit.children)}
+    if moved:
+        detail["ended_visits"] = moved
+    audit.record(session, "visit.checkin", target=f"visit:{visit.id}", detail=detail)
     session.commit()
     flash(gettext("Checked in."), "info")
     return redirect(url_for("checkin_staff.roster", center_code=center.code))

@@ -156,17 +156,19 @@ def my_data(ctx: EventContext, _text: str = "") -> None:
         ctx.reply(messages.text(ctx.t("You have not registered yet."),
                                 quick_replies=registration_offer(ctx)))
         return
-    partners = len(guardian.household.guardians) - 1
+    partners = services.partners(ctx.session, guardian)
     lines = [ctx.t("[My data]"), *guardian_lines(ctx, guardian),
              *child_lines(ctx, guardian.household)]
     if partners:
-        lines.append(ctx.t("Partner: registered (their contact details are private to them)"))
-    ctx.reply(messages.text("\n".join(lines), quick_replies=[
-        item(ctx.t("Change"), "action=mydata&op=edit"),
-        item(ctx.t("Add a child"), "action=mydata&op=add_child"),
-        item(ctx.t("Invite partner"), "action=mydata&op=invite"),
-        item(ctx.t("Delete"), "action=mydata&op=delete"),
-    ]))
+        lines.append(ctx.t("Partners: %(names)s (their contact details are private to them)",
+                           names="、".join(p.name for p in partners)))
+    buttons = [item(ctx.t("Change"), "action=mydata&op=edit"),
+               item(ctx.t("Add a child"), "action=mydata&op=add_child"),
+               item(ctx.t("Invite partner"), "action=mydata&op=invite"),
+               item(ctx.t("Delete"), "action=mydata&op=delete")]
+    if partners:
+        buttons.insert(3, item(ctx.t("Partners"), "action=mydata&op=partners"))
+    ctx.reply(messages.text("\n".join(lines), quick_replies=buttons))
 
 
 @action("mydata")
@@ -240,6 +242,69 @@ def invite(ctx: EventContext, guardian, _value: str) -> None:
               messages.text(services.format_code(code.code)))
 
 
+def partner_list(ctx: EventContext, guardian, _value: str) -> None:
+    """List the household's partners, with a button to remove each one who joined later."""
+    partners = services.partners(ctx.session, guardian)
+    if not partners:
+        ctx.reply(messages.text(ctx.t("Nobody else shares your household. To share the "
+                                      "children with a partner, tap \"Invite partner\"."),
+                                quick_replies=[item(ctx.t("Invite partner"),
+                                                    "action=mydata&op=invite")]))
+        return
+    zone = services.city_zone()
+    lines = [ctx.t("[Partners]")] + [
+        ctx.t("%(n)s. %(name)s (joined %(time)s)", n=n, name=p.name,
+              time=p.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
+        for n, p in enumerate(partners, start=1)]
+    removable = [p for p in partners if services.may_remove(guardian, p)]
+    if removable:
+        lines.append(ctx.t("You can remove a partner who joined after you: they lose access to "
+                           "the children at once."))
+    buttons = [item(ctx.t("Remove %(name)s", name=p.name), f"action=mydata&op=unshare&v={p.id}")
+               for p in removable][:messages.QUICK_REPLY_LIMIT]
+    ctx.reply(messages.text("\n".join(lines), quick_replies=buttons or None))
+
+
+def partner_id(value: str) -> int:
+    """Read a partner id from a button; anything else is 0, which matches nobody."""
+    return int(value) if value.isdigit() and len(value) < 12 else 0
+
+
+def not_removable(ctx: EventContext) -> None:
+    """Answer a forged or stale removal: nothing changes, and no name is shown."""
+    ctx.reply(messages.text(ctx.t("That person is not a partner you can remove (they may have "
+                                  "been removed already). Nothing was changed."),
+                            quick_replies=[item(ctx.t("Partners"), "action=mydata&op=partners")]))
+
+
+def unshare_ask(ctx: EventContext, guardian, value: str) -> None:
+    """Ask before removing a partner from the household."""
+    partner = services.removable_partner(ctx.session, guardian, partner_id(value))
+    if partner is None:
+        not_removable(ctx)
+        return
+    ctx.reply(messages.text(
+        ctx.t("Remove %(name)s from your household? They will no longer see the children. "
+              "Their own registration stays.", name=partner.name),
+        quick_replies=[item(ctx.t("Remove"), f"action=mydata&op=unshare_yes&v={partner.id}"),
+                       item(ctx.t("Don't remove"), "action=mydata&op=unshare_keep")]))
+
+
+def unshare_yes(ctx: EventContext, guardian, value: str) -> None:
+    """Remove the partner; they are told by push."""
+    partner = services.remove_partner(ctx.session, guardian, partner_id(value), ctx.now)
+    if partner is None:
+        not_removable(ctx)
+        return
+    ctx.reply(messages.text(ctx.t("%(name)s was removed from your household and can no longer "
+                                  "see the children. They were told. Unused invite codes were "
+                                  "cancelled.", name=partner.name)))
+
+
+def unshare_keep(ctx: EventContext, guardian, _value: str) -> None:
+    ctx.reply(messages.text(ctx.t("Nothing was changed.")))
+
+
 def delete_ask(ctx: EventContext, guardian, _value: str) -> None:
     """Ask before deleting the registration."""
     ctx.reply(messages.text(
@@ -262,4 +327,6 @@ def keep(ctx: EventContext, guardian, _value: str) -> None:
 
 MY_DATA_OPS = {"edit": edit_menu, "field": edit_field, "child": child_menu,
                "child_field": child_field, "add_child": add_child, "invite": invite,
-               "delete": delete_ask, "delete_yes": delete_yes, "keep": keep}
+               "delete": delete_ask, "delete_yes": delete_yes, "keep": keep,
+               "partners": partner_list, "unshare": unshare_ask, "unshare_yes": unshare_yes,
+               "unshare_keep": unshare_keep}

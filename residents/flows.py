@@ -69,7 +69,8 @@ def submit_registration(turn: Turn, answers: dict[str, Any]) -> list[dict[str, A
         services.update_guardian(session, guardian, resident, answers)
         return [messages.text(turn.t("Your data has been updated."))]
     if context.get("invite"):
-        joined = services.join_household(session, resident, context["invite"], answers, turn.ctx.now)
+        joined = services.join_household(session, resident, context["invite"], answers,
+                                         turn.ctx.now, services.city_zone())
         if joined is None:
             return [messages.text(turn.t("Sorry, that invite code has expired or was already "
                                          "used. Please ask your partner for a new one."))]

@@ -6,11 +6,17 @@ import secrets
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot import messages
+from bot.outbox import enqueue
+from cityhall.i18n import translate
 from models import District, Resident
+from models.audit import AuditLog
 from models.conversation import Conversation
 from models.application import Submission
 from models.household import Child, Guardian, Household, InviteCode
@@ -144,17 +150,144 @@ def claim_invite(session: Session, code: str, resident: Resident, now: datetime)
 
 
 def join_household(session: Session, resident: Resident, code: str, answers: dict[str, Any],
-                   now: datetime) -> Guardian | None:
-    """Register a partner into the household of the invite code; None if the code is spent."""
+                   now: datetime, zone: ZoneInfo) -> Guardian | None:
+    """Register a partner into the household of the invite code; None if the code is spent.
+
+    The household's guardians are told at once who joined: a code that leaked cannot be used
+    silently.
+    """
     household_id = claim_invite(session, code, resident, now)
     if household_id is None:
         return None
     guardian = Guardian(resident_id=resident.id, household_id=household_id, consented_at=now,
-                        **_guardian_values(answers))
+                        created_at=now, **_guardian_values(answers))
     session.add(guardian)
     _set_language(resident, answers)
     session.flush()
+    _log(session, "household.partner_joined", guardian.household_id, now, guardian=guardian.id)
+    for other in partners(session, guardian):
+        _push(session, other, f"partner-joined:{guardian.id}", partner_joined_message(
+            _language(session, other), guardian.name, now.astimezone(zone)))
     return guardian
+
+
+# Partners: who shares the household, and removing one
+
+
+def city_zone() -> ZoneInfo:
+    """Return the city's time zone (CITYHALL_TIMEZONE), for callers of the functions below."""
+    return ZoneInfo(current_app.config["CITYHALL_TIMEZONE"])
+
+
+def partners(session: Session, guardian: Guardian) -> list[Guardian]:
+    """Return the other guardians of the guardian's household, earliest first."""
+    return list(session.scalars(select(Guardian).where(
+        Guardian.household_id == guardian.household_id, Guardian.id != guardian.id)
+        .order_by(Guardian.id)))
+
+
+def may_remove(guardian: Guardian, partner: Guardian) -> bool:
+    """Say whether a guardian may remove a partner: only one who joined after them.
+
+    So a code holder who joined cannot push out the guardian who invited them.
+    """
+    return partner.household_id == guardian.household_id and partner.id > guardian.id
+
+
+def removable_partner(session: Session, guardian: Guardian, partner_id: int) -> Guardian | None:
+    """Return the partner this guardian may remove, or None (not in the household, earlier)."""
+    partner = session.get(Guardian, partner_id) if partner_id > 0 else None
+    return partner if partner is not None and may_remove(guardian, partner) else None
+
+
+def remove_partner(session: Session, guardian: Guardian, partner_id: int,
+                   now: datetime) -> Guardian | None:
+    """Move a partner out of the household at once; None when it is not one this guardian may
+    remove (a forged id, a stale button, someone already removed): then nothing changes.
+
+    The partner keeps their own registration in a household of their own, without the
+    children; their running form is dropped, the household's unused invite codes are
+    cancelled, and they and the other guardians are told by push.
+    """
+    partner = removable_partner(session, guardian, partner_id)
+    if partner is None:
+        return None
+    own = Household(created_at=now)
+    session.add(own)
+    session.flush()
+    # Conditional UPDATE: of two guardians removing the same partner at once, one wins.
+    moved = session.execute(update(Guardian).where(
+        Guardian.id == partner.id, Guardian.household_id == guardian.household_id)
+        .values(household_id=own.id).returning(Guardian.id)
+        .execution_options(synchronize_session=False)).first()
+    if moved is None:
+        session.delete(own)
+        session.flush()
+        return None
+    session.expire(partner)
+    session.expire(guardian.household, ["guardians"])
+    _after_removal(session, guardian, partner, now)
+    return partner
+
+
+def _after_removal(session: Session, guardian: Guardian, partner: Guardian,
+                   now: datetime) -> None:
+    """Close what the partner could still reach, log it and tell who needs to know."""
+    session.execute(update(InviteCode).where(
+        InviteCode.household_id == guardian.household_id, InviteCode.used_at.is_(None),
+        InviteCode.expires_at > now).values(expires_at=now))
+    session.execute(Conversation.__table__.delete().where(
+        Conversation.resident_id == partner.resident_id))
+    _log(session, "household.partner_removed", guardian.household_id, now,
+         guardian=partner.id, by=guardian.id)
+    _push(session, partner, f"partner-removed:{partner.id}",
+          partner_removed_message(_language(session, partner)))
+    for other in partners(session, guardian):
+        _push(session, other, f"partner-removed:{partner.id}", partner_removed_notice(
+            _language(session, other), partner.name, guardian.name))
+
+
+def partner_joined_message(language: str, name: str, when: datetime) -> dict[str, Any]:
+    """Tell a guardian who joined the household, when, and how to remove them."""
+    return messages.text(translate(
+        language, "%(name)s joined your household with an invite code (%(time)s). They can see "
+        "the children's names, birth dates and notes, not your contact details. If you do not "
+        "know this person, remove them: My data → Partners.", name=name,
+        time=when.strftime("%Y-%m-%d %H:%M")), quick_replies=[messages.postback_item(
+            translate(language, "Partners"), "action=mydata&op=partners",
+            translate(language, "Partners"))])
+
+
+def partner_removed_message(language: str) -> dict[str, Any]:
+    """Tell a removed partner what they lost and what they keep."""
+    return messages.text(translate(
+        language, "You were removed from the household you joined with an invite code. You no "
+        "longer see its children. Your own registration remains: you can add your own children "
+        "in My data."))
+
+
+def partner_removed_notice(language: str, name: str, by: str) -> dict[str, Any]:
+    """Tell the other guardians that a partner was removed, and by whom."""
+    return messages.text(translate(language, "%(name)s was removed from your household by "
+                                   "%(by)s.", name=name, by=by))
+
+
+def _language(session: Session, guardian: Guardian) -> str:
+    resident = session.get(Resident, guardian.resident_id)
+    return resident.language if resident else "ja"
+
+
+def _push(session: Session, guardian: Guardian, source: str, message: dict[str, Any]) -> None:
+    """Queue a push to a guardian's LINE account (none once they blocked the account)."""
+    resident = session.get(Resident, guardian.resident_id)
+    if resident is not None and not resident.blocked:
+        enqueue(session, [resident.line_user_id], [message], source=source)
+
+
+def _log(session: Session, action: str, household_id: int, now: datetime,
+         **ids: int) -> None:
+    """Keep the change in the audit log: ids only, no names (the log is never erased)."""
+    session.add(AuditLog(action=action, target=f"household:{household_id}", detail=ids, at=now))
 
 
 # What the city holds, and erasure

@@ -210,14 +210,16 @@ def detail(submission: Submission) -> dict[str, Any]:
             "next_statuses": [value for value, _label in next_statuses(submission)]}
 
 
-def audit_view(submission: Submission, how: str) -> None:
-    """Record that staff saw a submission holding personal data (anonymous ones hold none)."""
-    if submission.resident_id is None:
-        return
-    session = db_session()
-    audit.record(session, "application.view", target=f"submission:{submission.id}",
-                 detail={"department": submission.department_code, "via": how})
-    session.commit()
+def personal_subject(submission_id: int) -> str | None:
+    """Name the submission for the audit log, or None when no resident is linked (anonymous)."""
+    linked = db_session().scalar(select(Submission.resident_id)
+                                 .where(Submission.id == submission_id))
+    return f"submission:{submission_id}" if linked is not None else None
+
+
+def photo_subject(submission_id: int, upload_id: int) -> str:
+    """Name a photo for the audit log: a photo may show a person even in an anonymous form."""
+    return f"submission:{submission_id}"
 
 
 def filters() -> tuple[SubmissionStatus | None, str | None, int]:
@@ -258,6 +260,7 @@ def inbox():
 @bp.get("/<int:submission_id>")
 @require_role(*ROLES)
 @samples(submission_id=_sample_submission_id)
+@audit.audit_personal_view("application", subject=personal_subject)
 def submission(submission_id: int):
     """Show a submission: who sent it, every answer, its history, the status form."""
     found = scoped_submission(submission_id)
@@ -275,9 +278,9 @@ def status_form(submission: Submission) -> StatusForm:
 
 def render_submission(submission: Submission, form: StatusForm, error: str | None = None,
                       code: int = 200):
-    """Render the submission page (audited when it shows personal data)."""
+    """Render the submission page (its views audit it when it shows personal data)."""
     data = detail(submission)
-    audit_view(submission, "page")
+    audit.personal_view_detail(department=submission.department_code)
     return render_template("residents/submission.html", submission=data, form=form,
                            error=error), code
 
@@ -285,6 +288,8 @@ def render_submission(submission: Submission, form: StatusForm, error: str | Non
 @bp.post("/<int:submission_id>/status")
 @require_role(*ROLES)
 @samples(submission_id=_sample_submission_id)
+# A refused change renders the submission again: that answer is a view of it.
+@audit.audit_personal_view("application", subject=personal_subject)
 def change_status(submission_id: int):
     """Change a submission's status with a comment; the resident gets one push (audited)."""
     session = db_session()
@@ -334,6 +339,7 @@ def refusal(exc: ValueError) -> str:
 @bp.get("/<int:submission_id>/photos/<int:upload_id>")
 @require_role(*ROLES)
 @samples(submission_id=_sample_submission_id, upload_id=_sample_upload_id)
+@audit.audit_personal_view("application_photo", subject=photo_subject)
 def photo(submission_id: int, upload_id: int):
     """Send a photo of a submission, only when the photo belongs to it."""
     found = scoped_submission(submission_id)
@@ -364,10 +370,10 @@ def inbox_json():
 @api.get("/<int:submission_id>")
 @require_role(*ROLES)
 @samples(submission_id=_sample_submission_id)
+@audit.audit_personal_view("application", subject=personal_subject)
 def submission_json(submission_id: int):
     """Return one submission in full (audited when it holds personal data)."""
     found = scoped_submission(submission_id)
-    data = detail(found)
-    audit_view(found, "api")
-    return jsonify(data)
+    audit.personal_view_detail(department=found.department_code)
+    return jsonify(detail(found))
 

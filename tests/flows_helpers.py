@@ -66,7 +66,7 @@ def guardian(app, user_id: str) -> dict[str, Any] | None:
                                 .where(Resident.line_user_id == user_id)).first()
         if found is None:
             return None
-        return {"name": found.name, "kana": found.kana, "phone": found.phone,
+        return {"id": found.id, "name": found.name, "kana": found.kana, "phone": found.phone,
                 "postal_code": found.postal_code, "district": found.district_code,
                 "household_id": found.household_id,
                 "children": [(c.name, c.kana, c.birth_date, c.sex, c.notes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import zxingcpp
@@ -20,6 +20,7 @@ from models.visit import Visit, VisitChild
 from tests.chat import Resident
 from tests.checkin_support import family, open_all_day, scan_text, visits
 from tests.staff_support import StaffClient, audit_entries, staff_app  # noqa: F401
+from tests.test_applications import drain
 
 ROSTER = "/staff/checkin/central/"
 
@@ -47,7 +48,24 @@ def test_roster_shows_guardian_children_ages_and_since(live_app, center_staff, s
     assert data["count"] == 1 and data["visits"][0]["guardian"] == "保護者1"
     assert [c["name"] for c in data["visits"][0]["children"]] == ["子ども1", "子ども2"]
     assert data["summary"].startswith("利用中：1組・子ども2人")
-    assert audit_entries(staff_app, "visit.roster_view")[0].detail == {"center": "central", "rows": 1}
+    [entry] = audit_entries(staff_app, "roster.view")  # the JSON refresh shares the page's entry
+    assert entry.target == "center:central" and entry.detail == {"via": "page", "rows": 1}
+
+
+def test_roster_json_alone_is_audited_and_its_polls_share_one_entry(center_staff, staff_app,
+                                                                   monkeypatch):
+    api = "/staff/api/checkin/central/roster"
+    assert center_staff.get(api).status_code == 200
+    assert center_staff.get(api).status_code == 200
+    [entry] = audit_entries(staff_app, "roster.view")
+    assert (entry.username, entry.target, entry.detail) == ("central", "center:central",
+                                                            {"via": "api", "rows": 0})
+    later = utcnow() + timedelta(minutes=6)  # the log is append-only: move the clock instead
+    monkeypatch.setattr("staff.audit.utcnow", lambda: later)
+    assert center_staff.get(api).status_code == 200
+    assert len(audit_entries(staff_app, "roster.view")) == 2
+    assert center_staff.get("/staff/api/checkin/east/roster").status_code == 404
+    assert len(audit_entries(staff_app, "roster.view")) == 2
 
 
 def test_other_centers_rosters_are_404_for_center_staff(center_staff):
@@ -71,20 +89,60 @@ def test_manual_check_out_is_audited_and_happens_once(live_app, center_staff, st
     assert center_staff.get("/staff/api/checkin/central/roster").get_json()["count"] == 0
 
 
-def test_manual_check_in_of_a_registered_family_by_phone(live_app, center_staff, staff_app, line):
-    household = family(staff_app, ["Uphoneless"], children=2)
-    response = center_staff.post("/staff/checkin/central/checkin",
-                                 {"phone-phone": "090-1234-0000", "phone-submit": "1"})
+def by_phone(client: StaffClient, phone: str, kana: str):
+    return client.post("/staff/checkin/central/checkin",
+                       {"phone-phone": phone, "phone-kana": kana, "phone-submit": "1"})
+
+
+def test_manual_check_in_needs_phone_and_kana_and_tells_the_family(live_app, center_staff,
+                                                                   staff_app, line):
+    person = Resident(line)
+    household = family(staff_app, [person.user_id], children=2)
+    person.say(scan_text(staff_app, "east"))
+    person.tap("子ども全員")
+    # Width, hiragana and spaces are folded: "ﾎ ｺﾞｼｬ" and "ほごしゃ" are the registered ホゴシャ.
+    response = by_phone(center_staff, "０９０-１２３４-００００", " ﾎ ｺﾞｼｬ ")
     assert response.status_code == 302
-    [visit] = visits(staff_app, household)
-    assert visit["method"] == "staff" and len(visit["ages"]) == 2
-    again = center_staff.post("/staff/checkin/central/checkin",
-                              {"phone-phone": "09012340000", "phone-submit": "1"})
+    east, central = visits(staff_app, household)
+    assert east["how"] == "moved" and central["method"] == "staff" and len(central["ages"]) == 2
+    drain(staff_app)
+    told = person.texts()[-1]
+    assert "中央子育て支援センターのスタッフが" in told and "子ども1、子ども2" in told
+    assert "東子育て支援センターの利用を終了しました。" in told
+    again = by_phone(center_staff, "09012340000", "ほごしゃ")
     assert "この家族はすでにチェックインしています。" in again.get_data(as_text=True)
-    unknown = center_staff.post("/staff/checkin/central/checkin",
-                                {"phone-phone": "0000", "phone-submit": "1"})
-    assert "この電話番号の登録済み保護者はいません。" in unknown.get_data(as_text=True)
-    assert [e.detail["walk_in"] for e in audit_entries(staff_app, "visit.checkin")] == [False]
+    [entry] = audit_entries(staff_app, "visit.checkin")
+    assert entry.detail == {"center": "central", "walk_in": False, "children": 2,
+                            "ended_visits": [east["id"]]}
+    assert [e.detail["reason"] for e in audit_entries(staff_app, "visit.checkin_refused")] == [
+        "already_inside"]
+
+
+@pytest.mark.parametrize("phone, kana", [
+    ("09012340000", "ヤマダ"),        # right phone, wrong name
+    ("09099999999", "ホゴシャ"),      # right name, wrong phone
+    ("09012340000", "ホゴシャア"),    # almost the name
+    ("0000", "ホゴシャ"),
+])
+def test_manual_check_in_mismatch_changes_nothing_and_shows_no_name(center_staff, staff_app,
+                                                                     phone, kana):
+    household = family(staff_app, ["Uphoneless"], children=1)
+    response = by_phone(center_staff, phone, kana)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "この電話番号とふりがなに一致する登録済みの家族はいません。" in page
+    assert "保護者1" not in page and "子ども1" not in page and "太田町" not in page
+    assert visits(staff_app, household) == []
+    [entry] = audit_entries(staff_app, "visit.checkin_refused")
+    assert entry.detail == {"center": "central", "reason": "no_match"}
+    assert entry.target == "center:central"
+
+
+def test_manual_check_in_needs_both_fields(center_staff, staff_app):
+    family(staff_app, ["Uphoneless"], children=1)
+    page = by_phone(center_staff, "09012340000", "").get_data(as_text=True)
+    assert "ふりがなを入力してください。" in page and "保護者1" not in page
+    assert visits(staff_app) == []
 
 
 def test_manual_check_in_of_a_walk_in_family(center_staff, staff_app):

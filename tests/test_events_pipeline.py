@@ -332,8 +332,9 @@ def test_admins_see_failed_events_in_the_staff_web_and_it_is_audited(live_app, l
     assert user in html and "cityhall webhook replay ID" in html
     assert 'aria-labelledby="failed-events-title"' in html and 'scope="col"' in html
     assert admin.get("/staff/admin/failed-events?page=99999999999999999999").status_code == 200
-    [entry, _] = audit_entries(app, "webhook.failed.view")
-    assert entry.username == "admin" and entry.detail == {"page": 1, "shown": 1}
+    [entry, _] = audit_entries(app, "webhook_failed.view")
+    assert entry.username == "admin" and entry.target == "failed_events"
+    assert entry.detail == {"via": "page", "page": 1, "shown": 1}
     center = StaffClient(app)
     assert center.login("central").status_code == 302
     assert center.get("/staff/admin/failed-events").status_code == 403

@@ -300,7 +300,7 @@ def test_two_partners_share_children_but_not_contact_details(city, line, app):
     shown = partner.last()
     assert "山田太郎" in shown and "山田次郎" in shown and "080-9999-0000" not in shown
     assert "08099990000" in shown and "09012345678" not in shown
-    assert "パートナー：登録済み" in shown
+    assert "パートナー：山田花子（連絡先はご本人のみ閲覧できます）" in shown
     # The code worked once.
     third = Resident(line, name="誰か")
     third.say(code)

@@ -1,7 +1,8 @@
 """Failed webhook events for admins: what the bot could not process, with its error.
 
 Replaying is done from the server's shell (`cityhall webhook replay ID`), where the worker
-that pushes the replies runs. Viewing the list is audited (it names LINE users).
+that pushes the replies runs. The list names LINE users and its errors may quote what they
+sent, so every view is audited as a view of personal data.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ PAGE_SIZE = 50
 
 @bp.get("/failed-events")
 @require_role("admin")
+@audit.audit_personal_view("webhook_failed", subject=lambda: "failed_events")
 def failed_events():
     """List the webhook events whose handler failed for good, oldest first."""
     dbs = db_session()
@@ -31,8 +33,7 @@ def failed_events():
     # Clamped, so a huge ?page= is the last page rather than an overflowing OFFSET.
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
     rows = deadletter.listing(dbs, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    audit.record(dbs, "webhook.failed.view", detail={"page": page, "shown": len(rows)})
-    dbs.commit()
+    audit.personal_view_detail(page=page, shown=len(rows))
     return render_template("staff/admin/failed_events.html", rows=rows, page=page, pages=pages,
                            total=total,
                            timezone=ZoneInfo(current_app.config["CITYHALL_TIMEZONE"]))
