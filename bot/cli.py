@@ -50,6 +50,9 @@ def replay_command(failed_id: int | None, replay_all: bool) -> None:
         try:
             outcome = replay(target)
         except LookupError as exc:
+            if replay_all:  # replayed by someone else since the list was read
+                click.echo(f"{target}\talready replayed")
+                continue
             raise click.ClickException(str(exc)) from exc
         failures += outcome in ("failed", "lost")
         click.echo(f"{target}\t{OUTCOME_TEXT[outcome]}")

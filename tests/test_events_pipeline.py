@@ -257,6 +257,11 @@ def test_failed_event_is_kept_listed_and_replayed_by_push(live_app, line, app, c
                    "user": user, "error": "RuntimeError: handler bug on boom", "attempts": 1}
     assert count(app, Resident) == 0  # rolled back with its event
 
+    # LINE redelivers it and it fails again: the same row, one more attempt.
+    assert line.redeliver(sent["webhookEventIds"][0])["status"] == 200
+    [row] = failed_rows(app)
+    assert row["attempts"] == 2
+
     listed = cli.invoke(main, ["webhook", "failed"])
     assert listed.exit_code == 0
     assert listed.output.splitlines() == [f"{row['id']}\tmessage\tRuntimeError: handler bug on boom"]
@@ -264,7 +269,7 @@ def test_failed_event_is_kept_listed_and_replayed_by_push(live_app, line, app, c
     # Still broken: the replay fails again and keeps the event with its attempts.
     again = cli.invoke(main, ["webhook", "replay", str(row["id"])])
     assert again.exit_code == 1 and "failed again" in again.output
-    assert failed_rows(app)[0]["attempts"] == 2
+    assert failed_rows(app)[0]["attempts"] == 3
 
     monkeypatch.undo()  # the cause is fixed
     replayed = cli.invoke(main, ["webhook", "replay", str(row["id"])])
@@ -302,6 +307,24 @@ def test_replay_all_and_an_event_processed_meanwhile(live_app, line, app, cli, m
     assert [[r["via"] for r in line.received(user)] for user in users] == \
         [["push"], ["reply"], ["push"]]
     assert cli.invoke(main, ["webhook", "replay", "--all"]).output == "no failed events\n"
+
+
+def test_an_event_neither_handled_nor_kept_gets_500_so_line_redelivers(live_app, line, app,
+                                                                      monkeypatch, caplog):
+    from bot import deadletter
+
+    fail_on(monkeypatch, "boom")
+
+    def database_gone(*args, **kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(deadletter, "keep", database_gone)
+    user = line.create_user(display_name="失敗")["userId"]
+    with caplog.at_level(logging.CRITICAL, logger="bot.webhook"):
+        assert line.send_text(user, "boom")["status"] == 500
+    assert "could not be kept in the dead letter" in caplog.text
+    monkeypatch.undo()
+    assert failed_rows(app) == [] and count(app, ProcessedEvent) == 0
 
 
 @pytest.mark.parametrize("args", [[], ["1", "--all"]])
