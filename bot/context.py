@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityhall.city import City, current_city
 from cityhall.db import dialect_insert
 from cityhall.i18n import translate
 from models import Resident
@@ -58,6 +60,11 @@ class EventContext:
             if found is None:
                 raise LookupError(f"resident {self.user_id} neither inserted nor found")
         return found
+
+    @cached_property
+    def city(self) -> City:
+        """Return the city's settings (time zone, form expiry) that services take."""
+        return current_city()
 
     @property
     def language(self) -> str:

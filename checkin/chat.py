@@ -45,9 +45,9 @@ REFUSALS = {
 }
 
 
-def clock(moment: datetime) -> str:
+def clock(ctx: EventContext, moment: datetime) -> str:
     """Show a moment as HH:MM in the city's time zone."""
-    return services.local(moment).strftime("%H:%M")
+    return ctx.city.local(moment).strftime("%H:%M")
 
 
 def stay(ctx: EventContext, length: timedelta) -> str:
@@ -77,7 +77,7 @@ def scanned(ctx: EventContext, text: str) -> None:
         register_first(ctx, center)
         return
     engine.interrupt(ctx)
-    result = services.scan(ctx.session, center, guardian, ctx.now)
+    result = services.scan(ctx.session, center, guardian, ctx.now, city=ctx.city)
     ctx.reply(*answer(ctx, result))
     if result.kind != "choose":
         engine.offer_resume(ctx)  # after a choice of children, the tap's answer offers it
@@ -103,7 +103,7 @@ def answer(ctx: EventContext, result: ScanResult) -> list[dict[str, Any]]:
         visit = result.visit
         return [messages.text(ctx.t(
             "Checked out of %(center)s at %(time)s. You stayed %(stay)s. Thank you for coming!",
-            center=name, time=clock(visit.checked_out_at),
+            center=name, time=clock(ctx, visit.checked_out_at),
             stay=stay(ctx, visit.checked_out_at - visit.checked_in_at)))]
     return [messages.text(other_answer(ctx, result, name))]
 
@@ -112,19 +112,20 @@ def other_answer(ctx: EventContext, result: ScanResult, name: str) -> str:
     """Say why a scan changed nothing."""
     visit = result.visit
     if result.kind == "just_in":
-        moment = clock(visit.checked_in_at) if visit else clock(ctx.now)
+        moment = clock(ctx, visit.checked_in_at) if visit else clock(ctx, ctx.now)
         return ctx.t("You were checked in just now (%(time)s). Nothing was changed.", time=moment)
     if result.kind == "just_out":
-        moment = clock(visit.checked_out_at) if visit and visit.checked_out_at else clock(ctx.now)
+        ended = visit.checked_out_at if visit and visit.checked_out_at else ctx.now
+        moment = clock(ctx, ended)
         return ctx.t("You were checked out just now (%(time)s). Nothing was changed.", time=moment)
     if result.kind == "no_children":
         return ctx.t("No children are registered yet. Please add a child in \"My data\" first.")
-    hours = services.hours_on(result.center, services.local(ctx.now).date())
+    hours = services.hours_on(result.center, ctx.city.today(ctx.now), city=ctx.city)
     if hours is None:
         return ctx.t("%(center)s is closed today, so you cannot check in.", center=name)
     return ctx.t("%(center)s is closed now, so you cannot check in. Opening hours today: "
-                 "%(opens)s–%(closes)s.", center=name, opens=clock(hours[0]),
-                 closes=clock(hours[1]) if hours[1].hour or hours[1].minute else "24:00")
+                 "%(opens)s–%(closes)s.", center=name, opens=clock(ctx, hours[0]),
+                 closes=clock(ctx, hours[1]) if hours[1].hour or hours[1].minute else "24:00")
 
 
 def checked_in(ctx: EventContext, result: ScanResult) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def checked_in(ctx: EventContext, result: ScanResult) -> dict[str, Any]:
         Center, moved.center_id).name(ctx.language)) for moved in result.moved_from]
     lines.append(ctx.t("Checked in at %(center)s at %(time)s: %(names)s.",
                        center=result.center.name(ctx.language),
-                       time=clock(result.visit.checked_in_at),
+                       time=clock(ctx, result.visit.checked_in_at),
                        names=child_names(ctx, result.visit)))
     lines.append(ctx.t("Scan the same QR code again when you leave."))
     return messages.text("\n".join(lines))
@@ -162,7 +163,7 @@ def chosen(ctx: EventContext, params: dict[str, str]) -> None:
         return
     center = ctx.session.get(Center, pending.center_id)
     result = services.check_in_chosen(ctx.session, center, guardian, params.get("k", "all"),
-                                      ctx.now, pending.method)
+                                      ctx.now, pending.method, city=ctx.city)
     ctx.reply(*answer(ctx, result))
 
 
@@ -174,7 +175,8 @@ def after_registration(turn) -> list[dict[str, Any]]:
     if pending is None or guardian is None:
         return []
     center = ctx.session.get(Center, pending.center_id)
-    return answer(ctx, services.choose_or_check_in(ctx.session, center, guardian, ctx.now))
+    return answer(ctx, services.choose_or_check_in(ctx.session, center, guardian, ctx.now,
+                                                      city=ctx.city))
 
 
 AFTER_REGISTRATION.append(after_registration)
@@ -195,7 +197,7 @@ def status(ctx: EventContext, _text: str = "") -> None:
     ctx.reply(messages.text(
         ctx.t("You are checked in at %(center)s since %(time)s. Scan the QR code again when you "
               "leave, or tap \"Check out\".", center=ctx.session.get(Center, visit.center_id)
-              .name(ctx.language), time=clock(visit.checked_in_at)),
+              .name(ctx.language), time=clock(ctx, visit.checked_in_at)),
         quick_replies=[messages.postback_item(label, f"action=checkout&v={visit.id}", label)]))
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot import messages
 from bot.outbox import enqueue
 from checkin import services
+from cityhall.city import City, current_city
 from cityhall.i18n import translate
 from cityhall.jobs import register
 from models import Center, Resident
@@ -26,14 +27,15 @@ def auto_checkout(session: Session, now: datetime) -> int:
     Idempotent: a visit ends once (a conditional UPDATE), so a rerun, a late clock or a
     manual run for the same period sends nothing twice.
     """
-    ended = services.auto_check_out(session, now)
+    city = current_city()
+    ended = services.auto_check_out(session, now, city=city)
     for visit in ended:
-        notify(session, visit)
+        notify(session, visit, city)
     log.info("auto check-out ended %s visits", len(ended))
     return len(ended)
 
 
-def notify(session: Session, visit: Visit) -> None:
+def notify(session: Session, visit: Visit, city: City) -> None:
     """Queue the "you were checked out" push for the resident who checked in, if any."""
     resident = session.get(Resident, visit.resident_id) if visit.resident_id else None
     if resident is None or resident.blocked:
@@ -41,6 +43,6 @@ def notify(session: Session, visit: Visit) -> None:
     center = session.get(Center, visit.center_id)
     text = translate(resident.language, "%(center)s has closed, so you were checked out at "
                      "%(time)s. Thank you for coming!", center=center.name(resident.language),
-                     time=services.local(visit.checked_out_at).strftime("%H:%M"))
+                     time=city.local(visit.checked_out_at).strftime("%H:%M"))
     enqueue(session, [resident.line_user_id], [messages.text(text)],
             source=f"auto-checkout:{visit.id}")

@@ -11,10 +11,8 @@ import hmac
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot import messages
 from bot.outbox import enqueue
 from checkin import tokens
+from cityhall.city import City
 from cityhall.db import dialect_insert
 from cityhall.i18n import translate
 from models import Center, Resident
@@ -64,43 +63,27 @@ class ScanResult:
 # Time and opening hours
 
 
-def zone() -> ZoneInfo:
-    """Return the city's time zone (CITYHALL_TIMEZONE)."""
-    return ZoneInfo(current_app.config["CITYHALL_TIMEZONE"])
-
-
-def local(moment: datetime) -> datetime:
-    """Return a UTC moment in the city's time zone."""
-    return moment.astimezone(zone())
-
-
-def _at(day: date, hhmm: str) -> datetime:
-    """Return the local time "HH:MM" (up to "24:00") on a day, as an aware datetime."""
-    hours, minutes = (int(part) for part in hhmm.split(":"))
-    return datetime.combine(day, time(0), zone()) + timedelta(hours=hours, minutes=minutes)
-
-
-def hours_on(center: Center, day: date) -> tuple[datetime, datetime] | None:
+def hours_on(center: Center, day: date, *, city: City) -> tuple[datetime, datetime] | None:
     """Return (opens, closes) on a local day, or None when the center is closed that day."""
     if day.isoformat() in (center.closed_days or []):
         return None
     hours = center.hours_on(WEEKDAYS[day.weekday()])
-    return (_at(day, hours[0]), _at(day, hours[1])) if hours else None
+    return (city.at(day, hours[0]), city.at(day, hours[1])) if hours else None
 
 
-def is_open(center: Center, now: datetime) -> bool:
+def is_open(center: Center, now: datetime, *, city: City) -> bool:
     """Tell whether the center is open at `now`."""
-    hours = hours_on(center, local(now).date())
+    hours = hours_on(center, city.today(now), city=city)
     return hours is not None and hours[0] <= now < hours[1]
 
 
-def closing_time(center: Center, checked_in_at: datetime) -> datetime:
+def closing_time(center: Center, checked_in_at: datetime, *, city: City) -> datetime:
     """Return when a visit begun at `checked_in_at` ends at the latest: closing, or midnight."""
-    day = local(checked_in_at).date()
-    hours = hours_on(center, day)
+    day = city.today(checked_in_at)
+    hours = hours_on(center, day, city=city)
     if hours is not None and checked_in_at < hours[1]:
         return hours[1]
-    return _at(day, "24:00")
+    return city.at(day, "24:00")
 
 
 def age_in_months(birth: date, day: date) -> int:
@@ -197,13 +180,14 @@ def _new_visit(session: Session, center: Center, now: datetime, method: str,
 
 
 def check_in(session: Session, center: Center, guardian: Guardian, children: list[Child],
-             now: datetime, method: str, resident: Resident | None = None) -> tuple[Visit, list[Visit]]:
+             now: datetime, method: str, resident: Resident | None = None, *,
+             city: City) -> tuple[Visit, list[Visit]]:
     """Open a visit for these children, ending the household's visits elsewhere.
 
     Returns (visit, visits ended elsewhere). Raises AlreadyInside when another scan won a race:
     the savepoint undoes only this attempt, and the event's transaction goes on.
     """
-    day = local(now).date()
+    day = city.today(now)
     elsewhere = open_visits(session, guardian.household_id)
     if any(v.center_id == center.id for v in elsewhere):
         raise AlreadyInside()
@@ -223,7 +207,8 @@ def check_in(session: Session, center: Center, guardian: Guardian, children: lis
     return visit, moved
 
 
-def scan(session: Session, center: Center, guardian: Guardian, now: datetime) -> ScanResult:
+def scan(session: Session, center: Center, guardian: Guardian, now: datetime, *,
+         city: City) -> ScanResult:
     """Decide what a scan at the door means: check out, check in, ask which children, or nothing."""
     inside = [v for v in open_visits(session, guardian.household_id) if v.center_id == center.id]
     if inside:
@@ -235,13 +220,13 @@ def scan(session: Session, center: Center, guardian: Guardian, now: datetime) ->
     ended = last_checkout(session, guardian.household_id, center.id)
     if ended is not None and ended.checkout_method == "scan" and now - ended.checked_out_at < DOUBLE_SCAN:
         return ScanResult("just_out", center, ended)
-    return choose_or_check_in(session, center, guardian, now)
+    return choose_or_check_in(session, center, guardian, now, city=city)
 
 
 def choose_or_check_in(session: Session, center: Center, guardian: Guardian,
-                       now: datetime) -> ScanResult:
+                       now: datetime, *, city: City) -> ScanResult:
     """Check in a guardian with one child at once; with several, ask which."""
-    if not is_open(center, now):
+    if not is_open(center, now, city=city):
         return ScanResult("closed", center)
     children = list(guardian.household.children)
     if not children:
@@ -250,7 +235,7 @@ def choose_or_check_in(session: Session, center: Center, guardian: Guardian,
         return ScanResult("choose", center, children=children)
     try:
         visit, moved = check_in(session, center, guardian, children, now, center.checkin_mode.value,
-                                guardian_resident(session, guardian))
+                                guardian_resident(session, guardian), city=city)
     except AlreadyInside:
         return ScanResult("just_in", center)
     return ScanResult("in", center, visit, moved)
@@ -262,16 +247,16 @@ def guardian_resident(session: Session, guardian: Guardian) -> Resident | None:
 
 
 def check_in_chosen(session: Session, center: Center, guardian: Guardian, choice: str,
-                    now: datetime, method: str) -> ScanResult:
+                    now: datetime, method: str, *, city: City) -> ScanResult:
     """Check in the children the resident chose ("all" or one child's id)."""
-    if not is_open(center, now):
+    if not is_open(center, now, city=city):
         return ScanResult("closed", center)
     children = [c for c in guardian.household.children if choice in ("all", str(c.id))]
     if not children:
         return ScanResult("no_children", center)
     try:
         visit, moved = check_in(session, center, guardian, children, now, method,
-                                guardian_resident(session, guardian))
+                                guardian_resident(session, guardian), city=city)
     except AlreadyInside:
         return ScanResult("just_in", center)
     return ScanResult("in", center, visit, moved)
@@ -323,9 +308,9 @@ def guardian_name(session: Session, visit: Visit) -> str:
 
 
 def check_in_walk_in(session: Session, center: Center, name: str, district_code: str | None,
-                     birth_dates: list[date], now: datetime) -> Visit:
+                     birth_dates: list[date], now: datetime, *, city: City) -> Visit:
     """Check in a family without LINE, by hand: name, district, children's birth dates."""
-    day = local(now).date()
+    day = city.today(now)
     visit = _new_visit(session, center, now, "staff", None, walk_in_name=name,
                        district_code=district_code)
     visit.children = [VisitChild(age_months=age_in_months(b, day)) for b in birth_dates]
@@ -359,19 +344,19 @@ def guardian_by_phone_and_kana(session: Session, phone: str, kana: str) -> Guard
 
 
 def check_in_by_staff(session: Session, center: Center, guardian: Guardian,
-                      now: datetime) -> tuple[Visit, list[Visit]]:
+                      now: datetime, *, city: City) -> tuple[Visit, list[Visit]]:
     """Check in all of a family's children by hand, and tell its guardians by push.
 
     Raises AlreadyInside like a scan. A visit elsewhere ends, and the push says so.
     """
     visit, moved = check_in(session, center, guardian, list(guardian.household.children), now,
-                            "staff")
-    tell_family_of_staff_check_in(session, guardian.household, visit, moved)
+                            "staff", city=city)
+    tell_family_of_staff_check_in(session, guardian.household, visit, moved, city=city)
     return visit, moved
 
 
 def tell_family_of_staff_check_in(session: Session, household: Household, visit: Visit,
-                                  moved: list[Visit]) -> None:
+                                  moved: list[Visit], *, city: City) -> None:
     """Queue one push per guardian, in their language: who checked in where, what ended."""
     center = session.get(Center, visit.center_id)
     names = "、".join(c.name for c in household.children
@@ -382,16 +367,16 @@ def tell_family_of_staff_check_in(session: Session, household: Household, visit:
             continue
         enqueue(session, [resident.line_user_id],
                 [messages.text(staff_check_in_text(session, resident.language, center, visit,
-                                                   moved, names))],
+                                                   moved, names, city=city))],
                 source=f"staff-checkin:{visit.id}")
 
 
 def staff_check_in_text(session: Session, language: str, center: Center, visit: Visit,
-                        moved: list[Visit], names: str) -> str:
+                        moved: list[Visit], names: str, *, city: City) -> str:
     """Say that staff checked the family in by hand, and which visit elsewhere that ended."""
     lines = [translate(language, "The staff of %(center)s checked you in by hand at %(time)s: "
                                  "%(names)s.", center=center.name(language),
-                       time=local(visit.checked_in_at).strftime("%H:%M"), names=names)]
+                       time=city.local(visit.checked_in_at).strftime("%H:%M"), names=names)]
     lines += [translate(language, "This ended your visit at %(center)s.",
                         center=session.get(Center, m.center_id).name(language)) for m in moved]
     lines.append(translate(language, "If this was not you, please tell the center."))
@@ -401,12 +386,12 @@ def staff_check_in_text(session: Session, language: str, center: Center, visit: 
 # The clock
 
 
-def auto_check_out(session: Session, now: datetime) -> list[Visit]:
+def auto_check_out(session: Session, now: datetime, *, city: City) -> list[Visit]:
     """End every visit still open after its center closed, at the closing time."""
     ended = []
     for visit in session.scalars(select(Visit).where(Visit.checked_out_at.is_(None))):
         center = session.get(Center, visit.center_id)
-        closes = closing_time(center, visit.checked_in_at)
+        closes = closing_time(center, visit.checked_in_at, city=city)
         if closes <= now and check_out(session, visit, closes, "auto"):
             ended.append(visit)
     return ended

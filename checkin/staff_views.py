@@ -16,6 +16,7 @@ from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
 from checkin import qr, services, tokens
+from cityhall.city import current_city
 from models import Center, District, utcnow
 from models.center import CheckinMode
 from models.household import Child
@@ -40,7 +41,7 @@ def _sample_visit(session) -> int:
     """Open a walk-in visit at the access test's in-scope center and return its id."""
     center = session.scalars(select(Center).where(Center.code == "central")).one()
     return services.check_in_walk_in(session, center, "見本", None, [date(2023, 4, 1)],
-                                     utcnow()).id
+                                     utcnow(), city=current_city()).id
 
 
 def _visit_at(center: Center, visit_id: int) -> Visit:
@@ -98,18 +99,18 @@ def summary(rows: list[dict]) -> str:
     """Say how many families and children are inside, and as of when."""
     return gettext("%(families)s families, %(children)s children inside (as of %(time)s)",
                    families=len(rows), children=sum(len(r["children"]) for r in rows),
-                   time=services.local(utcnow()).strftime("%H:%M:%S"))
+                   time=current_city().local(utcnow()).strftime("%H:%M:%S"))
 
 
 def roster_rows(center: Center) -> list[dict]:
     """Describe each open visit: guardian, children with ages, since when."""
     session = db_session()
-    now = utcnow()
+    now, city = utcnow(), current_city()
     return [{"id": v.id, "guardian": services.guardian_name(session, v),
              "walk_in": v.walk_in_name is not None,
              "children": [{"name": _child_name(session, c.child_id), "age": age_label(c.age_months)}
                           for c in v.children],
-             "since": services.local(v.checked_in_at).strftime("%H:%M"),
+             "since": city.local(v.checked_in_at).strftime("%H:%M"),
              "stay": gettext("%(minutes)s min",
                              minutes=int((now - v.checked_in_at).total_seconds() // 60)),
              "checkout_url": url_for("checkin_staff.checkout", center_code=center.code,
@@ -205,7 +206,8 @@ def _check_in_by_phone(center: Center, form: PhoneForm):
         return _refused(center, form, "no_children",
                         gettext("This family has no registered children."))
     try:
-        visit, moved = services.check_in_by_staff(session, center, guardian, utcnow())
+        visit, moved = services.check_in_by_staff(session, center, guardian, utcnow(),
+                                                  city=current_city())
     except services.AlreadyInside:
         return _refused(center, form, "already_inside",
                         gettext("This family is already checked in."))
@@ -225,7 +227,8 @@ def _refused(center: Center, form: PhoneForm, reason: str, message: str) -> None
 def _check_in_walk_in(center: Center, form: WalkInForm):
     births = [f.data for f in (form.birth1, form.birth2, form.birth3) if f.data]
     visit = services.check_in_walk_in(db_session(), center, form.name.data.strip(),
-                                      form.district.data or None, births, utcnow())
+                                      form.district.data or None, births, utcnow(),
+                                      city=current_city())
     return _checked_in(center, visit, walk_in=True)
 
 

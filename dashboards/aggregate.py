@@ -1,4 +1,4 @@
-"""Aggregation of visits into rollups: plain functions of (session, now), GROUP BY in the database.
+"""Aggregation of visits into rollups: plain functions of (session, now, city), GROUP BY in SQL.
 
 Triggers log every change to visits in `visit_changes` (models/rollup.py). An incremental run
 consumes that log: each logged (center, check-in time) names a local day whose rollup rows are
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import case, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from cityhall.city import City
 from cityhall.db import dialect_insert
 from dashboards.sqltime import (DAY, THURSDAY, day_date, day_start, epoch_seconds, local_day,
                                 local_seconds, offset_segments)
@@ -44,11 +44,6 @@ class Result:
     def __str__(self) -> str:
         kind = "full rebuild" if self.full else "incremental"
         return f"{kind}: {self.changes} changes, {self.periods} center-days recomputed"
-
-
-def city_zone() -> ZoneInfo:
-    """Return the city's time zone (CITYHALL_TIMEZONE)."""
-    return ZoneInfo(current_app.config["CITYHALL_TIMEZONE"])
 
 
 # The SELECTs that compute rollup rows
@@ -111,9 +106,8 @@ INSERTS = (
 )
 
 
-def compute(session: Session, where: list, start: datetime, end: datetime) -> None:
+def compute(session: Session, where: list, start: datetime, end: datetime, zone: ZoneInfo) -> None:
     """Insert the rollup rows of the visits matching `where`, checked in between start and end."""
-    zone = city_zone()
     for model, rows, columns in INSERTS:
         facts = visit_facts(where, zone, start, end)
         session.execute(insert(model).from_select(columns, rows(facts)))
@@ -129,7 +123,7 @@ def lock_state(session: Session, now: datetime) -> RollupState:
     return session.get(RollupState, STATE, with_for_update=True, populate_existing=True)
 
 
-def aggregate(session: Session, now: datetime) -> Result:
+def aggregate(session: Session, now: datetime, *, city: City) -> Result:
     """Bring the rollups up to date with what changed since the last run."""
     state = lock_state(session, now)
     changes = session.execute(select(VisitChange.id, VisitChange.center_id,
@@ -139,9 +133,9 @@ def aggregate(session: Session, now: datetime) -> Result:
         state.last_run_at = now
         return Result(False, 0, 0)
     consume(session, [c.id for c in changes])
-    periods = stale_periods(changes, city_zone())
+    periods = stale_periods(changes, city.zone)
     for (first, last), centers in periods:
-        recompute(session, centers, first, last)
+        recompute(session, centers, first, last, city.zone)
     state.last_change_id = max(state.last_change_id, changes[-1].id)
     state.last_run_at = now
     count = sum(len(centers) * ((last - first).days + 1) for (first, last), centers in periods)
@@ -170,18 +164,18 @@ def stale_periods(changes, zone: ZoneInfo) -> list[tuple[tuple[date, date], set[
     return periods
 
 
-def recompute(session: Session, centers: set[int], first: date, last: date) -> None:
+def recompute(session: Session, centers: set[int], first: date, last: date,
+              zone: ZoneInfo) -> None:
     """Replace the rollup rows of these centers on local days first..last."""
-    zone = city_zone()
     for model in ROLLUPS:
         session.execute(delete(model).where(model.center_id.in_(centers),
                                             model.day.between(first, last)))
     start, end = day_start(first, zone), day_start(last + timedelta(days=1), zone)
     compute(session, [Visit.center_id.in_(centers), Visit.checked_in_at >= start,
-                      Visit.checked_in_at < end], start, end)
+                      Visit.checked_in_at < end], start, end, zone)
 
 
-def rebuild(session: Session, now: datetime) -> Result:
+def rebuild(session: Session, now: datetime, *, city: City) -> Result:
     """Rebuild every rollup from all visits."""
     state = lock_state(session, now)
     top = session.scalar(select(func.max(VisitChange.id))) or 0
@@ -191,7 +185,7 @@ def rebuild(session: Session, now: datetime) -> Result:
     first, last = session.execute(select(func.min(Visit.checked_in_at),
                                          func.max(Visit.checked_in_at))).one()
     if first is not None:
-        compute(session, [], first - timedelta(days=1), last + timedelta(days=1))
+        compute(session, [], first - timedelta(days=1), last + timedelta(days=1), city.zone)
     state.last_change_id = max(state.last_change_id, top)
     state.last_run_at = state.last_full_at = now
     days = session.scalar(select(func.count()).select_from(

@@ -103,8 +103,7 @@ def _applications(session, f, language, now):
 
 
 def _forecast(session, f, language, now):
-    frame, evaluation = forecast.forecast(session, f, now.astimezone(
-        queries.city_zone()).date())
+    frame, evaluation = forecast.forecast(session, f, f.city.today(now))
     return _with_weekday_names(frame), {"evaluation": evaluation, "y_order": weekday_names()}
 
 

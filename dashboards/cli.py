@@ -12,11 +12,12 @@ from flask.cli import with_appcontext
 @with_appcontext
 def aggregate_command(full: bool, now_text: str | None) -> None:
     """Aggregate visits into the dashboards' rollups (incremental unless --full)."""
+    from cityhall.city import current_city
     from cityhall.cli import parse_now
     from cityhall.db import db
     from dashboards import aggregate
 
     with db.transaction() as session:
         run = aggregate.rebuild if full else aggregate.aggregate
-        result = run(session, parse_now(now_text))
+        result = run(session, parse_now(now_text), city=current_city())
     click.echo(str(result))

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from cityhall.city import current_city
 from cityhall.jobs import register
 from dashboards import aggregate
 
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 @register("aggregate-visits", "interval", "Bring the dashboards' rollups up to date", minutes=5)
 def aggregate_visits(session: Session, now: datetime) -> str:
     """Recompute the rollups of the days whose visits changed since the last run."""
-    result = aggregate.aggregate(session, now)
+    result = aggregate.aggregate(session, now, city=current_city())
     log.info("aggregation: %s", result)
     return str(result)
 
@@ -25,6 +26,6 @@ def aggregate_visits(session: Session, now: datetime) -> str:
           hour=2, minute=40)
 def rebuild_rollups(session: Session, now: datetime) -> str:
     """Rebuild every rollup: a safety net in case the time zone or the age bands changed."""
-    result = aggregate.rebuild(session, now)
+    result = aggregate.rebuild(session, now, city=current_city())
     log.info("rollups rebuilt: %s", result)
     return str(result)

@@ -1,25 +1,27 @@
 """Dashboard figures read from the rollups: session and filters in, a pandas frame out.
 
-Every function takes the centers already limited to the staff member's scope (Filters.centers,
-from staff.access), and the local date range; views render, these compute.
+Every function takes Filters: the centers and departments already limited to the staff
+member's scope (the view builds them from the signed-in user through staff.access), the local
+date range and the City whose local days those are. Nothing here reads the request or the app,
+so the same calls work from a view, a job or a test; views render, these compute.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import BigInteger, cast, false, func, select, true
 from sqlalchemy.orm import Session
 
-from dashboards.aggregate import AGE_BANDS, city_zone
+from cityhall.city import City
+from dashboards.aggregate import AGE_BANDS
 from dashboards.sqltime import day_start
 from models import Center, Department, District
 from models.application import Submission
 from models.rollup import AgeUsage, DistrictUsage, HourlyUsage
 from models.visit import Visit
-from staff.access import in_department_scope
 
 GRAINS = ("day", "week", "month")
 AVERAGE_WEEKS = 8  # "the same weekday's average" looks this many weeks back
@@ -27,13 +29,19 @@ AVERAGE_WEEKS = 8  # "the same weekday's average" looks this many weeks back
 
 @dataclass(frozen=True)
 class Filters:
-    """What a dashboard shows: centers in scope, local dates, an age band, a time grain."""
+    """What a dashboard shows: centers in scope, local dates, an age band, a time grain.
+
+    `departments` is the staff scope for applications: the ids allowed, or None for all
+    (admins); the default allows none, so a forgotten scope shows nothing rather than all.
+    """
 
     centers: tuple[Center, ...]
     start: date
     end: date
     band: str | None = None
     grain: str = "day"
+    city: City = field(kw_only=True)
+    departments: frozenset[int] | None = field(default=frozenset(), kw_only=True)
 
     @property
     def center_ids(self) -> list[int]:
@@ -53,6 +61,13 @@ def _frame(session: Session, query, columns: list[str]) -> pd.DataFrame:
 def _in_view(model, f: Filters) -> list:
     """Return the WHERE clauses of a rollup for the filters' centers and dates."""
     return [model.center_id.in_(f.center_ids), model.day.between(f.start, f.end)]
+
+
+def _in_departments(f: Filters):
+    """Return the WHERE clause limiting departments to the filters' scope."""
+    if f.departments is None:
+        return true()
+    return Department.id.in_(sorted(f.departments)) if f.departments else false()
 
 
 def _period(days: pd.Series, grain: str) -> pd.Series:
@@ -87,7 +102,7 @@ def usage(session: Session, f: Filters) -> pd.DataFrame:
 
 def households(session: Session, f: Filters) -> pd.DataFrame:
     """Visits of new and of returning households per period."""
-    frame = _daily(session, f.__class__(f.centers, f.start, f.end, None, f.grain),
+    frame = _daily(session, replace(f, band=None),
                    {"visits": HourlyUsage.visits, "new": HourlyUsage.new_visits})
     frame["returning"] = frame["visits"] - frame["new"]
     return frame[["period", "new", "returning"]]
@@ -95,7 +110,7 @@ def households(session: Session, f: Filters) -> pd.DataFrame:
 
 def stay(session: Session, f: Filters) -> pd.DataFrame:
     """Average length of stay in minutes per period, over visits ended by a check-out."""
-    frame = _daily(session, f.__class__(f.centers, f.start, f.end, None, f.grain),
+    frame = _daily(session, replace(f, band=None),
                    {"stays": HourlyUsage.stays, "seconds": HourlyUsage.stay_seconds})
     frame["minutes"] = (frame["seconds"] / frame["stays"].where(frame["stays"] > 0) / 60).round(1)
     return frame[["period", "minutes", "stays"]].fillna({"minutes": 0})
@@ -161,7 +176,7 @@ def centers(session: Session, f: Filters, language: str) -> pd.DataFrame:
 
 def today(session: Session, f: Filters, now: datetime, language: str) -> pd.DataFrame:
     """Per center: inside now, check-ins so far today, the same weekday's average so far."""
-    zone = city_zone()
+    zone = f.city.zone
     day, hour = now.astimezone(zone).date(), now.astimezone(zone).hour
     inside = dict(session.execute(select(Visit.center_id, func.count()).where(
         Visit.center_id.in_(f.center_ids), Visit.checked_out_at.is_(None)).group_by(
@@ -189,10 +204,10 @@ def same_weekday_average(session: Session, f: Filters, day: date, hour: int) -> 
 
 def applications(session: Session, f: Filters, language: str) -> pd.DataFrame:
     """Applications per department and status, submitted in the date range."""
-    zone = city_zone()
+    zone = f.city.zone
     query = select(Department.code, Submission.status, func.count()).join(
         Department, Department.code == Submission.department_code).where(
-        in_department_scope(Department.id), Submission.submitted_at >= day_start(f.start, zone),
+        _in_departments(f), Submission.submitted_at >= day_start(f.start, zone),
         Submission.submitted_at < day_start(f.end + timedelta(days=1), zone)).group_by(
         Department.code, Submission.status)
     frame = _frame(session, query, ["code", "status", "count"])

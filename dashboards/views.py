@@ -17,12 +17,14 @@ import pandas as pd
 from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
+from cityhall.city import current_city
 from dashboards import aggregate
 from dashboards.charts import AGE_BAND_LABELS, CHARTS, LABELS, Chart
 from dashboards.queries import GRAINS, Filters
 from models import utcnow
 from staff import audit
-from staff.access import current_staff, require_center, require_role, scoped_centers
+from staff.access import (current_staff, require_center, require_role, scoped_centers,
+                          scoped_department_ids)
 from staff.database import db_session
 from staff.nav import register_nav
 from staff.templating import current_language
@@ -52,7 +54,7 @@ def index():
 
 def _as_of() -> str | None:
     moment = aggregate.last_run(db_session())
-    return moment.astimezone(aggregate.city_zone()).strftime("%Y-%m-%d %H:%M") if moment else None
+    return current_city().local(moment).strftime("%Y-%m-%d %H:%M") if moment else None
 
 
 def _date(text: str | None) -> date | None:
@@ -64,16 +66,18 @@ def _date(text: str | None) -> date | None:
 
 def filters(chart: Chart) -> Filters:
     """Read the filters from the query string; a center outside the scope answers 404."""
-    session, args = db_session(), request.args
+    session, args, city = db_session(), request.args, current_city()
     code = args.get("center") or None
     centers = (require_center(session, code),) if code else tuple(scoped_centers(session))
-    end = _date(args.get("end")) or utcnow().astimezone(aggregate.city_zone()).date()
+    end = _date(args.get("end")) or city.today(utcnow())
     start = _date(args.get("start")) or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end or (end - start).days > MAX_DAYS:
         abort(400)
     band = args.get("band") if args.get("band") in AGE_BAND_LABELS else None
     grain = args.get("grain") if args.get("grain") in GRAINS else "day"
-    return Filters(centers, start, end, band if "band" in chart.filters else None, grain)
+    departments = scoped_department_ids()
+    return Filters(centers, start, end, band if "band" in chart.filters else None, grain,
+                   city=city, departments=None if departments is None else frozenset(departments))
 
 
 def chart_frame(chart: Chart) -> tuple[pd.DataFrame, dict, Filters]:

@@ -10,17 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import messages
-from bot.flows import hooks
+from bot.flows.fields import AnswerView, kind_of
 from bot.flows.registry import forms
 from bot.flows.schema import Field, Form
 from bot.outbox import enqueue
+from cityhall.city import City
 from cityhall.i18n import translate
 from models import Resident
 from models.application import ReceiptCounter, StatusChange, Submission, SubmissionStatus
@@ -74,17 +74,11 @@ def next_receipt_no(session: Session, prefix: str, year: int) -> str:
     return f"{prefix}-{year}-{number:06d}"
 
 
-def local_now(now: datetime) -> datetime:
-    from flask import current_app
-
-    return now.astimezone(ZoneInfo(current_app.config["CITYHALL_TIMEZONE"]))
-
-
 def submit_application(session: Session, form: Form, resident: Resident,
                        household_id: int | None, answers: dict[str, Any],
-                       now: datetime) -> Submission:
+                       now: datetime, *, city: City) -> Submission:
     """Store a submission with a new receipt number; an anonymous one keeps no link to anyone."""
-    local = local_now(now)
+    local = city.local(now)
     submission = Submission(
         receipt_no=next_receipt_no(session, form.receipt_prefix, local.year), form_id=form.id,
         department_code=form.department, answers=answers, language=resident.language,
@@ -147,7 +141,7 @@ def answer_rows(session: Session, submission: Submission, language: str = "ja") 
     rows = []
     for f in form.fields:
         value = submission.answers.get(f.id)
-        if f.type == "group":
+        if kind_of(f).container:
             for i, item in enumerate(value or []):
                 rows += [_row(session, sub, item.get(sub.id), language,
                               f"{f.label[language]} {i + 1} ") for sub in f.fields if sub.id in item]
@@ -160,21 +154,9 @@ def _row(session: Session, f: Field, value: Any, language: str, prefix: str = ""
     label = prefix + f.label.get(language, f.label["ja"])
     if value is None:
         return AnswerRow(label, "—")
-    if f.type in ("choice", "multichoice"):
-        options = hooks.OPTION_SOURCES[f.options_from](session) if f.options_from else f.options
-        names = {o.value: o.label.get(language, o.label["ja"]) for o in options}
-        values = value if isinstance(value, list) else [value]
-        return AnswerRow(label, "、".join(names.get(v, v) for v in values))
-    if f.type == "yesno":
-        return AnswerRow(label, translate(language, "Yes") if value else translate(language, "No"))
-    if f.type == "child":
-        return AnswerRow(label, value.get("name", ""))
-    if f.type == "location":
-        return AnswerRow(label, f"{value.get('address') or ''} "
-                                f"({value.get('latitude')}, {value.get('longitude')})".strip())
-    if f.type == "photo":
-        return AnswerRow(label, value.get("content_type", ""), upload_id=value.get("upload_id"))
-    return AnswerRow(label, str(value))
+    kind = kind_of(f)
+    return AnswerRow(label, kind.detail(f, value, AnswerView(session, language)),
+                     upload_id=kind.upload_id(value))
 
 
 def change_status(session: Session, submission: Submission, status: SubmissionStatus,

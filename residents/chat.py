@@ -251,7 +251,7 @@ def partner_list(ctx: EventContext, guardian, _value: str) -> None:
                                 quick_replies=[item(ctx.t("Invite partner"),
                                                     "action=mydata&op=invite")]))
         return
-    zone = services.city_zone()
+    zone = ctx.city.zone
     lines = [ctx.t("[Partners]")] + [
         ctx.t("%(n)s. %(name)s (joined %(time)s)", n=n, name=p.name,
               time=p.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"))

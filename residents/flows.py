@@ -70,7 +70,7 @@ def submit_registration(turn: Turn, answers: dict[str, Any]) -> list[dict[str, A
         return [messages.text(turn.t("Your data has been updated."))]
     if context.get("invite"):
         joined = services.join_household(session, resident, context["invite"], answers,
-                                         turn.ctx.now, services.city_zone())
+                                         turn.ctx.now, turn.ctx.city.zone)
         if joined is None:
             return [messages.text(turn.t("Sorry, that invite code has expired or was already "
                                          "used. Please ask your partner for a new one."))]
@@ -104,7 +104,7 @@ def submit_application(turn: Turn, answers: dict[str, Any]) -> list[dict[str, An
     guardian = services.guardian_of(turn.session, turn.resident)
     submission = applications.submit_application(
         turn.session, turn.form, turn.resident, guardian.household_id if guardian else None,
-        answers, turn.ctx.now)
+        answers, turn.ctx.now, city=turn.ctx.city)
     text = turn.t("Sent. Your receipt number is %(receipt)s. We will tell you here when its "
                   "status changes.", receipt=submission.receipt_no)
     if turn.form.anonymous:

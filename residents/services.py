@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -172,11 +171,6 @@ def join_household(session: Session, resident: Resident, code: str, answers: dic
 
 
 # Partners: who shares the household, and removing one
-
-
-def city_zone() -> ZoneInfo:
-    """Return the city's time zone (CITYHALL_TIMEZONE), for callers of the functions below."""
-    return ZoneInfo(current_app.config["CITYHALL_TIMEZONE"])
 
 
 def partners(session: Session, guardian: Guardian) -> list[Guardian]:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect,
+from flask import (Blueprint, Response, abort, flash, jsonify, redirect,
                    render_template, request, url_for)
 from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -19,6 +18,7 @@ from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import Length
 
 from bot.flows.registry import forms
+from cityhall.city import current_city
 from models import Resident, utcnow
 from models.application import Submission, SubmissionStatus, Upload
 from models.household import Guardian
@@ -127,8 +127,7 @@ def _sample_upload_id(session) -> int:
 
 def local_time(moment: datetime) -> str:
     """Format a UTC moment in the city's time zone."""
-    zone = ZoneInfo(current_app.config["CITYHALL_TIMEZONE"])
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return current_city().local(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def status_label(status: SubmissionStatus | str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from checkin import qr, services, tokens
+from cityhall.city import current_city
 from cityhall.db import db
 from models import Center, Resident, utcnow
 from models.center import WEEKDAYS, CheckinMode
@@ -95,4 +96,4 @@ def set_mode(app, code: str, mode: CheckinMode) -> None:
 
 def local_today(app) -> date:
     with app.app_context():
-        return services.local(utcnow()).date()
+        return current_city().today(utcnow())

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from checkin import services
+from cityhall.city import current_city
 from cityhall.db import db
 from dashboards import aggregate
 from models import Center, Resident, utcnow
@@ -45,13 +46,15 @@ def add_family(session, user_id: str, births: list[date], district: str = "ota")
 def visit(session, guardian: Guardian, when: datetime, code: str = "central"):
     """Check a family in with all its children at a moment."""
     return services.check_in(session, center(session, code), guardian,
-                             list(guardian.household.children), when, "poster")[0]
+                             list(guardian.household.children), when, "poster",
+                             city=current_city())[0]
 
 
 def run(app, full: bool = False, now: datetime | None = None) -> aggregate.Result:
     """Run the aggregation in its own transaction."""
     with app.app_context(), db.transaction() as session:
-        return (aggregate.rebuild if full else aggregate.aggregate)(session, now or utcnow())
+        return (aggregate.rebuild if full else aggregate.aggregate)(session, now or utcnow(),
+                                                                    city=current_city())
 
 
 def snapshot(app) -> dict[str, list[tuple]]:

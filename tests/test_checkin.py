@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from checkin import services, tokens
+from cityhall.city import current_city
 from cityhall.db import db
 from cityhall.jobs import run_job
 from models import OutboxMessage, utcnow
@@ -258,7 +259,7 @@ def _closed_today(app):
 
 def _closed_now(app):
     with app.app_context():
-        now = services.local(utcnow())
+        now = current_city().local(utcnow())
     # Open for one minute, long ago today or (just after midnight) later today.
     window = ["00:00", "00:01"] if now.time() >= time(0, 5) else ["23:58", "23:59"]
     center_update(app, "central", opening_hours={d: window for d in
@@ -351,7 +352,7 @@ def test_deleting_the_registration_ends_the_open_visit_and_keeps_the_statistics(
 def _yesterday_at(app, hour: int) -> datetime:
     with app.app_context():
         day = local_today(app) - timedelta(days=1)
-        return datetime.combine(day, time(hour), services.zone())
+        return datetime.combine(day, time(hour), current_city().zone)
 
 
 def test_clock_checks_out_at_closing_time_and_tells_the_resident_once(city, app, line):

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from checkin import services
+from cityhall.city import current_city
 from cityhall.db import db
 from cityhall.seed import seed
 from dashboards.sqltime import offset_segments
@@ -56,7 +57,8 @@ def _second_day(session) -> None:
     v = visit(session, guardian, at("2024-03-15 10:00"))
     services.check_out(session, v, at("2024-03-15 11:30"), "scan")
     services.check_in_walk_in(session, center(session), "来館者", None,
-                              [date(2021, 1, 1), date(2024, 1, 1)], at("2024-03-15 10:20"))
+                              [date(2021, 1, 1), date(2024, 1, 1)], at("2024-03-15 10:20"),
+                              city=current_city())
     other = add_family(session, "Ub", [date(2017, 6, 1)], district="hachiya")
     visit(session, other, at("2024-03-15 15:00"))
 
@@ -74,7 +76,7 @@ def _erase_registration(session) -> None:
 
 def _mistaken_visit(session) -> None:
     services.check_in_walk_in(session, center(session, "east"), "誤り", "ota", [date(2022, 1, 1)],
-                              at("2024-03-16 11:00"))
+                              at("2024-03-16 11:00"), city=current_city())
 
 
 def _delete_mistake(session) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from checkin import services
+from cityhall.city import current_city
 from cityhall.db import db
 from dashboards.charts import CHARTS
 from models import utcnow
@@ -27,7 +28,8 @@ def twelve_weeks_of_visits(app) -> None:
             for n, hour in enumerate(HOURS[: 1 + (back + day.weekday()) % 3]):
                 start = _local(day, hour, 5 * n)
                 visit = services.check_in_walk_in(session, central, "来館者", "ota",
-                                                  [date(2023, 1 + n, 1)], start)
+                                                  [date(2023, 1 + n, 1)], start,
+                                                  city=current_city())
                 services.check_out(session, visit, start + timedelta(minutes=50 + 10 * n), "scan")
     run(app)
 

@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 
 from checkin import services
+from cityhall.city import current_city
 from cityhall.db import db
 from dashboards import forecast
 from dashboards.charts import CHARTS
@@ -144,7 +145,8 @@ def test_forecast_is_the_mean_of_the_same_hour_and_its_error_is_measured(staff_a
                                     visits=week, children=week, new_visits=0, stays=0,
                                     stay_seconds=0))
         session.flush()
-        frame, evaluation = forecast.forecast(session, Filters((central,), today, today), today)
+        f = Filters((central,), today, today, city=current_city())
+        frame, evaluation = forecast.forecast(session, f, today)
     assert set(frame["forecast"]) == {8.5}  # weeks 5..12
     assert list(frame["date"])[:2] == [today, today + timedelta(weeks=1)]
     # Fitted on weeks 1..8 (mean 4.5), it predicted weeks 9..12: errors 4.5, 5.5, 6.5, 7.5.

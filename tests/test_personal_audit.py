@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from checkin import services as checkin_services
+from cityhall.city import current_city
 from cityhall.db import db
 from models import Center, Resident, utcnow
 from models.application import Submission, SubmissionStatus, Upload
@@ -49,9 +50,9 @@ def seed_family(app) -> dict[str, int]:
         center = session.scalars(select(Center).where(Center.code == "central")).one()
         visit, _ = checkin_services.check_in(session, center, guardian,
                                              guardian.household.children, utcnow(), "poster",
-                                             resident)
+                                             resident, city=current_city())
         checkin_services.check_in_walk_in(session, center, WALK_IN, "ota", [date(2023, 1, 1)],
-                                          utcnow())
+                                          utcnow(), city=current_city())
         # The photo's bytes carry an ASCII marker, so the walk sees the photo route show it.
         upload = Upload(content_type="image/png", data=b"\x89PNG\r\n" + NOTE.encode(),
                         sha256="1" * 64)

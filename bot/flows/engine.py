@@ -11,17 +11,15 @@ import copy
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from bot import messages
 from bot.context import EventContext
-from bot.flows import hooks, render, steps
+from bot.flows import fields, hooks, render, steps
 from bot.flows.fields import Input, Invalid, check_selection, parse, parse_yesno
 from bot.flows.registry import forms
 from bot.flows.schema import Field, Form, Option
@@ -60,7 +58,7 @@ class Turn:
 
     @cached_property
     def today(self) -> date:
-        return self.ctx.now.astimezone(ZoneInfo(current_app.config["CITYHALL_TIMEZONE"])).date()
+        return self.ctx.city.today(self.ctx.now)
 
     def t(self, message: str, **variables: object) -> str:
         """Translate an engine message into the resident's language."""
@@ -72,9 +70,7 @@ class Turn:
 
     def options(self, f: Field) -> list[Option]:
         """Return a choice field's options, from the form or from a named source."""
-        if f.options_from:
-            return hooks.OPTION_SOURCES[f.options_from](self.session)
-        return list(f.options)
+        return fields.options_of(self.session, f)
 
     def children(self) -> list[tuple[int, str]]:
         return hooks.children(self.session, self.resident)
@@ -96,7 +92,7 @@ class Turn:
 
     def display(self, f: Field, value: Any) -> str:
         """Show a stored answer in the resident's language."""
-        return display(self, f, value)
+        return fields.display(f, value, self)
 
 
 def sniff_image_type(content: bytes) -> str:
@@ -106,25 +102,6 @@ def sniff_image_type(content: bytes) -> str:
         if content.startswith(magic):
             return kind
     return "application/octet-stream"
-
-
-def display(turn: Turn, f: Field, value: Any) -> str:
-    """Format an answer for the summary."""
-    if value is None:
-        return "—"
-    if f.type in ("choice", "multichoice"):
-        labels = {o.value: turn.text(o.label) for o in turn.options(f)}
-        values = value if isinstance(value, list) else [value]
-        return "、".join(labels.get(v, v) for v in values)
-    if f.type == "yesno":
-        return turn.t("Yes") if value else turn.t("No")
-    if f.type == "child":
-        return value.get("name", "")
-    if f.type == "location":
-        return value.get("address") or f"{value.get('latitude')}, {value.get('longitude')}"
-    if f.type == "photo":
-        return turn.t("Photo received")
-    return str(value)
 
 
 # Finding conversations
@@ -154,9 +131,8 @@ def active(session, resident: Resident) -> Conversation | None:
 
 
 def expired(ctx: EventContext, conv: Conversation) -> bool:
-    """Tell whether the conversation was left alone longer than FORM_EXPIRY_MINUTES."""
-    limit = timedelta(minutes=current_app.config.get("FORM_EXPIRY_MINUTES", 1440))
-    return ctx.now - conv.updated_at > limit
+    """Tell whether the conversation was left alone longer than the city's form expiry."""
+    return ctx.now - conv.updated_at > ctx.city.form_expiry
 
 
 def open_turn(ctx: EventContext, conv: Conversation) -> Turn | None:
@@ -426,7 +402,7 @@ def toggle(turn: Turn, value: str) -> None:
 def finish_selection(turn: Turn) -> None:
     """Store the selected options of a multi-choice question."""
     step = current_step(turn)
-    if step.kind != "field" or step.field.type != "multichoice":
+    if step.kind != "field" or not fields.kind_of(step.field).toggles:
         advance(turn)
         return
     options = [o.value for o in turn.options(step.field)]

@@ -1,8 +1,14 @@
-"""Field types: turn what the resident sent into a value, or say what was wrong.
+"""Field types: one class per type, registered once in FIELD_TYPES.
 
-Each parser takes (field, input, turn) and returns the value to store (JSON), or raises
-Invalid with the message the resident gets. Stored values are plain: ISO dates, "HH:MM",
+A type knows everything about its kind of question: the extra YAML keys it accepts and how
+to check them (`read`), how to turn what the resident sent into the value to store or say
+what was wrong (`parse`, raising Invalid), which buttons to offer (`quick_replies`, as plain
+button descriptions that render.py encodes), and how to show a stored value to the resident
+(`display`) and to staff (`detail`). Stored values are plain JSON: ISO dates, "HH:MM",
 option values, digits.
+
+A new type is one subclass decorated with `@field_type`; a second class with the same name
+stops the app at start-up, naming both classes.
 """
 
 from __future__ import annotations
@@ -10,15 +16,17 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from bot.flows.schema import Field, Option
+from cityhall.i18n import translate
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from bot.flows.engine import Turn
+    from bot.flows.schema import Field, Option, Reader
 
 
 @dataclass
@@ -44,50 +52,242 @@ class Invalid(Exception):
         self.variables = variables
 
 
+# Buttons a type offers under its question; render.py turns them into LINE quick replies.
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A quick reply that sends a form operation ("answer", "toggle", "done") with a value."""
+
+    label: str
+    op: str = "answer"
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Picker:
+    """LINE's date or time picker; its answer comes back as an "answer" postback."""
+
+    label: str
+    mode: str  # "date" or "time"
+    min: str | None = None
+    max: str | None = None
+    initial: str | None = None
+
+
+@dataclass(frozen=True)
+class Device:
+    """A LINE action that opens the phone's location picker, camera or photo roll."""
+
+    action: str  # "location", "camera" or "cameraRoll"
+    label: str
+
+
+Button = Tap | Picker | Device
+
+
+class View(Protocol):
+    """What showing a value needs: the reader's language and the field's options."""
+
+    lang: str
+
+    def t(self, message: str, **variables: object) -> str: ...
+
+    def text(self, value: dict[str, str] | None) -> str: ...
+
+    def options(self, f: Field) -> list[Option]: ...
+
+
+def options_of(session: Session, f: Field) -> list[Option]:
+    """Return a choice field's options, from the form or from a named source."""
+    from bot.flows import hooks
+
+    if f.options_from:
+        return hooks.OPTION_SOURCES[f.options_from](session)
+    return list(f.options)
+
+
+@dataclass
+class AnswerView:
+    """A View outside a conversation (the staff inbox): a session and a language."""
+
+    session: Session
+    lang: str
+
+    def t(self, message: str, **variables: object) -> str:
+        return translate(self.lang, message, **variables)
+
+    def text(self, value: dict[str, str] | None) -> str:
+        return (value or {}).get(self.lang) or (value or {}).get("ja", "")
+
+    def options(self, f: Field) -> list[Option]:
+        return options_of(self.session, f)
+
+
+# The registry
+
+
+class FieldTypeError(RuntimeError):
+    """Two field types under one name, or a name no type has."""
+
+
+class FieldType:
+    """One kind of question. Subclass, set `name`, override what differs, add @field_type."""
+
+    name: ClassVar[str]
+    keys: ClassVar[frozenset[str]] = frozenset()  # YAML keys beyond those every field has
+    personal: ClassVar[bool] = False  # asks for something an anonymous form must not hold
+    multiline: ClassVar[bool] = False  # typed answers may span several lines
+    container: ClassVar[bool] = False  # holds sub-fields (a group), asked in their place
+    toggles: ClassVar[bool] = False  # answered by toggling options, then "Done"
+
+    def read(self, reader: Reader, data: dict, where: str) -> dict[str, Any]:
+        """Check this type's YAML keys; return the Field attributes they set."""
+        return {}
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> Any:
+        """Return the value to store for what the resident sent, or raise Invalid."""
+        raise NotImplementedError(f"{type(self).__name__} has no answer of its own")
+
+    def quick_replies(self, f: Field, turn: Turn) -> list[Button]:
+        """Return the buttons offered under the question (controls are added by render)."""
+        return []
+
+    def display(self, f: Field, value: Any, view: View) -> str:
+        """Show a stored (not None) value to the resident, in the view's language."""
+        return str(value)
+
+    def detail(self, f: Field, value: Any, view: View) -> str:
+        """Show a stored (not None) value to staff; by default as the resident sees it."""
+        return self.display(f, value, view)
+
+    def upload_id(self, value: Any) -> int | None:
+        """Return the id of the upload a stored value refers to (photos), if any."""
+        return None
+
+
+class FieldTypes:
+    """The field types by name."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, FieldType] = {}
+
+    def register(self, cls: type[FieldType]) -> type[FieldType]:
+        """Add a type class; a name already taken is an error naming both classes."""
+        existing = self._types.get(cls.name)
+        if existing is not None and _where(type(existing)) != _where(cls):
+            raise FieldTypeError(f"field type {cls.name!r} is defined twice: by "
+                                 f"{_where(type(existing))} and by {_where(cls)}")
+        self._types[cls.name] = cls()
+        return cls
+
+    def unregister(self, name: str) -> None:
+        """Forget a type (tests add their own)."""
+        self._types.pop(name, None)
+
+    def __getitem__(self, name: str) -> FieldType:
+        found = self._types.get(name)
+        if found is None:
+            raise FieldTypeError(f"unknown field type {name!r}")
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def names(self) -> list[str]:
+        """Return every type name, sorted."""
+        return sorted(self._types)
+
+
+def _where(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+FIELD_TYPES = FieldTypes()
+field_type = FIELD_TYPES.register
+
+
+def kind_of(f: Field) -> FieldType:
+    """Return the type object of a field."""
+    return FIELD_TYPES[f.type]
+
+
+def parse(f: Field, inp: Input, turn: Turn) -> Any:
+    """Read the resident's answer to a field, or raise Invalid."""
+    return kind_of(f).parse(f, inp, turn)
+
+
+def display(f: Field, value: Any, view: View) -> str:
+    """Show a stored answer to the resident ("—" when skipped)."""
+    return "—" if value is None else kind_of(f).display(f, value, view)
+
+
+# Reading typed text: every text-based type goes through `typed`
+
+
+BIDI_CONTROLS = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def control_problem(text: str, multiline: bool = False) -> Invalid | None:
+    """Return why text with control characters is refused, or None when it is clean.
+
+    NUL, C0/C1 controls (terminal escapes start with ESC or CSI), DEL, lone surrogates and
+    bidi overrides are refused: they hide or reorder what staff read, break terminals and
+    CSV files, and PostgreSQL cannot store a NUL at all. Newlines pass only where the field
+    takes several lines.
+    """
+    for char in text:
+        point = ord(char)
+        if char == "\n":
+            if not multiline:
+                return Invalid("Please write it on one line.")
+        elif point in BIDI_CONTROLS:
+            return Invalid("Please send it again without the text-direction control "
+                           "character %(char)s.", char=f"U+{point:04X}")
+        elif point < 0x20 or 0x7F <= point <= 0x9F or 0xD800 <= point <= 0xDFFF:
+            return Invalid("Please send it again without the invisible control character "
+                           "%(char)s.", char=f"U+{point:04X}")
+    return None
+
+
+def clean_text(text: str, multiline: bool = False) -> str:
+    """Return text with its line ends made "\\n", or raise Invalid if it holds controls."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not multiline:
+        text = text.strip("\n")  # a line end after the answer is harmless
+    problem = control_problem(text, multiline)
+    if problem is not None:
+        raise problem
+    return text
+
+
+def strip_controls(text: str | None) -> str | None:
+    """Drop control characters from text the resident did not type (a map's address)."""
+    if text is None:
+        return None
+    return "".join(c for c in text if control_problem(c) is None)
+
+
+def typed(inp: Input, multiline: bool = False) -> str:
+    """Return the text the resident typed (or a tapped value), refusing control characters."""
+    if inp.kind == "postback" and inp.value is not None:
+        return clean_text(inp.value, multiline)
+    if inp.kind != "text":
+        raise Invalid("Please answer with a text message.")
+    return clean_text(inp.text, multiline)
+
+
 def normalize(text: str) -> str:
     """Fold full-width digits and letters, half-width kana, and surrounding space."""
     return unicodedata.normalize("NFKC", text).strip()
-
-
-def _typed(inp: Input) -> str:
-    if inp.kind == "postback" and inp.value is not None:
-        return inp.value
-    if inp.kind != "text":
-        raise Invalid("Please answer with a text message.")
-    return inp.text
-
-
-def parse_text(f: Field, inp: Input, turn: Turn) -> str:
-    value = _typed(inp).strip()
-    if not value:
-        raise Invalid("Please send some text.")
-    if f.max_length and len(value) > f.max_length:
-        raise Invalid("Please keep it to %(max)s characters or fewer.", max=int(f.max_length))
-    if f.min_length and len(value) < f.min_length:
-        raise Invalid("Please write at least %(min)s characters.", min=int(f.min_length))
-    if f.pattern and not re.fullmatch(f.pattern, normalize(value)):
-        raise _field_error(f, "That does not look right. Please try again.")
-    return value
 
 
 def _field_error(f: Field, fallback: str) -> Invalid:
     return Invalid(fallback, custom=f.error)
 
 
-NUMBER = re.compile(r"^(-?\d+(?:\.\d+)?)\s*\D{0,6}$")
-
-
-def parse_number(f: Field, inp: Input, turn: Turn) -> int | float:
-    match = NUMBER.match(normalize(_typed(inp)).replace(",", ""))
-    if not match:
-        raise Invalid("Please send a number, e.g. 3.")
-    number = float(match.group(1))
-    if f.integer and not number.is_integer():
-        raise Invalid("Please send a whole number.")
-    value: int | float = int(number) if f.integer else number
-    if (f.min is not None and value < f.min) or (f.max is not None and value > f.max):
-        raise _range_error(f.min, f.max)
-    return value
+def _n(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _range_error(low: Any, high: Any) -> Invalid:
@@ -145,18 +345,6 @@ def date_bounds(f: Field, turn: Turn) -> tuple[date | None, date | None]:
     return resolve_date(f.min_date, turn.today), resolve_date(f.max_date, turn.today)
 
 
-def parse_date(f: Field, inp: Input, turn: Turn) -> str:
-    picked = inp.params.get("date") if inp.kind == "postback" else None
-    value = read_date(picked or _typed(inp))
-    if value is None:
-        raise Invalid("Please send a date like %(example)s, or use the button.",
-                      example=turn.today.isoformat())
-    low, high = date_bounds(f, turn)
-    if (low and value < low) or (high and value > high):
-        raise _date_range_error(low, high)
-    return value.isoformat()
-
-
 def _date_range_error(low: date | None, high: date | None) -> Invalid:
     if low and high:
         return Invalid("Please choose a date from %(min)s to %(max)s.", min=low.isoformat(),
@@ -183,19 +371,6 @@ def read_time(text: str) -> time | None:
     return None
 
 
-def parse_time(f: Field, inp: Input, turn: Turn) -> str:
-    picked = inp.params.get("time") if inp.kind == "postback" else None
-    value = read_time(picked or _typed(inp))
-    if value is None:
-        raise Invalid("Please send a time like 09:30, or use the button.")
-    low = time.fromisoformat(f.min_time) if f.min_time else None
-    high = time.fromisoformat(f.max_time) if f.max_time else None
-    if (low and value < low) or (high and value > high):
-        raise Invalid("Please choose a time from %(min)s to %(max)s.",
-                      min=(low or time(0)).strftime("%H:%M"), max=(high or time(23, 59)).strftime("%H:%M"))
-    return value.strftime("%H:%M")
-
-
 def match_option(options: list[Option], text: str) -> Option | None:
     """Find the option whose value or label (in any language) the resident typed."""
     wanted = normalize(text).casefold().replace(" ", "")
@@ -204,26 +379,6 @@ def match_option(options: list[Option], text: str) -> Option | None:
         if any(normalize(n).casefold().replace(" ", "") == wanted for n in names):
             return option
     return None
-
-
-def parse_choice(f: Field, inp: Input, turn: Turn) -> str:
-    options = turn.options(f)
-    if inp.kind == "postback" and inp.value is not None:
-        found = next((o for o in options if o.value == inp.value), None)
-    else:
-        found = match_option(options, _typed(inp))
-    if found is None:
-        raise Invalid("Please choose one of the options below.")
-    return found.value
-
-
-def parse_multichoice(f: Field, inp: Input, turn: Turn) -> list[str]:
-    options = turn.options(f)
-    parts = [p for p in re.split(r"[,、，/\n]+", _typed(inp)) if p.strip()]
-    chosen = [match_option(options, p) for p in parts]
-    if not chosen or any(o is None for o in chosen):
-        raise Invalid("Please choose from the options below; separate several with commas.")
-    return check_selection(f, [o.value for o in options if o in chosen])
 
 
 def check_selection(f: Field, values: list[str]) -> list[str]:
@@ -236,94 +391,436 @@ def check_selection(f: Field, values: list[str]) -> list[str]:
     return values
 
 
-YES = {"yes", "y", "はい", "うん", "ok", "同意", "同意する", "同意します", "agree", "i agree"}
-NO = {"no", "n", "いいえ", "いや", "しない", "同意しない", "disagree"}
-
-
-def parse_yesno(f: Field, inp: Input, turn: Turn) -> bool:
-    word = normalize(_typed(inp)).casefold()
-    if word not in YES | NO:
-        raise Invalid("Please answer yes or no.")
-    value = word in YES
-    if f.must_be is not None and value != f.must_be:
-        raise _field_error(f, "Please answer yes or no.")
-    return value
-
-
-def parse_phone(f: Field, inp: Input, turn: Turn) -> str:
-    digits = re.sub(r"[\s\-()ー−‐]", "", normalize(_typed(inp)))
-    if digits.startswith("+81"):
-        digits = "0" + digits[3:]
-    if not re.fullmatch(r"0\d{9,10}", digits):
-        raise Invalid("Please send a phone number like 090-1234-5678.")
-    return digits
-
-
-def parse_postal(f: Field, inp: Input, turn: Turn) -> str:
-    text = re.sub(r"[\s〒ー−‐]", "-", normalize(_typed(inp))).strip("-")
-    match = re.fullmatch(r"(\d{3})-?(\d{4})", text)
-    if not match:
-        raise Invalid("Please send a postal code like 505-0041.")
-    return f"{match.group(1)}-{match.group(2)}"
-
-
 def to_katakana(text: str) -> str:
     """Turn hiragana into katakana, leaving everything else."""
     return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)
 
 
-def parse_kana(f: Field, inp: Input, turn: Turn) -> str:
-    text = re.sub(r"\s+", " ", to_katakana(normalize(_typed(inp))))
-    if not text or not re.fullmatch(r"[ァ-ヺー・ ]+", text):
-        raise Invalid("Please write it in kana, e.g. ヤマダ ハナコ.")
-    if f.max_length and len(text) > f.max_length:
-        raise Invalid("Please keep it to %(max)s characters or fewer.", max=int(f.max_length))
-    return text
+def _label(view: View, option: Option) -> str:
+    return option.label.get(view.lang, option.label["ja"])
 
 
-def parse_email(f: Field, inp: Input, turn: Turn) -> str:
-    text = normalize(_typed(inp))
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", text):
-        raise Invalid("Please send an email address like name@example.com.")
-    return text
+# The types
 
 
-def parse_location(f: Field, inp: Input, turn: Turn) -> dict[str, Any]:
-    if inp.kind != "location" or not inp.location:
-        raise Invalid("Please send a location: use the button below.")
-    loc = inp.location
-    return {"latitude": loc.get("latitude"), "longitude": loc.get("longitude"),
-            "address": loc.get("address"), "title": loc.get("title")}
+@field_type
+class Text(FieldType):
+    """A line of text, optionally checked against a pattern."""
+
+    name = "text"
+    keys = frozenset({"min_length", "max_length", "pattern"})
+    default_max: ClassVar[int] = 100
+
+    def read(self, reader: Reader, data: dict, where: str) -> dict[str, Any]:
+        pattern = data.get("pattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise reader.fail(where, f"pattern does not compile: {exc}") from exc
+        return {"pattern": pattern, "min_length": reader.number(data, "min_length", where),
+                "max_length": reader.number(data, "max_length", where) or self.default_max}
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> str:
+        value = typed(inp, self.multiline).strip()
+        if not value:
+            raise Invalid("Please send some text.")
+        if f.max_length and len(value) > f.max_length:
+            raise Invalid("Please keep it to %(max)s characters or fewer.", max=int(f.max_length))
+        if f.min_length and len(value) < f.min_length:
+            raise Invalid("Please write at least %(min)s characters.", min=int(f.min_length))
+        if f.pattern and not re.fullmatch(f.pattern, normalize(value)):
+            raise _field_error(f, "That does not look right. Please try again.")
+        return value
 
 
-def parse_photo(f: Field, inp: Input, turn: Turn) -> dict[str, Any]:
-    if inp.kind != "image" or not inp.message_id:
-        raise Invalid("Please send a photo: use the buttons below.")
-    return turn.store_image(inp.message_id)
+@field_type
+class LongText(Text):
+    """Free text over several lines."""
+
+    name = "longtext"
+    multiline = True
+    default_max = 1000
 
 
-def parse_child(f: Field, inp: Input, turn: Turn) -> dict[str, Any]:
-    children = turn.children()
-    if inp.kind == "postback" and inp.value is not None:
-        found = next((c for c in children if str(c[0]) == inp.value), None)
-    else:
-        wanted = normalize(_typed(inp)).replace(" ", "")
-        found = next((c for c in children if normalize(c[1]).replace(" ", "") == wanted), None)
-    if found is None:
-        raise Invalid("Please choose one of your registered children.")
-    return {"id": found[0], "name": found[1]}
+NUMBER = re.compile(r"^(-?\d+(?:\.\d+)?)\s*\D{0,6}$")
 
 
-Parser = Callable[[Field, Input, "Turn"], Any]
-PARSERS: dict[str, Parser] = {
-    "text": parse_text, "longtext": parse_text, "number": parse_number, "date": parse_date,
-    "time": parse_time, "choice": parse_choice, "multichoice": parse_multichoice,
-    "yesno": parse_yesno, "phone": parse_phone, "postal": parse_postal, "kana": parse_kana,
-    "email": parse_email, "location": parse_location, "photo": parse_photo,
-    "child": parse_child,
-}
+@field_type
+class Number(FieldType):
+    """A number typed as 3, ３ or 3時間."""
+
+    name = "number"
+    keys = frozenset({"min", "max", "integer"})
+
+    def read(self, reader: Reader, data: dict, where: str) -> dict[str, Any]:
+        low, high = reader.number(data, "min", where), reader.number(data, "max", where)
+        if low is not None and high is not None and low > high:
+            raise reader.fail(where, "min is greater than max")
+        return {"min": low, "max": high, "integer": bool(data.get("integer", True))}
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> int | float:
+        match = NUMBER.match(normalize(typed(inp)).replace(",", ""))
+        if not match:
+            raise Invalid("Please send a number, e.g. 3.")
+        number = float(match.group(1))
+        if f.integer and not number.is_integer():
+            raise Invalid("Please send a whole number.")
+        value: int | float = int(number) if f.integer else number
+        if (f.min is not None and value < f.min) or (f.max is not None and value > f.max):
+            raise _range_error(f.min, f.max)
+        return value
 
 
-def parse(f: Field, inp: Input, turn: Turn) -> Any:
-    """Read the resident's answer to a field, or raise Invalid."""
-    return PARSERS[f.type](f, inp, turn)
+RELATIVE_DATE = re.compile(r"^(today|[+-]\d+[dmy])$")
+
+
+@field_type
+class Date(FieldType):
+    """A day from the picker or typed; bounds relative to today in the city."""
+
+    name = "date"
+    keys = frozenset({"min_date", "max_date"})
+
+    def read(self, reader: Reader, data: dict, where: str) -> dict[str, Any]:
+        for key in ("min_date", "max_date"):
+            value = data.get(key)
+            if value is not None and not (RELATIVE_DATE.match(str(value)) or _iso_date(value)):
+                raise reader.fail(where, f"{key} must be today, +Nd/-Nm/+Ny or YYYY-MM-DD")
+        return {"min_date": _as_text(data.get("min_date")),
+                "max_date": _as_text(data.get("max_date"))}
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> str:
+        picked = inp.params.get("date") if inp.kind == "postback" else None
+        value = read_date(picked or typed(inp))
+        if value is None:
+            raise Invalid("Please send a date like %(example)s, or use the button.",
+                          example=turn.today.isoformat())
+        low, high = date_bounds(f, turn)
+        if (low and value < low) or (high and value > high):
+            raise _date_range_error(low, high)
+        return value.isoformat()
+
+    def quick_replies(self, f: Field, turn: Turn) -> list[Button]:
+        low, high = date_bounds(f, turn)
+        initial = max(low or turn.today, min(high or turn.today, turn.today))
+        return [Picker(turn.t("Pick a date"), "date", low.isoformat() if low else None,
+                       high.isoformat() if high else None, initial.isoformat())]
+
+
+@field_type
+class Time(FieldType):
+    """A time of day from the picker or typed (9:30, 9時半)."""
+
+    name = "time"
+    keys = frozenset({"min", "max"})
+
+    def read(self, reader: Reader, data: dict, where: str) -> dict[str, Any]:
+        bounds = {}
+        for key in ("min", "max"):
+            value = data.get(key)
+            if value is not None:
+                try:
+                    time.fromisoformat(str(value))
+                except ValueError as exc:
+                    raise reader.fail(where, f"{key} must be a time like 09:00") from exc
+            bounds[f"{key}_time"] = _as_text(value)
+        return bounds
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> str:
+        picked = inp.params.get("time") if inp.kind == "postback" else None
+        value = read_time(picked or typed(inp))
+        if value is None:
+            raise Invalid("Please send a time like 09:30, or use the button.")
+        low = time.fromisoformat(f.min_time) if f.min_time else None
+        high = time.fromisoformat(f.max_time) if f.max_time else None
+        if (low and value < low) or (high and value > high):
+            raise Invalid("Please choose a time from %(min)s to %(max)s.",
+                          min=(low or time(0)).strftime("%H:%M"),
+                          max=(high or time(23, 59)).strftime("%H:%M"))
+        return value.strftime("%H:%M")
+
+    def quick_replies(self, f: Field, turn: Turn) -> list[Button]:
+        low = f.min_time[:5] if f.min_time else None
+        return [Picker(turn.t("Pick a time"), "time", low,
+                       f.max_time[:5] if f.max_time else None, low)]
+
+
+@field_type
+class Choice(FieldType):
+    """One option, tapped or typed (a label in any language, or the value)."""
+
+    name = "choice"
+    keys = frozenset({"options", "options_from", "min", "max"})
+
+    def read(self, reader: Reader, data: dict, where: str) -> dict[str, Any]:
+        from bot.flows.hooks import OPTION_SOURCES
+
+        source = data.get("options_from")
+        if source is not None:
+            if source not in OPTION_SOURCES:
+                raise reader.fail(where, f"unknown options_from {source!r}; known: "
+                                         f"{', '.join(sorted(OPTION_SOURCES))}")
+            return {"options_from": source}
+        return {"options": reader.options(data.get("options"), where),
+                "min": reader.number(data, "min", where), "max": reader.number(data, "max", where)}
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> str:
+        options = turn.options(f)
+        if inp.kind == "postback" and inp.value is not None:
+            found = next((o for o in options if o.value == inp.value), None)
+        else:
+            found = match_option(options, typed(inp))
+        if found is None:
+            raise Invalid("Please choose one of the options below.")
+        return found.value
+
+    def quick_replies(self, f: Field, turn: Turn) -> list[Button]:
+        return [Tap(_label(turn, o), "answer", o.value) for o in turn.options(f)]
+
+    def display(self, f: Field, value: Any, view: View) -> str:
+        labels = {o.value: view.text(o.label) for o in view.options(f)}
+        values = value if isinstance(value, list) else [value]
+        return "、".join(labels.get(v, v) for v in values)
+
+
+@field_type
+class MultiChoice(Choice):
+    """Several options: toggled with taps then "Done", or typed separated by commas."""
+
+    name = "multichoice"
+    toggles = True
+    multiline = True  # one option per line is a natural way to type several
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> list[str]:
+        options = turn.options(f)
+        parts = [p for p in re.split(r"[,、，/\n]+", typed(inp, self.multiline)) if p.strip()]
+        chosen = [match_option(options, p) for p in parts]
+        if not chosen or any(o is None for o in chosen):
+            raise Invalid("Please choose from the options below; separate several with commas.")
+        return check_selection(f, [o.value for o in options if o in chosen])
+
+    def quick_replies(self, f: Field, turn: Turn) -> list[Button]:
+        chosen = set(turn.conv.draft.get("selected", []))
+        taps: list[Button] = [Tap(("✓ " if o.value in chosen else "") + _label(turn, o), "toggle",
+                                  o.value) for o in turn.options(f)]
+        if chosen:
+            taps.insert(0, Tap(turn.t("Done"), "done"))
+        return taps
+
+
+YES = {"yes", "y", "はい", "うん", "ok", "同意", "同意する", "同意します", "agree", "i agree"}
+NO = {"no", "n", "いいえ", "いや", "しない", "同意しない", "disagree"}
+
+
+@field_type
+class YesNo(FieldType):
+    """Yes or no; `must_be` refuses the other answer with the form's own reason."""
+
+    name = "yesno"
+    keys = frozenset({"must_be", "link"})
+
+    def read(self, reader: Reader, data: dict, where: str) -> dict[str, Any]:
+        must_be = data.get("must_be")
+        if must_be is not None and not isinstance(must_be, bool):
+            raise reader.fail(where, "must_be must be true or false")
+        if must_be is not None and not data.get("error"):
+            raise reader.fail(where, "must_be needs an error text saying why")
+        return {"must_be": must_be, "link": data.get("link")}
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> bool:
+        word = normalize(typed(inp)).casefold()
+        if word not in YES | NO:
+            raise Invalid("Please answer yes or no.")
+        value = word in YES
+        if f.must_be is not None and value != f.must_be:
+            raise _field_error(f, "Please answer yes or no.")
+        return value
+
+    def quick_replies(self, f: Field, turn: Turn) -> list[Button]:
+        return [Tap(turn.t("Yes"), "answer", "yes"), Tap(turn.t("No"), "answer", "no")]
+
+    def display(self, f: Field, value: Any, view: View) -> str:
+        return view.t("Yes") if value else view.t("No")
+
+
+@field_type
+class Phone(FieldType):
+    """A Japanese phone number, stored as digits."""
+
+    name = "phone"
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> str:
+        digits = re.sub(r"[\s\-()ー−‐]", "", normalize(typed(inp)))
+        if digits.startswith("+81"):
+            digits = "0" + digits[3:]
+        if not re.fullmatch(r"0\d{9,10}", digits):
+            raise Invalid("Please send a phone number like 090-1234-5678.")
+        return digits
+
+
+@field_type
+class Postal(FieldType):
+    """A Japanese postal code, stored as 505-0041."""
+
+    name = "postal"
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> str:
+        text = re.sub(r"[\s〒ー−‐]", "-", normalize(typed(inp))).strip("-")
+        match = re.fullmatch(r"(\d{3})-?(\d{4})", text)
+        if not match:
+            raise Invalid("Please send a postal code like 505-0041.")
+        return f"{match.group(1)}-{match.group(2)}"
+
+
+@field_type
+class Kana(FieldType):
+    """A name in kana, stored in katakana."""
+
+    name = "kana"
+    keys = frozenset({"max_length"})
+
+    def read(self, reader: Reader, data: dict, where: str) -> dict[str, Any]:
+        return {"max_length": reader.number(data, "max_length", where) or 100}
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> str:
+        text = re.sub(r"\s+", " ", to_katakana(normalize(typed(inp))))
+        if not text or not re.fullmatch(r"[ァ-ヺー・ ]+", text):
+            raise Invalid("Please write it in kana, e.g. ヤマダ ハナコ.")
+        if f.max_length and len(text) > f.max_length:
+            raise Invalid("Please keep it to %(max)s characters or fewer.", max=int(f.max_length))
+        return text
+
+
+@field_type
+class Email(FieldType):
+    """An email address."""
+
+    name = "email"
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> str:
+        text = normalize(typed(inp))
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", text):
+            raise Invalid("Please send an email address like name@example.com.")
+        return text
+
+
+@field_type
+class Location(FieldType):
+    """A place sent with LINE's location picker."""
+
+    name = "location"
+    personal = True
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> dict[str, Any]:
+        if inp.kind != "location" or not inp.location:
+            raise Invalid("Please send a location: use the button below.")
+        loc = inp.location
+        return {"latitude": loc.get("latitude"), "longitude": loc.get("longitude"),
+                "address": strip_controls(loc.get("address")),
+                "title": strip_controls(loc.get("title"))}
+
+    def quick_replies(self, f: Field, turn: Turn) -> list[Button]:
+        return [Device("location", turn.t("Send location"))]
+
+    def display(self, f: Field, value: Any, view: View) -> str:
+        return value.get("address") or f"{value.get('latitude')}, {value.get('longitude')}"
+
+    def detail(self, f: Field, value: Any, view: View) -> str:
+        return (f"{value.get('address') or ''} "
+                f"({value.get('latitude')}, {value.get('longitude')})").strip()
+
+
+@field_type
+class Photo(FieldType):
+    """A photo from the camera or the photo roll, kept in the uploads table."""
+
+    name = "photo"
+    personal = True
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> dict[str, Any]:
+        if inp.kind != "image" or not inp.message_id:
+            raise Invalid("Please send a photo: use the buttons below.")
+        return turn.store_image(inp.message_id)
+
+    def quick_replies(self, f: Field, turn: Turn) -> list[Button]:
+        return [Device("camera", turn.t("Camera")), Device("cameraRoll", turn.t("Photos"))]
+
+    def display(self, f: Field, value: Any, view: View) -> str:
+        return view.t("Photo received")
+
+    def detail(self, f: Field, value: Any, view: View) -> str:
+        return value.get("content_type", "")
+
+    def upload_id(self, value: Any) -> int | None:
+        return value.get("upload_id") if isinstance(value, dict) else None
+
+
+@field_type
+class ChildField(FieldType):
+    """One of the household's registered children."""
+
+    name = "child"
+    personal = True
+
+    def parse(self, f: Field, inp: Input, turn: Turn) -> dict[str, Any]:
+        children = turn.children()
+        if inp.kind == "postback" and inp.value is not None:
+            found = next((c for c in children if str(c[0]) == inp.value), None)
+        else:
+            wanted = normalize(typed(inp)).replace(" ", "")
+            found = next((c for c in children if normalize(c[1]).replace(" ", "") == wanted),
+                         None)
+        if found is None:
+            raise Invalid("Please choose one of your registered children.")
+        return {"id": found[0], "name": found[1]}
+
+    def quick_replies(self, f: Field, turn: Turn) -> list[Button]:
+        return [Tap(name, "answer", str(cid)) for cid, name in turn.children()]
+
+    def display(self, f: Field, value: Any, view: View) -> str:
+        return value.get("name", "")
+
+
+@field_type
+class Group(FieldType):
+    """Sub-fields asked once per item (a child), min to max items; never nested."""
+
+    name = "group"
+    keys = frozenset({"fields", "fields_from", "min", "max", "more_prompt"})
+    container = True
+
+    def read(self, reader: Reader, data: dict, where: str) -> dict[str, Any]:
+        source = data.get("fields_from")
+        if source is not None:
+            if source not in reader.known:
+                raise reader.fail(where, f"fields_from {source!r} is not a known form")
+            fields = reader.known[source].fields
+        else:
+            fields = reader.fields(data.get("fields"), f"{where}.fields")
+        if any(kind_of(f).container for f in fields):
+            raise reader.fail(where, "groups cannot be nested")
+        low = int(reader.number(data, "min", where) or 1)
+        high = int(reader.number(data, "max", where) or 10)
+        return {"fields": fields, "min": low, "max": high,
+                "more_prompt": reader.text(data.get("more_prompt"), f"{where}.more_prompt")}
+
+
+def _iso_date(value: Any) -> bool:
+    if isinstance(value, date):
+        return True
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+# The engine asks "another one?" after a group item with the yes/no type's rules.
+parse_yesno = FIELD_TYPES["yesno"].parse

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from cityhall.city import current_city
 from cityhall.jobs import register
 from models.conversation import Conversation
 
@@ -15,6 +15,6 @@ from models.conversation import Conversation
 @register("expire-forms", "interval", "Drop forms left unfinished too long", minutes=30)
 def expire_forms(session: Session, now: datetime) -> int:
     """Delete conversations untouched for longer than the expiry; return how many."""
-    limit = timedelta(minutes=current_app.config["FORM_EXPIRY_MINUTES"])
+    limit = current_city().form_expiry
     result = session.execute(delete(Conversation).where(Conversation.updated_at < now - limit))
     return result.rowcount

@@ -7,8 +7,7 @@ from urllib.parse import urlencode
 
 from bot import messages
 from bot.flows import steps
-from bot.flows.fields import date_bounds
-from bot.flows.schema import Field
+from bot.flows.fields import Button, Device, Picker, kind_of
 from bot.flows.steps import Step
 
 if TYPE_CHECKING:
@@ -55,62 +54,23 @@ def paged(turn: Turn, choices: list[Item], fixed: list[Item], page: int) -> list
 
 
 def choice_items(turn: Turn, step: Step) -> list[Item]:
-    """The answers a resident can tap for this step's type."""
-    f = step.field
-    if step.kind == "more" or f.type == "yesno":
+    """The answers a resident can tap for this step: its field type's buttons."""
+    if step.kind == "more":
         return [item(turn, turn.t("Yes"), "answer", "yes"), item(turn, turn.t("No"), "answer", "no")]
-    if f.type == "choice":
-        return [item(turn, o.label.get(turn.lang, o.label["ja"]), "answer", o.value)
-                for o in turn.options(f)]
-    if f.type == "multichoice":
-        return multichoice_items(turn, f)
-    if f.type == "child":
-        return [item(turn, name, "answer", str(cid)) for cid, name in turn.children()]
-    return TYPE_ITEMS.get(f.type, lambda t, s: [])(turn, f)
+    return [button(turn, b) for b in kind_of(step.field).quick_replies(step.field, turn)]
 
 
-def multichoice_items(turn: Turn, f: Field) -> list[Item]:
-    chosen = set(turn.conv.draft.get("selected", []))
-    items = [item(turn, ("✓ " if o.value in chosen else "") + o.label.get(turn.lang, o.label["ja"]),
-                  "toggle", o.value) for o in turn.options(f)]
-    if chosen:
-        items.insert(0, item(turn, turn.t("Done"), "done"))
-    return items
-
-
-def date_item(turn: Turn, f: Field) -> list[Item]:
-    low, high = date_bounds(f, turn)
-    action: dict[str, Any] = {"type": "datetimepicker", "label": turn.t("Pick a date"),
-                              "data": data(turn, "answer"), "mode": "date"}
-    if low:
-        action["min"] = low.isoformat()
-    if high:
-        action["max"] = high.isoformat()
-    initial = max(low or turn.today, min(high or turn.today, turn.today))
-    action["initial"] = initial.isoformat()
-    return [{"type": "action", "action": action}]
-
-
-def time_item(turn: Turn, f: Field) -> list[Item]:
-    action: dict[str, Any] = {"type": "datetimepicker", "label": turn.t("Pick a time"),
-                              "data": data(turn, "answer"), "mode": "time"}
-    if f.min_time:
-        action["min"] = f.min_time[:5]
-        action["initial"] = f.min_time[:5]
-    if f.max_time:
-        action["max"] = f.max_time[:5]
-    return [{"type": "action", "action": action}]
-
-
-TYPE_ITEMS = {
-    "date": date_item,
-    "time": time_item,
-    "location": lambda turn, f: [{"type": "action",
-                                  "action": {"type": "location", "label": turn.t("Send location")}}],
-    "photo": lambda turn, f: [
-        {"type": "action", "action": {"type": "camera", "label": turn.t("Camera")}},
-        {"type": "action", "action": {"type": "cameraRoll", "label": turn.t("Photos")}}],
-}
+def button(turn: Turn, b: Button) -> Item:
+    """Encode a field type's button as a LINE quick-reply item."""
+    if isinstance(b, Device):
+        return {"type": "action", "action": {"type": b.action, "label": b.label}}
+    if isinstance(b, Picker):
+        action: dict[str, Any] = {"type": "datetimepicker", "label": b.label,
+                                  "data": data(turn, "answer"), "mode": b.mode}
+        action.update({k: v for k, v in (("min", b.min), ("max", b.max),
+                                          ("initial", b.initial)) if v is not None})
+        return {"type": "action", "action": action}
+    return item(turn, b.label, b.op, b.value)
 
 
 def question(turn: Turn, step: Step) -> str:

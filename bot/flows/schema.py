@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, time
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-FIELD_TYPES = {
-    "text", "longtext", "number", "date", "time", "choice", "multichoice", "yesno", "phone",
-    "postal", "kana", "email", "location", "photo", "child", "group",
-}
+from bot.flows.fields import FIELD_TYPES, kind_of
 LANGUAGES = ("ja", "en")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-RELATIVE_DATE = re.compile(r"^(today|[+-]\d+[dmy])$")
 CONDITION_KEYS = {"field", "equals", "not_equals", "in", "is_set"}
-FIELD_KEYS = {
-    "id", "type", "label", "prompt", "required", "prefill", "when", "error", "min", "max",
-    "min_length", "max_length", "pattern", "options", "options_from", "min_date", "max_date",
-    "fields", "fields_from", "more_prompt", "integer", "must_be", "link",
-}
+# Keys every field may have; each field type adds its own (FieldType.keys).
+COMMON_KEYS = {"id", "type", "label", "prompt", "required", "prefill", "when", "error"}
 FORM_KEYS = {"id", "title", "description", "department", "receipt_prefix", "anonymous",
              "requires_registration", "on_submit", "confirm", "fields", "menu", "done"}
 
@@ -86,10 +79,15 @@ class Field:
     link: str | None = None
     fields: tuple[Field, ...] = ()
     more_prompt: Text | None = None
+    # A type's own settings that no attribute above holds (a type added by a feature).
+    settings: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def sub(self, field_id: str) -> Field | None:
         """Return a field of this group by id."""
         return next((f for f in self.fields if f.id == field_id), None)
+
+
+FIELD_ATTRIBUTES = {f.name for f in dataclass_fields(Field)} - {"settings"}
 
 
 @dataclass(frozen=True)
@@ -114,7 +112,7 @@ class Form:
         return next((f for f in self.fields if f.id == field_id), None)
 
 
-class _Reader:
+class Reader:
     """Check one form's YAML; every error names the file and the field."""
 
     def __init__(self, source: str, known: dict[str, Form]) -> None:
@@ -166,8 +164,7 @@ class _Reader:
             if not (isinstance(form.receipt_prefix, str)
                     and re.fullmatch(r"[A-Z]{1,3}", form.receipt_prefix)):
                 raise self.fail("receipt_prefix", "needs 1 to 3 capital letters, e.g. A")
-        if form.anonymous and any(f.prefill or f.type in ("child", "photo", "location")
-                                  for f in form.fields):
+        if form.anonymous and any(f.prefill or kind_of(f).personal for f in form.fields):
             raise self.fail("anonymous", "an anonymous form cannot prefill, ask for a child, "
                                          "a photo or a location")
 
@@ -188,9 +185,6 @@ class _Reader:
         """Read one field and check the options its type needs."""
         if not isinstance(data, dict):
             raise self.fail(where, "a field must be a mapping")
-        unknown = set(data) - FIELD_KEYS
-        if unknown:
-            raise self.fail(where, f"unknown keys {sorted(unknown)}")
         field_id = data.get("id")
         if not isinstance(field_id, str) or not ID_PATTERN.match(field_id):
             raise self.fail(where, "id must be lower-case letters, digits and _")
@@ -198,10 +192,17 @@ class _Reader:
             raise self.fail(where, f"id {field_id!r} is used twice")
         kind = data.get("type")
         if kind not in FIELD_TYPES:
-            raise self.fail(where, f"unknown type {kind!r}; known: {', '.join(sorted(FIELD_TYPES))}")
+            raise self.fail(where, f"unknown type {kind!r}; known: "
+                                   f"{', '.join(FIELD_TYPES.names())}")
+        field_type = FIELD_TYPES[kind]
+        unknown = set(data) - COMMON_KEYS - field_type.keys
+        if unknown:
+            raise self.fail(where, f"unknown keys {sorted(unknown)} for type {kind!r}")
         values = self.common(data, where, earlier)
-        values.update(self.typed(kind, data, where))
-        return Field(id=field_id, type=kind, **values)
+        settings = field_type.read(self, data, where)
+        values.update({k: v for k, v in settings.items() if k in FIELD_ATTRIBUTES})
+        extra = {k: v for k, v in settings.items() if k not in FIELD_ATTRIBUTES}
+        return Field(id=field_id, type=kind, settings=extra, **values)
 
     def common(self, data: dict, where: str, earlier: list[str]) -> dict[str, Any]:
         from bot.flows.hooks import PREFILL_KEYS
@@ -234,90 +235,6 @@ class _Reader:
                          any_of=tuple(any_of) if any_of is not None else None,
                          is_set=data.get("is_set"))
 
-    def typed(self, kind: str, data: dict, where: str) -> dict[str, Any]:
-        """Read the options that belong to this field type."""
-        reader = getattr(self, f"typed_{kind}", None)
-        return reader(data, where) if reader else {}
-
-    def typed_text(self, data: dict, where: str, default_max: int = 100) -> dict[str, Any]:
-        pattern = data.get("pattern")
-        if pattern is not None:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise self.fail(where, f"pattern does not compile: {exc}") from exc
-        return {"pattern": pattern, "min_length": self.number(data, "min_length", where),
-                "max_length": self.number(data, "max_length", where) or default_max}
-
-    def typed_longtext(self, data: dict, where: str) -> dict[str, Any]:
-        return self.typed_text(data, where, default_max=1000)
-
-    def typed_number(self, data: dict, where: str) -> dict[str, Any]:
-        low, high = self.number(data, "min", where), self.number(data, "max", where)
-        if low is not None and high is not None and low > high:
-            raise self.fail(where, "min is greater than max")
-        return {"min": low, "max": high, "integer": bool(data.get("integer", True))}
-
-    def typed_date(self, data: dict, where: str) -> dict[str, Any]:
-        for key in ("min_date", "max_date"):
-            value = data.get(key)
-            if value is not None and not (RELATIVE_DATE.match(str(value)) or _iso_date(value)):
-                raise self.fail(where, f"{key} must be today, +Nd/-Nm/+Ny or YYYY-MM-DD")
-        return {"min_date": _as_text(data.get("min_date")), "max_date": _as_text(data.get("max_date"))}
-
-    def typed_time(self, data: dict, where: str) -> dict[str, Any]:
-        bounds = {}
-        for key in ("min", "max"):
-            value = data.get(key)
-            if value is not None:
-                try:
-                    time.fromisoformat(str(value))
-                except ValueError as exc:
-                    raise self.fail(where, f"{key} must be a time like 09:00") from exc
-            bounds[f"{key}_time"] = _as_text(value)
-        return bounds
-
-    def typed_kana(self, data: dict, where: str) -> dict[str, Any]:
-        return {"max_length": self.number(data, "max_length", where) or 100}
-
-    def typed_choice(self, data: dict, where: str) -> dict[str, Any]:
-        from bot.flows.hooks import OPTION_SOURCES
-
-        source = data.get("options_from")
-        if source is not None:
-            if source not in OPTION_SOURCES:
-                raise self.fail(where, f"unknown options_from {source!r}; known: "
-                                       f"{', '.join(sorted(OPTION_SOURCES))}")
-            return {"options_from": source}
-        return {"options": self.options(data.get("options"), where),
-                "min": self.number(data, "min", where), "max": self.number(data, "max", where)}
-
-    def typed_multichoice(self, data: dict, where: str) -> dict[str, Any]:
-        return self.typed_choice(data, where)
-
-    def typed_yesno(self, data: dict, where: str) -> dict[str, Any]:
-        must_be = data.get("must_be")
-        if must_be is not None and not isinstance(must_be, bool):
-            raise self.fail(where, "must_be must be true or false")
-        if must_be is not None and not data.get("error"):
-            raise self.fail(where, "must_be needs an error text saying why")
-        return {"must_be": must_be, "link": data.get("link")}
-
-    def typed_group(self, data: dict, where: str) -> dict[str, Any]:
-        source = data.get("fields_from")
-        if source is not None:
-            if source not in self.known:
-                raise self.fail(where, f"fields_from {source!r} is not a known form")
-            fields = self.known[source].fields
-        else:
-            fields = self.fields(data.get("fields"), f"{where}.fields")
-        if any(f.type == "group" for f in fields):
-            raise self.fail(where, "groups cannot be nested")
-        low = int(self.number(data, "min", where) or 1)
-        high = int(self.number(data, "max", where) or 10)
-        return {"fields": fields, "min": low, "max": high,
-                "more_prompt": self.text(data.get("more_prompt"), f"{where}.more_prompt")}
-
     def options(self, items: Any, where: str) -> tuple[Option, ...]:
         if not isinstance(items, list) or len(items) < 2:
             raise self.fail(where, "a choice needs at least two options")
@@ -340,25 +257,9 @@ class _Reader:
         return value
 
 
-def _iso_date(value: Any) -> bool:
-    if isinstance(value, date):
-        return True
-    try:
-        date.fromisoformat(str(value))
-    except ValueError:
-        return False
-    return True
-
-
-def _as_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if isinstance(value, date) else str(value)
-
-
 def form_from_data(data: Any, source: str, known: dict[str, Form] | None = None) -> Form:
     """Check a form given as data (already parsed YAML)."""
-    return _Reader(source, known or {}).form(data)
+    return Reader(source, known or {}).form(data)
 
 
 def read_form(path: Path, known: dict[str, Form] | None = None) -> Form:
@@ -367,4 +268,4 @@ def read_form(path: Path, known: dict[str, Form] | None = None) -> Form:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise FormError(f"{path}: cannot read: {exc}") from exc
-    return _Reader(str(path), known or {}).form(data)
+    return Reader(str(path), known or {}).form(data)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from bot.flows.fields import kind_of
 from bot.flows.schema import Field, Form
 
 CONFIRM = "confirm"
@@ -47,7 +48,7 @@ def walk(form: Form, answers: dict[str, Any], context: dict[str, Any]) -> Iterat
     for f in form.fields:
         if not in_scope(f, context) or not visible(f, answers):
             continue
-        if f.type == "group":
+        if kind_of(f).container:
             yield from _walk_group(f, answers)
         else:
             yield Step(f.id, f)

@@ -7,6 +7,7 @@ import logging
 from bot import messages
 from bot.context import EventContext
 from bot.dispatch import on
+from bot.flows.fields import strip_controls
 from bot.gateway import LineError, gateway
 from cityhall.i18n import RESIDENT_LANGUAGES, normalize_language
 
@@ -33,7 +34,8 @@ def handle(ctx: EventContext) -> None:
         # A profile is a nicety: the resident is greeted in Japanese rather than not at all.
         log.warning("profile of %s not fetched: %s", ctx.user_id, err)
     else:
-        resident.display_name = profile.display_name
+        # LINE lets a user put bidi overrides (and more) in a name: keep none of them.
+        resident.display_name = strip_controls(profile.display_name)
         if not resident.language_chosen:
             resident.language = normalize_language(profile.language)
     ctx.reply(messages.text(greeting(ctx, resident.display_name, ctx.event.follow.is_unblocked)),
