@@ -24,7 +24,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (  # noqa: E402
-    env_for, gunicorn, migrate, percentile, postgres_database, start_emulator, stop, text_body,
+    KEYS, env_for, gunicorn, migrate, percentile, postgres_database, start_emulator, stop, text_body,
     wait_http,
 )
 from emulator.client import EmulatorClient  # noqa: E402
@@ -35,6 +35,7 @@ GOAL_P99_MS = 150
 def prepare_city(database_url: str, user_ids: list[str]) -> str:
     """Seed the city, open every center all day, register one family per user; return the text."""
     os.environ["DATABASE_URL"] = database_url
+    os.environ.update(KEYS)  # the same check-in key as the gunicorn app that verifies the scans
     from checkin import qr, services
     from cityhall import create_app
     from cityhall.config import Config

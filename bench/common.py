@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -20,6 +21,9 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-channel-secret"
 TOKEN = "bench-access-token"
+# Every process outside TestingConfig refuses to start without these; fresh for each run.
+KEYS = {"LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+        "SECRET_KEY": secrets.token_urlsafe(48), "CHECKIN_TOKEN_KEY": secrets.token_urlsafe(48)}
 
 
 def free_port() -> int:
@@ -42,8 +46,7 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 
 def env_for(emulator_url: str, database_url: str) -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(ROOT), DATABASE_URL=database_url,
-                LINE_API_BASE_URL=emulator_url, LINE_DATA_API_BASE_URL=emulator_url,
-                LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN)
+                LINE_API_BASE_URL=emulator_url, LINE_DATA_API_BASE_URL=emulator_url, **KEYS)
 
 
 def start_emulator() -> tuple[subprocess.Popen, str]:
@@ -65,7 +68,7 @@ def gunicorn(app_spec: str, env: dict[str, str], workers: int, threads: int) -> 
 
 
 def migrate(database_url: str) -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DATABASE_URL=database_url)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DATABASE_URL=database_url, **KEYS)
     subprocess.run([sys.executable, "-m", "cityhall", "db", "upgrade"], env=env, check=True,
                    stdout=subprocess.DEVNULL)
 

@@ -47,7 +47,11 @@ bp = Blueprint("bot", __name__)
 
 
 def signature_is_valid(secret: str, body: bytes, signature: str) -> bool:
-    """Check base64(HMAC-SHA256(secret, raw body)) in constant time."""
+    """Check base64(HMAC-SHA256(secret, raw body)) in constant time; no secret, no match."""
+    if not secret:
+        # Anyone can sign with the empty key: without a channel secret nothing is genuine.
+        log.error("webhook refused: LINE_CHANNEL_SECRET is empty")
+        return False
     expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
     return hmac.compare_digest(expected, signature.encode("ascii", "replace"))
 

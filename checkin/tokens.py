@@ -6,6 +6,10 @@
 The signature covers everything before it, so changing the center, the version or the window
 makes the token invalid. It is cut to 16 base64url characters (96 bits): short enough for a
 readable chat message, far too long to guess.
+
+The key is CHECKIN_TOKEN_KEY and nothing else: it used to be derived from SECRET_KEY, whose
+default was public, so anyone could forge every poster. Rotating it invalidates every printed
+poster at once (see docs/checkin.md).
 """
 
 from __future__ import annotations
@@ -40,14 +44,16 @@ class CenterToken:
     number: int  # the poster version, or the kiosk time window
 
 
+class MissingKeyError(RuntimeError):
+    """CHECKIN_TOKEN_KEY is empty: no token is made or accepted."""
+
+
 def secret() -> bytes:
-    """Return the signing key: CHECKIN_TOKEN_SECRET, or one derived from SECRET_KEY."""
-    configured = current_app.config.get("CHECKIN_TOKEN_SECRET")
-    if configured:
-        return configured.encode()
-    # A derived key, so a leaked token secret never reveals the session secret (and vice versa).
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), b"checkin-token",
-                    hashlib.sha256).digest()
+    """Return the signing key, CHECKIN_TOKEN_KEY; fail closed when it is empty."""
+    configured = current_app.config.get("CHECKIN_TOKEN_KEY")
+    if not configured:
+        raise MissingKeyError("CHECKIN_TOKEN_KEY is not set: check-in codes cannot be signed")
+    return str(configured).encode()
 
 
 def _sign(payload: str, key: bytes) -> str:

@@ -6,13 +6,22 @@ import logging
 
 from flask import Flask
 
-from cityhall.config import Config
+from cityhall.config import Config, ConfigError, proxy_hops, require_production_settings
 
 
 def create_app(config: Config | None = None) -> Flask:
-    """Build the web app: extensions, the webhook, health, and each feature's blueprint."""
+    """Build the web app: extensions, the webhook, health, and each feature's blueprint.
+
+    Web, worker and clock all come through here, so each refuses to start with missing,
+    public or weak secrets (ConfigError names them); only TestingConfig skips the check.
+    """
+    config = config or Config()
+    if not config.TESTING:
+        require_production_settings(config)
     app = Flask(__name__, instance_relative_config=False)
-    app.config.from_object(config or Config())
+    app.config.from_object(config)
+    install_url_converters(app)
+    trust_proxies(app)
     app.json.ensure_ascii = False
     if not app.logger.handlers or app.config.get("TESTING"):
         logging.basicConfig(level=logging.INFO,
@@ -50,3 +59,25 @@ def create_app(config: Config | None = None) -> Flask:
 
     dashboards.init_app(app)  # aggregation jobs, dashboard pages, JSON and downloads
     return app
+
+
+def install_url_converters(app: Flask) -> None:
+    """Bound every URL converter before any route is added (rules bind converters then)."""
+    from cityhall.urls import CONVERTERS
+
+    app.url_map.converters.update(CONVERTERS)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Read the client's address and scheme from CITYHALL_PROXY_HOPS trusted proxies only.
+
+    With 0 (the default) forwarded headers are ignored: anyone can send them, so trusting
+    them without a proxy that overwrites them would let a caller choose its own address.
+    """
+    hops = proxy_hops(app.config.get("CITYHALL_PROXY_HOPS", 0))
+    if hops is None:
+        raise ConfigError(["CITYHALL_PROXY_HOPS must be a whole number from 0 to 5"])
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore

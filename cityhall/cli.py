@@ -16,7 +16,19 @@ from cityhall import create_app
 log = logging.getLogger(__name__)
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
+def load_app():
+    """Build the app for a command; a refused configuration is a one-line error, not a trace."""
+    from flask.cli import NoAppException
+
+    from cityhall.config import ConfigError
+
+    try:
+        return create_app()
+    except ConfigError as err:
+        raise NoAppException(str(err)) from None
+
+
+@click.group(cls=FlaskGroup, create_app=load_app, add_version_option=False)
 def main() -> None:
     """Smartphone City Hall."""
 
@@ -139,7 +151,7 @@ def jobs_run(name: str, now_text: str | None) -> None:
     click.echo(f"{name}: {result}")
 
 
-@main.command("demo")
+@main.command("demo", with_appcontext=False)  # it makes the secrets the app needs
 @click.option("--port", default=5000, show_default=True)
 @click.option("--emulator-port", default=8001, show_default=True)
 def demo_command(port: int, emulator_port: int) -> None:

@@ -7,6 +7,19 @@ from pathlib import Path
 
 INSTANCE_DIR = Path(os.environ.get("CITYHALL_INSTANCE_DIR", Path.cwd() / "instance"))
 
+# Values published in this repository's history or docs: a key equal to one of them is no key.
+PUBLIC_KEYS = frozenset({"dev-only-secret-change-me", "change-me", "changeme", "secret",
+                         "test-secret", "demo-secret"})
+MIN_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run a production process; the message names every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("refusing to start: " + "; ".join(problems))
+        self.problems = problems
+
 
 def normalize_database_url(url: str) -> str:
     """Make a plain ``postgresql://`` URL use psycopg 3 rather than psycopg2."""
@@ -23,7 +36,7 @@ class Config:
 
     def __init__(self, **overrides: object) -> None:
         env = os.environ
-        self.SECRET_KEY = env.get("SECRET_KEY", "dev-only-secret-change-me")
+        self.SECRET_KEY = env.get("SECRET_KEY", "")
         self.LINE_CHANNEL_SECRET = env.get("LINE_CHANNEL_SECRET", "")
         self.LINE_CHANNEL_ACCESS_TOKEN = env.get("LINE_CHANNEL_ACCESS_TOKEN", "")
         self.LINE_API_BASE_URL = env.get("LINE_API_BASE_URL", "https://api.line.me")
@@ -44,7 +57,10 @@ class Config:
         self.OUTBOX_POLL_SECONDS = float(env.get("OUTBOX_POLL_SECONDS", "1"))
         self.WEBHOOK_EVENT_RETENTION_DAYS = int(env.get("WEBHOOK_EVENT_RETENTION_DAYS", "14"))
         self.WEBHOOK_MAX_BODY_BYTES = int(env.get("WEBHOOK_MAX_BODY_BYTES", str(1024 * 1024)))
-        self.CHECKIN_TOKEN_SECRET = env.get("CHECKIN_TOKEN_SECRET", "")  # empty: derived from SECRET_KEY
+        # Signs the QR codes on posters and kiosks; never derived from SECRET_KEY.
+        self.CHECKIN_TOKEN_KEY = env.get("CHECKIN_TOKEN_KEY", "")
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted.
+        self.CITYHALL_PROXY_HOPS = env.get("CITYHALL_PROXY_HOPS", "0")
         self.FORM_EXPIRY_MINUTES = int(env.get("FORM_EXPIRY_MINUTES", "1440"))  # unfinished forms
         self.SESSION_COOKIE_SECURE = env.get("SESSION_COOKIE_SECURE", "1") != "0"
         self.SESSION_COOKIE_HTTPONLY = True
@@ -52,9 +68,49 @@ class Config:
         for key, value in overrides.items():
             setattr(self, key, value)
 
+    def problems(self) -> list[str]:
+        """Say what keeps this configuration from running a production process."""
+        found = [f"{name} is not set"
+                 for name in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN")
+                 if not str(getattr(self, name, "") or "").strip()]
+        found += key_problems("SECRET_KEY", self.SECRET_KEY)
+        found += key_problems("CHECKIN_TOKEN_KEY", self.CHECKIN_TOKEN_KEY)
+        if self.CHECKIN_TOKEN_KEY and self.CHECKIN_TOKEN_KEY == self.SECRET_KEY:
+            found.append("CHECKIN_TOKEN_KEY must differ from SECRET_KEY")
+        if proxy_hops(self.CITYHALL_PROXY_HOPS) is None:
+            found.append("CITYHALL_PROXY_HOPS must be a whole number from 0 to 5")
+        return found
+
+
+def key_problems(name: str, value: str | None) -> list[str]:
+    """Say why a signing key is unusable: missing, public, or too short to resist guessing."""
+    if not value:
+        return [f"{name} is not set"]
+    if value in PUBLIC_KEYS:
+        return [f"{name} is a published development value"]
+    if len(value) < MIN_KEY_LENGTH or len(set(value)) < 8:
+        return [f"{name} is too weak (use at least {MIN_KEY_LENGTH} random characters)"]
+    return []
+
+
+def proxy_hops(value: object) -> int | None:
+    """Read CITYHALL_PROXY_HOPS; None when it is not a small whole number."""
+    try:
+        hops = int(str(value).strip())
+    except ValueError:
+        return None
+    return hops if 0 <= hops <= 5 else None
+
+
+def require_production_settings(config: Config) -> None:
+    """Refuse a configuration that would run with missing, public or weak secrets."""
+    found = config.problems()
+    if found:
+        raise ConfigError(found)
+
 
 class TestingConfig(Config):
-    """Settings for tests: a given database and the emulator's URL."""
+    """Settings for tests: a given database and the emulator's URL; fixed, public secrets."""
 
     TESTING = True
 
@@ -63,6 +119,8 @@ class TestingConfig(Config):
             "SECRET_KEY": "test-secret",
             "LINE_CHANNEL_SECRET": "test-channel-secret",
             "LINE_CHANNEL_ACCESS_TOKEN": "test-access-token",
+            "CHECKIN_TOKEN_KEY": "test-checkin-token-key",
+            "CITYHALL_PROXY_HOPS": "0",
             "LINE_CONNECT_TIMEOUT": 1.0,
             "LINE_READ_TIMEOUT": 2.0,
             "SESSION_COOKIE_SECURE": False,

@@ -2,25 +2,52 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 
-DEMO_SECRET = "demo-channel-secret"
-DEMO_TOKEN = "demo-access-token"
+from cityhall.config import INSTANCE_DIR
+
+# Made once per checkout and kept under instance/, so sessions and printed demo posters
+# survive a restart; never committed, never shared with another installation.
+DEMO_SECRETS_FILE = "demo-secrets.json"
+DEMO_SECRET_NAMES = ("SECRET_KEY", "CHECKIN_TOKEN_KEY", "LINE_CHANNEL_SECRET",
+                     "LINE_CHANNEL_ACCESS_TOKEN")
 
 
-def demo_environment(port: int, emulator_port: int) -> dict[str, str]:
-    """Point the app at the emulator, with demo credentials, unless the caller set them."""
+def demo_secrets(instance_dir: Path = INSTANCE_DIR) -> dict[str, str]:
+    """Return this checkout's demo secrets, generating them (owner-only file) the first time."""
+    path = instance_dir / DEMO_SECRETS_FILE
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    missing = [name for name in DEMO_SECRET_NAMES if not stored.get(name)]
+    if missing:
+        stored.update({name: _new_secret(name) for name in missing})
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            json.dump(stored, out, indent=1)
+    return {name: stored[name] for name in DEMO_SECRET_NAMES}
+
+
+def _new_secret(name: str) -> str:
+    # A LINE channel secret is 32 hex characters; the others are random URL-safe text.
+    return secrets.token_hex(16) if name == "LINE_CHANNEL_SECRET" else secrets.token_urlsafe(48)
+
+
+def demo_environment(port: int, emulator_port: int,
+                     instance_dir: Path = INSTANCE_DIR) -> dict[str, str]:
+    """Point the app at the emulator, with generated secrets, unless the caller set them."""
     env = dict(os.environ)
     emulator = f"http://127.0.0.1:{emulator_port}"
-    env.setdefault("LINE_CHANNEL_SECRET", DEMO_SECRET)
-    env.setdefault("LINE_CHANNEL_ACCESS_TOKEN", DEMO_TOKEN)
+    for name, value in demo_secrets(instance_dir).items():
+        env.setdefault(name, value)
     env.setdefault("LINE_API_BASE_URL", emulator)
     env.setdefault("LINE_DATA_API_BASE_URL", emulator)
     env.setdefault("SESSION_COOKIE_SECURE", "0")

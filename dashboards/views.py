@@ -8,13 +8,12 @@ script (static/dashboards.js) draws them with Plotly served from the installed p
 
 from __future__ import annotations
 
-import io
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from importlib.resources import files
 
 import pandas as pd
-from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from cityhall.city import current_city
@@ -22,10 +21,12 @@ from dashboards import aggregate
 from dashboards.charts import AGE_BAND_LABELS, CHARTS, LABELS, Chart
 from dashboards.queries import GRAINS, Filters
 from models import utcnow
-from staff import audit
+from staff import audit, exports
 from staff.access import (current_staff, require_center, require_role, scoped_centers,
                           scoped_department_ids)
+from staff.args import date_arg
 from staff.database import db_session
+from staff.errors import BadArgument
 from staff.nav import register_nav
 from staff.templating import current_language
 
@@ -57,22 +58,15 @@ def _as_of() -> str | None:
     return current_city().local(moment).strftime("%Y-%m-%d %H:%M") if moment else None
 
 
-def _date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        abort(400)
-
-
 def filters(chart: Chart) -> Filters:
     """Read the filters from the query string; a center outside the scope answers 404."""
     session, args, city = db_session(), request.args, current_city()
     code = args.get("center") or None
     centers = (require_center(session, code),) if code else tuple(scoped_centers(session))
-    end = _date(args.get("end")) or city.today(utcnow())
-    start = _date(args.get("start")) or end - timedelta(days=DEFAULT_DAYS - 1)
+    end = date_arg("end") or city.today(utcnow())
+    start = date_arg("start") or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end or (end - start).days > MAX_DAYS:
-        abort(400)
+        raise BadArgument("start")
     band = args.get("band") if args.get("band") in AGE_BAND_LABELS else None
     grain = args.get("grain") if args.get("grain") in GRAINS else "day"
     departments = scoped_department_ids()
@@ -116,22 +110,14 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def csv_response(chart: Chart, frame: pd.DataFrame) -> Response:
-    # A byte-order mark, so Excel opens the Japanese text as UTF-8.
-    body = labelled(frame).to_csv(index=False).encode("utf-8-sig")
-    return _download(body, "text/csv; charset=utf-8", f"{chart.slug}.csv")
+    # A byte-order mark, so Excel opens the Japanese text as UTF-8; formulas come out as text.
+    return exports.download(exports.frame_csv(labelled(frame)), exports.CSV_MIMETYPE,
+                            f"{chart.slug}.csv")
 
 
 def xlsx_response(chart: Chart, frame: pd.DataFrame) -> Response:
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        labelled(frame).to_excel(writer, index=False, sheet_name=chart.slug)
-    return _download(buffer.getvalue(), "application/vnd.openxmlformats-officedocument."
-                     "spreadsheetml.sheet", f"{chart.slug}.xlsx")
-
-
-def _download(body: bytes, mimetype: str, name: str) -> Response:
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return exports.download(exports.frame_xlsx(labelled(frame), chart.slug),
+                            exports.XLSX_MIMETYPE, f"{chart.slug}.xlsx")
 
 
 def page_view(chart: Chart):

@@ -26,6 +26,7 @@ from residents import applications
 from residents.applications import STATUS_LABELS, TRANSITIONS, StatusError
 from staff import audit
 from staff.access import current_staff, require_role, samples, scoped_departments
+from staff.args import page_arg
 from staff.database import db_session
 from staff.nav import register_nav
 from staff.templating import current_language
@@ -227,8 +228,7 @@ def filters() -> tuple[SubmissionStatus | None, str | None, int]:
     status = SubmissionStatus(status) if status in set(SubmissionStatus) else None
     form_id = request.args.get("form") or None
     form_id = form_id if form_id and forms().get(form_id) else None
-    page = request.args.get("page", "1")
-    return status, form_id, max(int(page), 1) if page.isdigit() else 1
+    return status, form_id, page_arg()
 
 
 def inbox_page() -> dict[str, Any]:

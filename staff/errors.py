@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext
+from werkzeug.exceptions import BadRequest
 
 
 def N_(message: str) -> str:
@@ -21,3 +22,17 @@ class StaffError(ValueError):
     def translated(self) -> str:
         """Return the message in the current request's language."""
         return gettext(self.msgid, **self.params)
+
+
+class BadArgument(BadRequest):
+    """A query argument or path part that is malformed or out of range: answered with 400."""
+
+    msgid = N_("The value of “%(name)s” is not valid.")
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"bad value for {name!r}")
+        self.argument = name
+
+    def translated(self) -> str:
+        """Return the message in the current request's language."""
+        return gettext(self.msgid, name=self.argument)

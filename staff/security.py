@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, abort, current_app, jsonify, render_template, request
+from flask import Flask, Response, abort, current_app, g, jsonify, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -27,6 +27,8 @@ ERROR_MESSAGES = {
     403: N_("You do not have access to this page."),
     404: N_("This page does not exist, or you do not have access to it."),
     405: N_("This action is not allowed here."),
+    413: N_("What was sent is too large."),
+    500: N_("Something went wrong on our side. Nothing was changed; please try again later."),
 }
 
 
@@ -34,8 +36,10 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.before_request(refuse_undeclared_views)
     app.after_request(add_security_headers)
-    for code in ERROR_MESSAGES:
-        app.register_error_handler(code, render_error)
+    # Every HTTP error (not only the listed codes), and any exception a view lets escape (500),
+    # gets the staff page or JSON: never Werkzeug's bare page or a stack trace.
+    app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(500, render_error)
 
 
 def is_staff_path() -> bool:
@@ -74,9 +78,20 @@ def render_error(error: HTTPException):
     if not is_staff_path():
         return error
     code = error.code or 500
+    if code >= 500:
+        _rollback()
     message = gettext(ERROR_MESSAGES.get(code, DEFAULT_ERROR))
     if isinstance(error, CSRFError):
         message = gettext("This form has expired. Please reload the page and try again.")
+    elif hasattr(error, "translated"):
+        message = error.translated()
     if request.path.startswith("/staff/api/"):
         return jsonify(error=code, message=message), code
     return render_template("staff/error.html", code=code, message=message), code
+
+
+def _rollback() -> None:
+    """Roll back a failed request's session, so the error page itself can still read."""
+    session = g.get("staff_db")
+    if session is not None:
+        session.rollback()

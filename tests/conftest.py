@@ -4,6 +4,7 @@ emulator on loopback, and the app served over real HTTP."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import threading
 import uuid
@@ -24,6 +25,16 @@ CHANNEL_SECRET = "test-channel-secret"
 ACCESS_TOKEN = "test-access-token"
 POSTGRES_URL = os.environ.get("CITYHALL_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+# A process started outside TestingConfig (web, worker, clock, any `cityhall` command) refuses
+# to start without these; random for each test run, like a real deployment's.
+PROCESS_SECRETS = {"LINE_CHANNEL_SECRET": CHANNEL_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": ACCESS_TOKEN,
+                   "SECRET_KEY": secrets.token_urlsafe(48),
+                   "CHECKIN_TOKEN_KEY": secrets.token_urlsafe(48)}
+
+
+def process_env(**values: str) -> dict[str, str]:
+    """Return the environment for a `cityhall` or gunicorn subprocess of this checkout."""
+    return dict(os.environ, PYTHONPATH=str(ROOT), **PROCESS_SECRETS, **values)
 
 
 @pytest.fixture(scope="session")

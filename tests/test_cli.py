@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -18,7 +17,7 @@ from cityhall.clock import build_scheduler
 from cityhall.db import db
 from cityhall.jobs import JOBS
 from models import Base, Center, ProcessedEvent, utcnow
-from tests.conftest import ROOT
+from tests.conftest import process_env
 
 
 @pytest.fixture
@@ -38,7 +37,7 @@ def test_seed_is_idempotent_and_centers_list_prints_code_tab_name(app, cli):
 
 
 def test_cityhall_works_from_any_directory(database_url, tmp_path):
-    env = dict(os.environ, DATABASE_URL=database_url, PYTHONPATH=str(ROOT))
+    env = process_env(DATABASE_URL=database_url)
     for args in (["db", "upgrade"], ["seed"], ["centers", "list"], ["jobs", "list"]):
         done = subprocess.run([sys.executable, "-m", "cityhall", *args], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=60)

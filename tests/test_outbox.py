@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from bot.gateway import gateway
 from bot.outbox import enqueue
 from cityhall.db import db
 from models import OutboxMessage, OutboxStatus, Resident, utcnow
-from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET, ROOT
+from tests.conftest import process_env
 
 PUSH = "/v2/bot/message/push"
 MULTICAST = "/v2/bot/message/multicast"
@@ -157,9 +156,8 @@ def test_worker_gives_up_after_max_attempts(app, line):
 
 
 def start_worker(database_url: str, emulator_url: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DATABASE_URL=database_url, LINE_API_BASE_URL=emulator_url,
-               LINE_DATA_API_BASE_URL=emulator_url, LINE_CHANNEL_SECRET=CHANNEL_SECRET,
-               LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN, OUTBOX_POLL_SECONDS="0.1")
+    env = process_env(DATABASE_URL=database_url, LINE_API_BASE_URL=emulator_url,
+                      LINE_DATA_API_BASE_URL=emulator_url, OUTBOX_POLL_SECONDS="0.1")
     return subprocess.Popen([sys.executable, "-m", "cityhall", "worker"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -196,8 +196,10 @@ def test_audit_log_page_filters_and_its_reading_is_audited(as_admin, staff_app):
 
 def test_audit_log_page_names_bad_dates_and_ignores_them(as_admin):
     response = as_admin.get("/staff/admin/audit?since=yesterday")
-    assert response.status_code == 200 and "無効な日付型です。" in response.get_data(
+    assert response.status_code == 400 and "無効な日付型です。" in response.get_data(
         as_text=True)
+    response = as_admin.get("/staff/admin/audit?until=9999-12-31")
+    assert response.status_code == 400 and "1900-01-01" in response.get_data(as_text=True)
 
 
 def test_audit_export_is_a_no_store_csv_and_is_audited(as_admin, staff_app):

@@ -13,6 +13,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.center import WEEKDAYS, CheckinMode
 from models.staff import StaffRole
+from staff.args import date_in_range
 from staff.forms import NewPasswordMixin
 from staff.templating import ROLE_LABELS
 
@@ -125,6 +126,6 @@ class AuditFilterForm(FlaskForm):
 
     action = SelectField(_l("Action"), choices=[], validate_choice=False)
     user = SelectField(_l("Staff member"), choices=[], validate_choice=False)
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("Until"), validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional(), date_in_range])
+    until = DateField(_l("Until"), validators=[Optional(), date_in_range])
 
