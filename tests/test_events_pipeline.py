@@ -354,7 +354,8 @@ def test_admins_see_failed_events_in_the_staff_web_and_it_is_audited(live_app, l
     assert "処理できなかったLINEイベント" in html and "RuntimeError: handler bug on boom" in html
     assert user in html and "cityhall webhook replay ID" in html
     assert 'aria-labelledby="failed-events-title"' in html and 'scope="col"' in html
-    assert admin.get("/staff/admin/failed-events?page=99999999999999999999").status_code == 200
+    assert admin.get("/staff/admin/failed-events?page=7").status_code == 200  # the last page
+    assert admin.get("/staff/admin/failed-events?page=99999999999999999999").status_code == 400
     [entry, _] = audit_entries(app, "webhook_failed.view")
     assert entry.username == "admin" and entry.target == "failed_events"
     assert entry.detail == {"via": "page", "page": 1, "shown": 1}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template, request
+from flask import current_app, render_template
 from sqlalchemy import func, select
 
 from bot import deadletter
@@ -17,6 +17,7 @@ from models.webhook import FailedEvent
 from staff import audit
 from staff.access import require_role
 from staff.admin import bp
+from staff.args import page_arg
 from staff.database import db_session
 
 PAGE_SIZE = 50
@@ -30,8 +31,7 @@ def failed_events():
     dbs = db_session()
     total = dbs.scalar(select(func.count()).select_from(FailedEvent)) or 0
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    # Clamped, so a huge ?page= is the last page rather than an overflowing OFFSET.
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    page = min(page_arg(), pages)  # a malformed page is a 400; past the end, the last page
     rows = deadletter.listing(dbs, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     audit.personal_view_detail(page=page, shown=len(rows))
     return render_template("staff/admin/failed_events.html", rows=rows, page=page, pages=pages,
