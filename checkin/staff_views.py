@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from flask import (Blueprint, Response, abort, flash, jsonify, redirect,
                    render_template, url_for)
 from flask_babel import gettext, lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
@@ -23,6 +22,7 @@ from models.household import Child
 from models.visit import Visit
 from staff import audit
 from staff.access import require_center, require_role, samples, scoped_centers
+from staff.baseform import StaffForm
 from staff.database import db_session
 from staff.nav import register_nav
 
@@ -152,7 +152,7 @@ def checkout(center_code: str, visit_id: int):
 # Check-in by hand
 
 
-class PhoneForm(FlaskForm):
+class PhoneForm(StaffForm):
     phone = StringField(_l("Phone number of a registered guardian"),
                         validators=[DataRequired(_l("Please enter a phone number.")),
                                     Length(max=20)], render_kw={"autocomplete": "off"})
@@ -162,7 +162,7 @@ class PhoneForm(FlaskForm):
     submit = SubmitField(_l("Check in all children"))
 
 
-class WalkInForm(FlaskForm):
+class WalkInForm(StaffForm):
     name = StringField(_l("Guardian's name"), validators=[
         DataRequired(_l("Please enter a name.")), Length(max=100)])
     district = SelectField(_l("District"), validators=[Optional()])

@@ -2,21 +2,29 @@
 from __future__ import annotations
 
 import hmac
+import io
 import re
 import time
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
+from PIL import Image, UnidentifiedImageError
 
 from . import ids
 from .core import platform
 from .state import Delivery, RetryKeyConflict
-from .validation import Details, check_messages, check_rich_menu, check_size, check_user_ids, detail
+from .validation import (
+    Details, check_messages, check_rich_menu, check_rich_menu_alias_id, check_size, check_user_ids,
+    detail,
+)
 
 bp = Blueprint("line_api", __name__)
 
 MONTHLY_QUOTA = 30_000
 MAX_RICH_MENU_IMAGE = 1024 * 1024
+MAX_RICH_MENU_ALIASES = 1000
+MAX_BULK_USERS = 500
+IMAGE_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG"}
 PUSH_TARGET_RE = re.compile(r"^[UCR][0-9a-f]{32}$")
 QUOTABLE = {"text", "textV2", "sticker", "image", "video"}
 FAULT_MESSAGES = {
@@ -291,19 +299,39 @@ def delete_rich_menu(rich_menu_id: str) -> Response:
 
 @bp.post("/v2/bot/richmenu/<rich_menu_id>/content")
 def upload_rich_menu_image(rich_menu_id: str) -> Response:
-    """Attach a PNG or JPEG image to a rich menu, once, as LINE allows."""
+    """Attach a PNG or JPEG image of the menu's size to a rich menu, once, as LINE allows."""
     store = platform().store
-    if store.get_rich_menu(rich_menu_id) is None:
+    menu = store.get_rich_menu(rich_menu_id)
+    if menu is None:
         return error(404, "Not found")
-    if request.mimetype not in ("image/png", "image/jpeg"):
+    if request.mimetype not in IMAGE_FORMATS:
         return error(415, "Unsupported media type; use image/png or image/jpeg")
     image = request.get_data()
     if not image or len(image) > MAX_RICH_MENU_IMAGE:
         return error(400, "The image must be between 1 byte and 1 MB")
+    problem = image_problem(image, request.mimetype, menu["size"])
+    if problem:
+        return error(400, problem)
     if store.get_rich_menu_image(rich_menu_id) is not None:
         return error(400, "An image has already been uploaded to the richmenu")
     store.set_rich_menu_image(rich_menu_id, image, request.mimetype)
     return jsonify({})
+
+
+def image_problem(image: bytes, mimetype: str, size: dict[str, int]) -> str | None:
+    """Say why the bytes are not a usable image for a menu of this size, or None."""
+    try:
+        with Image.open(io.BytesIO(image)) as picture:
+            found_format, found_size = picture.format, picture.size
+    except (UnidentifiedImageError, OSError):
+        return "The image cannot be read as PNG or JPEG"
+    if found_format != IMAGE_FORMATS[mimetype]:
+        return f"The image is {found_format}, but Content-Type says {mimetype}"
+    # LINE scales nothing: the areas are in the image's pixels, so the sizes must agree.
+    if found_size != (size["width"], size["height"]):
+        return (f"The image is {found_size[0]}x{found_size[1]}; the rich menu is "
+                f"{size['width']}x{size['height']}")
+    return None
 
 
 @bp.get("/v2/bot/richmenu/<rich_menu_id>/content")
@@ -315,15 +343,23 @@ def download_rich_menu_image(rich_menu_id: str) -> Response:
     return Response(found[0], mimetype=found[1])
 
 
+def applicable(rich_menu_id: str) -> Response | None:
+    """Return LINE's error when a menu cannot be shown to users (unknown or without image)."""
+    store = platform().store
+    if store.get_rich_menu(rich_menu_id) is None:
+        return error(404, "richmenu not found")
+    if store.get_rich_menu_image(rich_menu_id) is None:
+        return error(400, "must upload richmenu image before applying it to user")
+    return None
+
+
 @bp.post("/v2/bot/user/all/richmenu/<rich_menu_id>")
 def set_default_rich_menu(rich_menu_id: str) -> Response:
     """Make a rich menu (with an image) the default for every user."""
-    store = platform().store
-    if store.get_rich_menu(rich_menu_id) is None:
-        return error(404, "Not found")
-    if store.get_rich_menu_image(rich_menu_id) is None:
-        return error(400, "must upload richmenu image before applying it to user")
-    store.set_default_rich_menu(rich_menu_id)
+    problem = applicable(rich_menu_id)
+    if problem:
+        return problem
+    platform().store.set_default_rich_menu(rich_menu_id)
     return jsonify({})
 
 
@@ -340,4 +376,161 @@ def get_default_rich_menu() -> Response:
 def cancel_default_rich_menu() -> Response:
     """Clear the default rich menu."""
     platform().store.set_default_rich_menu(None)
+    return jsonify({})
+
+
+# Rich menus per user
+
+
+def bad_user_id(user_id: str) -> Response | None:
+    """Return LINE's 400 for a path user id that is not one."""
+    if ids.USER_ID_RE.match(user_id):
+        return None
+    return error(400, "The value for the 'userId' parameter is invalid")
+
+
+@bp.post("/v2/bot/user/<user_id>/richmenu/<rich_menu_id>")
+def link_rich_menu(user_id: str, rich_menu_id: str) -> Response:
+    """Link a rich menu to one user; it wins over the default."""
+    problem = bad_user_id(user_id) or applicable(rich_menu_id)
+    if problem:
+        return problem
+    platform().store.link_rich_menu(user_id, rich_menu_id)
+    return jsonify({})
+
+
+@bp.get("/v2/bot/user/<user_id>/richmenu")
+def get_linked_rich_menu(user_id: str) -> Response:
+    """Return the id of the menu linked to the user (the default does not count)."""
+    problem = bad_user_id(user_id)
+    if problem:
+        return problem
+    rich_menu_id = platform().store.linked_rich_menu(user_id)
+    if rich_menu_id is None:
+        return error(404, "the user has no richmenu")
+    return jsonify({"richMenuId": rich_menu_id})
+
+
+@bp.delete("/v2/bot/user/<user_id>/richmenu")
+def unlink_rich_menu(user_id: str) -> Response:
+    """Unlink the user's menu; the default shows again."""
+    problem = bad_user_id(user_id)
+    if problem:
+        return problem
+    platform().store.link_rich_menu(user_id, None)
+    return jsonify({})
+
+
+def bulk_user_ids(body: dict[str, Any] | None) -> tuple[list[str], Details]:
+    """Return the userIds of a bulk request and what is wrong with them."""
+    user_ids = (body or {}).get("userIds")
+    details = check_size(user_ids, "userIds", 1, MAX_BULK_USERS) or check_user_ids(user_ids, "userIds")
+    return (user_ids if not details else []), details
+
+
+@bp.post("/v2/bot/richmenu/bulk/link")
+def bulk_link_rich_menu() -> Response:
+    """Link one rich menu to up to 500 users."""
+    body = json_body()
+    user_ids, details = bulk_user_ids(body)
+    rich_menu_id = (body or {}).get("richMenuId")
+    if not isinstance(rich_menu_id, str):
+        details.append(detail("richMenuId", "Must not be empty"))
+    if details:
+        return invalid_body(details)
+    problem = applicable(rich_menu_id)
+    if problem:
+        return problem
+    for user_id in user_ids:
+        platform().store.link_rich_menu(user_id, rich_menu_id)
+    return _accepted()
+
+
+@bp.post("/v2/bot/richmenu/bulk/unlink")
+def bulk_unlink_rich_menu() -> Response:
+    """Unlink the menus of up to 500 users."""
+    user_ids, details = bulk_user_ids(json_body())
+    if details:
+        return invalid_body(details)
+    for user_id in user_ids:
+        platform().store.link_rich_menu(user_id, None)
+    return _accepted()
+
+
+def _accepted() -> Response:
+    response = jsonify({})
+    response.status_code = 202
+    return response
+
+
+# Rich menu aliases
+
+
+@bp.post("/v2/bot/richmenu/alias")
+def create_rich_menu_alias() -> Response:
+    """Name a rich menu with an alias, for richmenuswitch actions."""
+    body = json_body() or {}
+    details = check_rich_menu_alias_id(body.get("richMenuAliasId"))
+    if not isinstance(body.get("richMenuId"), str):
+        details.append(detail("richMenuId", "Must not be empty"))
+    if details:
+        return invalid_body(details)
+    store = platform().store
+    if store.get_rich_menu_alias(body["richMenuAliasId"]) is not None:
+        return error(400, "conflict richmenu alias id")
+    if len(store.list_rich_menu_aliases()) >= MAX_RICH_MENU_ALIASES:
+        return error(400, f"Up to {MAX_RICH_MENU_ALIASES} rich menu aliases per channel")
+    problem = alias_target_problem(body["richMenuId"])
+    if problem:
+        return problem
+    store.put_rich_menu_alias(body["richMenuAliasId"], body["richMenuId"])
+    return jsonify({})
+
+
+def alias_target_problem(rich_menu_id: str) -> Response | None:
+    """Return the 400 LINE gives when an alias would point to no menu or one without image."""
+    store = platform().store
+    if store.get_rich_menu(rich_menu_id) is None:
+        return error(400, "richmenu not found")
+    if store.get_rich_menu_image(rich_menu_id) is None:
+        return error(400, "must upload richmenu image before creating an alias for it")
+    return None
+
+
+@bp.get("/v2/bot/richmenu/alias/list")
+def list_rich_menu_aliases() -> Response:
+    """List every alias."""
+    return jsonify({"aliases": platform().store.list_rich_menu_aliases()})
+
+
+@bp.get("/v2/bot/richmenu/alias/<alias_id>")
+def get_rich_menu_alias(alias_id: str) -> Response:
+    """Return one alias and its rich menu id."""
+    rich_menu_id = platform().store.get_rich_menu_alias(alias_id)
+    if rich_menu_id is None:
+        return error(404, "richmenu alias not found")
+    return jsonify({"richMenuAliasId": alias_id, "richMenuId": rich_menu_id})
+
+
+@bp.post("/v2/bot/richmenu/alias/<alias_id>")
+def update_rich_menu_alias(alias_id: str) -> Response:
+    """Point an existing alias to another rich menu."""
+    rich_menu_id = (json_body() or {}).get("richMenuId")
+    if not isinstance(rich_menu_id, str):
+        return invalid_body([detail("richMenuId", "Must not be empty")])
+    store = platform().store
+    if store.get_rich_menu_alias(alias_id) is None:
+        return error(404, "richmenu alias not found")
+    problem = alias_target_problem(rich_menu_id)
+    if problem:
+        return problem
+    store.put_rich_menu_alias(alias_id, rich_menu_id)
+    return jsonify({})
+
+
+@bp.delete("/v2/bot/richmenu/alias/<alias_id>")
+def delete_rich_menu_alias(alias_id: str) -> Response:
+    """Delete an alias; the rich menu stays."""
+    if not platform().store.delete_rich_menu_alias(alias_id):
+        return error(404, "richmenu alias not found")
     return jsonify({})

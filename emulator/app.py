@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import api, chat, control
+from . import api, chat, control, menus
 from .core import EXTENSION_KEY, Platform
 from .state import Store
 
@@ -20,5 +20,6 @@ def create_app(channel_secret: str, access_token: str, webhook_url: str | None =
     # The Messaging API and the data (blob) API share paths-by-prefix, so one app serves both hosts.
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
+    app.register_blueprint(menus.bp)
     app.register_blueprint(chat.bp)
     return app

@@ -68,20 +68,37 @@ def scan_user_id() -> Any:
 
 @bp.post("/_emulator/scan")
 def scan() -> Response:
-    """Decode a QR image; an oaMessage URL sends its text from the user, as LINE does."""
+    """Scan a QR code as the LINE app does: an oaMessage code sends its text from the user.
+
+    The code comes as an image (upload, base64 or URL) or, from the scan menu, as its
+    decoded `text`: either the oaMessage URL or the text itself.
+    """
+    data = request.get_json(silent=True)
+    given = data.get("text") if isinstance(data, dict) else None
+    if given is not None:
+        if not isinstance(given, str) or not given.strip():
+            return bad_request("text must be a non-empty string")
+        return act_on(given, plain_text=True)
     try:
         found = decode_qr(scanned_image())
     except (ValueError, binascii.Error, UnidentifiedImageError, requests.RequestException) as exc:
         return bad_request(f"Cannot read the image: {exc}")
     if not found:
         return jsonify({"decoded": None, "sent": False})
-    target = oa_message_text(found[0])
+    return act_on(found[0], plain_text=False)
+
+
+def act_on(decoded: str, plain_text: bool) -> Response:
+    """Send the text of a scanned code as the user, or only show what the code says."""
+    target = oa_message_text(decoded)
+    if target is None and plain_text and urlsplit(decoded).scheme not in ("http", "https"):
+        target = (None, decoded)
     user_id = user_from({"userId": scan_user_id()})
     if target is None or not target[1] or not user_id:
-        return jsonify({"decoded": found[0], "sent": False})
-    sent_at = time.time()  # so the chat page can place the user's message before the answer
-    sent = send([events.text_event(user_id, target[1])])
+        return jsonify({"decoded": decoded, "sent": False})
+    sent_at = time.time()
+    sent = send([events.text_event(user_id, target[1])], {"type": "text", "text": target[1]})
     if sent.status_code != 200:
         return sent
-    return jsonify({"decoded": found[0], "sent": True, "basicId": target[0], "text": target[1], "sentAt": sent_at,
-                    "result": sent.get_json()})
+    return jsonify({"decoded": decoded, "sent": True, "basicId": target[0], "text": target[1],
+                    "sentAt": sent_at, "result": sent.get_json()})

@@ -75,13 +75,24 @@ class EmulatorClient:
         """Send a text message from the user."""
         return self._call("POST", "/events/text", json={"userId": user_id, "text": text})
 
-    def send_postback(self, user_id: str, data: str,
-                      params: dict[str, str] | None = None) -> dict[str, Any]:
+    def send_postback(self, user_id: str, data: str, params: dict[str, str] | None = None,
+                      display_text: str | None = None) -> dict[str, Any]:
         """Send a postback from the user (params: {"date"|"time"|"datetime": value})."""
         payload: dict[str, Any] = {"userId": user_id, "data": data}
         if params:
             payload["params"] = params
+        if display_text:
+            payload["displayText"] = display_text
         return self._call("POST", "/events/postback", json=payload)
+
+    def tap_rich_menu_switch(self, user_id: str, alias_id: str, data: str) -> dict[str, Any]:
+        """Tap a richmenuswitch area: show the aliased menu and send its postback."""
+        payload = {"userId": user_id, "richMenuAliasId": alias_id, "data": data}
+        return self._call("POST", "/events/richmenuswitch", json=payload)
+
+    def shown_rich_menu(self, user_id: str) -> dict[str, Any] | None:
+        """Return the rich menu the user's chat shows, or None."""
+        return self._call("GET", f"/richmenu/{user_id}")["richMenu"]
 
     def follow(self, user_id: str, unblocked: bool = False) -> dict[str, Any]:
         """Send a follow event (unblocked=True when coming back after a block)."""
@@ -118,7 +129,28 @@ class EmulatorClient:
         payload = {"userId": user_id, "imageBase64": base64.b64encode(image).decode("ascii")}
         return self._call("POST", "/scan", json=payload)
 
+    def scan_text(self, user_id: str, text: str) -> dict[str, Any]:
+        """Scan a code by its content (an oaMessage URL or plain text), as the scan menu does."""
+        return self._call("POST", "/scan", json={"userId": user_id, "text": text})
+
+    def set_scan_targets(self, targets: list[dict[str, str]]) -> list[dict[str, str]]:
+        """Replace what the chat page's scan menu offers: a list of {label, text}."""
+        return self._call("POST", "/scan-targets", json=targets)["targets"]
+
+    def scan_targets(self) -> list[dict[str, str]]:
+        """Return what the chat page's scan menu offers."""
+        return self._call("GET", "/scan-targets")["targets"]
+
     # Inspection and faults
+
+    def conversation(self, user_id: str, since: int = 0) -> list[dict[str, Any]]:
+        """Return the user's conversation, both sides in order, as the chat page shows it."""
+        return self._call("GET", f"/conversation/{user_id}", params={"since": since})["entries"]
+
+    def webhook_events(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Return the events posted to the webhook, oldest first (optionally one user's)."""
+        params = {"userId": user_id} if user_id else {}
+        return self._call("GET", "/events", params=params)["events"]
 
     def issue_reply_tokens(self, user_id: str, tokens: list[str]) -> None:
         """Make reply tokens valid, for events the caller posts to the app itself."""

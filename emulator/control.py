@@ -6,12 +6,16 @@ import binascii
 import time
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from . import events, ids
 from .core import new_user, platform
 
 bp = Blueprint("line_emulator_control", __name__, url_prefix="/_emulator")
+
+MAX_SCAN_TARGETS = 200
+MAX_SCAN_LABEL = 100
+MAX_SCAN_TEXT = 2000
 
 
 def bad_request(message: str, status: int = 400) -> Response:
@@ -27,8 +31,14 @@ def body() -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def send(batch: list[dict[str, Any]]) -> Response:
-    """Post events to the app and answer with what happened."""
+def send(batch: list[dict[str, Any]], shown: dict[str, Any] | None = None) -> Response:
+    """Post events to the app and answer; `shown` is what the user's screen shows they sent.
+
+    The user's side is recorded before the post, so it comes before the bot's answer.
+    """
+    user_id = ((batch[0].get("source") or {}).get("userId")) if batch else None
+    if shown is not None and user_id:
+        platform().store.note_user_message(user_id, shown)
     try:
         return jsonify(platform().send(batch))
     except LookupError as exc:
@@ -100,20 +110,26 @@ def send_text() -> Response:
     user_id = user_from(data)
     if user_id is None or not isinstance(data.get("text"), str) or not data["text"]:
         return bad_request("userId and text are required")
-    return send([events.text_event(user_id, data["text"])])
+    return send([events.text_event(user_id, data["text"])], {"type": "text", "text": data["text"]})
 
 
 @bp.post("/events/postback")
 def send_postback() -> Response:
-    """Send a postback from a user, with date/time params when given."""
+    """Send a postback from a user, with date/time params when given.
+
+    A displayText shows in the chat as the user's message, but LINE sends no message event.
+    """
     data = body()
     user_id = user_from(data)
-    params = data.get("params")
+    params, display_text = data.get("params"), data.get("displayText")
     if user_id is None or not isinstance(data.get("data"), str):
         return bad_request("userId and data are required")
     if params is not None and not isinstance(params, dict):
         return bad_request("params must be an object")
-    return send([events.postback_event(user_id, data["data"], params)])
+    if display_text is not None and (not isinstance(display_text, str) or not display_text):
+        return bad_request("displayText must be a non-empty string")
+    shown = {"type": "text", "text": display_text} if display_text else None
+    return send([events.postback_event(user_id, data["data"], params)], shown)
 
 
 @bp.post("/events/follow")
@@ -147,7 +163,8 @@ def send_location() -> Response:
     if user_id is None:
         return bad_request("userId is required")
     address = data.get("address") or f"{latitude:.5f}, {longitude:.5f}"
-    return send([events.location_event(user_id, address, latitude, longitude, data.get("title"))])
+    event = events.location_event(user_id, address, latitude, longitude, data.get("title"))
+    return send([event], dict(event["message"]))
 
 
 @bp.post("/events/image")
@@ -161,7 +178,19 @@ def send_image() -> Response:
         return bad_request("contentBase64 is not base64")
     if user_id is None or not content:
         return bad_request("userId and contentBase64 are required")
-    return send([image_event(user_id, content, data.get("contentType") or "image/jpeg")])
+    event = image_event(user_id, content, data.get("contentType") or "image/jpeg")
+    message_id = event["message"]["id"]
+    return send([event], {"type": "image", "id": message_id,
+                          "contentUrl": url_for(".content", message_id=message_id)})
+
+
+@bp.get("/content/<message_id>")
+def content(message_id: str) -> Response:
+    """Return the bytes of an image a user sent, for the chat page to show."""
+    found = platform().store.get_content(message_id)
+    if found is None:
+        return bad_request("Unknown message id", 404)
+    return Response(found[0], mimetype=found[1])
 
 
 def image_event(user_id: str, content: bytes, content_type: str) -> dict[str, Any]:
@@ -214,6 +243,25 @@ def received(user_id: str) -> Response:
     return jsonify({"messages": messages, "next": following})
 
 
+@bp.get("/conversation/<user_id>")
+def conversation(user_id: str) -> Response:
+    """Return the user's conversation (both sides, in order) from index `since` on."""
+    since = request.args.get("since", 0, type=int)
+    entries, following = platform().store.timeline_since(user_id, max(since, 0))
+    return jsonify({"entries": entries, "next": following})
+
+
+@bp.get("/events")
+def webhook_log() -> Response:
+    """Return the events posted to the webhook, oldest first, optionally for one user."""
+    user_id = request.args.get("userId")
+    with platform().store.lock:
+        sent = list(platform().store.events.values())
+    if user_id:
+        sent = [e for e in sent if (e.get("source") or {}).get("userId") == user_id]
+    return jsonify({"events": sent})
+
+
 @bp.get("/requests")
 def request_log() -> Response:
     """Return the log of Messaging API requests, filtered by path prefix."""
@@ -247,3 +295,38 @@ def list_faults() -> Response:
     """List fault rules and how many failures each has left."""
     with platform().store.lock:
         return jsonify({"faults": [dict(f) for f in platform().store.faults]})
+
+
+# QR codes the chat page's scan menu offers
+
+
+@bp.post("/scan-targets")
+def set_scan_targets() -> Response:
+    """Replace the scan menu's list of {label, text}; text is an oaMessage URL or plain text."""
+    data = request.get_json(silent=True)
+    targets = data.get("targets") if isinstance(data, dict) else data
+    problem = scan_targets_problem(targets)
+    if problem:
+        return bad_request(problem)
+    platform().store.set_scan_targets([{"label": t["label"], "text": t["text"]} for t in targets])
+    return jsonify({"targets": platform().store.list_scan_targets()})
+
+
+def scan_targets_problem(targets: Any) -> str | None:
+    """Say what is wrong with a list of scan targets, or None."""
+    if not isinstance(targets, list) or len(targets) > MAX_SCAN_TARGETS:
+        return f"give a list of at most {MAX_SCAN_TARGETS} objects {{label, text}}"
+    for i, target in enumerate(targets):
+        if not isinstance(target, dict):
+            return f"targets[{i}] must be an object {{label, text}}"
+        for key, limit in (("label", MAX_SCAN_LABEL), ("text", MAX_SCAN_TEXT)):
+            value = target.get(key)
+            if not isinstance(value, str) or not value.strip() or len(value) > limit:
+                return f"targets[{i}].{key} must be a non-empty string of at most {limit} characters"
+    return None
+
+
+@bp.get("/scan-targets")
+def list_scan_targets() -> Response:
+    """List the scan menu's QR payloads."""
+    return jsonify({"targets": platform().store.list_scan_targets()})

@@ -54,6 +54,12 @@ class Store:
         self.rich_menus: dict[str, dict[str, Any]] = {}
         self.rich_menu_images: dict[str, tuple[bytes, str]] = {}
         self.default_rich_menu: str | None = None
+        self.user_rich_menus: dict[str, str] = {}
+        self.rich_menu_aliases: dict[str, str] = {}
+        # What a richmenuswitch tap shows a user until the API changes their menu again.
+        self.switched_rich_menus: dict[str, str] = {}
+        self.timelines: dict[str, list[dict[str, Any]]] = {}
+        self.scan_targets: list[dict[str, str]] = []
         self.usage = 0
 
     def reset(self) -> None:
@@ -129,10 +135,14 @@ class Store:
             self.dropped[user_id] = self.dropped.get(user_id, 0) + len(delivery.messages)
             return
         inbox = self.received.setdefault(user_id, [])
+        timeline = self.timelines.setdefault(user_id, [])
         for message in delivery.messages:
-            inbox.append({"via": delivery.via, "message": copy.deepcopy(message),
-                          "at": delivery.at, "retryKey": delivery.retry_key,
-                          "requestId": delivery.request_id})
+            # One copy shared by both lists: readers get copies, so nobody changes it.
+            kept = copy.deepcopy(message)
+            inbox.append({"via": delivery.via, "message": kept, "at": delivery.at,
+                          "retryKey": delivery.retry_key, "requestId": delivery.request_id})
+            timeline.append({"side": "bot", "via": delivery.via, "at": delivery.at,
+                             "message": kept})
         if delivery.via != "reply":
             self.usage += len(delivery.messages)
 
@@ -141,6 +151,20 @@ class Store:
         with self.lock:
             inbox = self.received.get(user_id, [])
             return copy.deepcopy(inbox[since:]), len(inbox)
+
+    # The conversation as the chat page shows it: both sides, in order
+
+    def note_user_message(self, user_id: str, message: dict[str, Any]) -> None:
+        """Record what the user's own screen shows they sent."""
+        with self.lock:
+            self.timelines.setdefault(user_id, []).append(
+                {"side": "user", "at": time.time(), "message": copy.deepcopy(message)})
+
+    def timeline_since(self, user_id: str, since: int) -> tuple[list[dict[str, Any]], int]:
+        """Return the user's conversation entries from index `since` and the next index."""
+        with self.lock:
+            timeline = self.timelines.get(user_id, [])
+            return copy.deepcopy(timeline[since:]), len(timeline)
 
     # Faults
 
@@ -215,11 +239,17 @@ class Store:
             return copy.deepcopy(list(self.rich_menus.values()))
 
     def delete_rich_menu(self, rich_menu_id: str) -> bool:
-        """Delete a rich menu and its image; return whether it existed."""
+        """Delete a rich menu, its image and its links; return whether it existed.
+
+        Aliases are kept, as LINE keeps them: a switch to one then reports RICHMENU_NOTFOUND.
+        """
         with self.lock:
             self.rich_menu_images.pop(rich_menu_id, None)
             if self.default_rich_menu == rich_menu_id:
                 self.default_rich_menu = None
+            for links in (self.user_rich_menus, self.switched_rich_menus):
+                for user_id in [u for u, menu in links.items() if menu == rich_menu_id]:
+                    del links[user_id]
             return self.rich_menus.pop(rich_menu_id, None) is not None
 
     def set_rich_menu_image(self, rich_menu_id: str, image: bytes, content_type: str) -> None:
@@ -236,3 +266,67 @@ class Store:
         """Make a rich menu the default for all users (None cancels it)."""
         with self.lock:
             self.default_rich_menu = rich_menu_id
+            self.switched_rich_menus.clear()
+
+    def link_rich_menu(self, user_id: str, rich_menu_id: str | None) -> None:
+        """Link a rich menu to one user (None unlinks), replacing what a switch showed."""
+        with self.lock:
+            if rich_menu_id is None:
+                self.user_rich_menus.pop(user_id, None)
+            else:
+                self.user_rich_menus[user_id] = rich_menu_id
+            self.switched_rich_menus.pop(user_id, None)
+
+    def linked_rich_menu(self, user_id: str) -> str | None:
+        """Return the id of the rich menu linked to the user, or None."""
+        with self.lock:
+            return self.user_rich_menus.get(user_id)
+
+    def show_switched_rich_menu(self, user_id: str, rich_menu_id: str) -> None:
+        """Show the user the menu a richmenuswitch action chose."""
+        with self.lock:
+            self.switched_rich_menus[user_id] = rich_menu_id
+
+    def displayed_rich_menu(self, user_id: str) -> dict[str, Any] | None:
+        """Return the menu the user's chat shows: switched, else linked, else the default."""
+        with self.lock:
+            for menu_id in (self.switched_rich_menus.get(user_id),
+                            self.user_rich_menus.get(user_id), self.default_rich_menu):
+                if menu_id in self.rich_menus:
+                    return copy.deepcopy(self.rich_menus[menu_id])
+            return None
+
+    # Rich menu aliases
+
+    def put_rich_menu_alias(self, alias_id: str, rich_menu_id: str) -> None:
+        """Create or repoint an alias."""
+        with self.lock:
+            self.rich_menu_aliases[alias_id] = rich_menu_id
+
+    def get_rich_menu_alias(self, alias_id: str) -> str | None:
+        """Return the rich menu id an alias points to, or None."""
+        with self.lock:
+            return self.rich_menu_aliases.get(alias_id)
+
+    def list_rich_menu_aliases(self) -> list[dict[str, str]]:
+        """Return every alias with its rich menu id."""
+        with self.lock:
+            return [{"richMenuAliasId": alias, "richMenuId": menu}
+                    for alias, menu in self.rich_menu_aliases.items()]
+
+    def delete_rich_menu_alias(self, alias_id: str) -> bool:
+        """Delete an alias; return whether it existed."""
+        with self.lock:
+            return self.rich_menu_aliases.pop(alias_id, None) is not None
+
+    # QR codes the chat page offers to scan
+
+    def set_scan_targets(self, targets: list[dict[str, str]]) -> None:
+        """Replace the list of QR payloads the chat page's scan menu offers."""
+        with self.lock:
+            self.scan_targets = [dict(t) for t in targets]
+
+    def list_scan_targets(self) -> list[dict[str, str]]:
+        """Return the scan menu's QR payloads."""
+        with self.lock:
+            return [dict(t) for t in self.scan_targets]

@@ -4,6 +4,7 @@ Each checker returns a list of LINE-style error details: {"message": ..., "prope
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from .ids import USER_ID_RE
@@ -18,10 +19,16 @@ MAX_POSTBACK_DATA = 300
 MAX_LABEL = 20
 MAX_ALT_TEXT = 1500
 MAX_URL = 2000
-RICH_MENU_WIDTH = 2500
-RICH_MENU_HEIGHTS = (1686, 843)
+RICH_MENU_MIN_WIDTH, RICH_MENU_MAX_WIDTH = 800, 2500
+RICH_MENU_MIN_HEIGHT = 250
+RICH_MENU_MIN_ASPECT = 1.45
 MAX_RICH_MENU_AREAS = 20
+MAX_RICH_MENU_NAME = 300
 MAX_CHAT_BAR_TEXT = 14
+RICH_MENU_ALIAS_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
+# Camera, camera roll and location actions work only in quick replies.
+RICH_MENU_ACTIONS = ("postback", "message", "uri", "datetimepicker", "richmenuswitch",
+                     "clipboard")
 
 
 def detail(prop: str, message: str) -> dict[str, str]:
@@ -92,12 +99,13 @@ def check_quick_reply(quick_reply: Any, prop: str) -> Details:
     return problems
 
 
-def check_action(action: Any, prop: str, label_required: bool = True) -> Details:
-    """Check an action object by its type."""
+def check_action(action: Any, prop: str, label_required: bool = True,
+                 in_rich_menu: bool = False) -> Details:
+    """Check an action object by its type; richmenuswitch exists only in rich menus."""
     if not isinstance(action, dict):
         return [detail(prop, "Must not be empty")]
     kind = action.get("type")
-    if kind not in ACTION_CHECKERS:
+    if kind not in ACTION_CHECKERS or (kind == "richmenuswitch" and not in_rich_menu):
         return [detail(f"{prop}.type", "Invalid action type")]
     # Camera, camera roll and location actions show a default label when none is given.
     required = label_required and kind not in ("camera", "cameraRoll", "location")
@@ -131,7 +139,7 @@ def _no_fields(action: dict, prop: str) -> Details:
 
 
 def _richmenuswitch(action: dict, prop: str) -> Details:
-    return (check_length(action.get("richMenuAliasId"), f"{prop}.richMenuAliasId", 1, 32)
+    return (check_rich_menu_alias_id(action.get("richMenuAliasId"), f"{prop}.richMenuAliasId")
             + check_length(action.get("data"), f"{prop}.data", 1, MAX_POSTBACK_DATA))
 
 
@@ -242,12 +250,6 @@ def _image_carousel(template: dict, prop: str) -> Details:
     return _columns(template, prop, lambda column, column_prop: (
         check_length(column.get("imageUrl"), f"{column_prop}.imageUrl", 1, MAX_URL)
         + check_action(column.get("action"), f"{column_prop}.action", label_required=False)))
-    for i, column in enumerate(columns):
-        column_prop = f"{prop}.columns[{i}]"
-        column = column if isinstance(column, dict) else {}
-        problems += check_length(column.get("imageUrl"), f"{column_prop}.imageUrl", 1, MAX_URL)
-        problems += check_action(column.get("action"), f"{column_prop}.action", label_required=False)
-    return problems
 
 
 TEMPLATE_CHECKERS: dict[str, Callable[[dict, str], Details]] = {
@@ -263,29 +265,73 @@ MESSAGE_CHECKERS: dict[str, Callable[[dict, str], Details]] = {
 
 
 def check_rich_menu(menu: Any) -> Details:
-    """Check the shape of a rich menu object."""
+    """Check a rich menu object: size, name, chat bar text and its areas."""
     if not isinstance(menu, dict):
         return [detail("", "Must be an object")]
     size = menu.get("size") if isinstance(menu.get("size"), dict) else {}
-    problems = []
-    if size.get("width") != RICH_MENU_WIDTH:
-        problems.append(detail("size.width", f"Must be {RICH_MENU_WIDTH}"))
-    if size.get("height") not in RICH_MENU_HEIGHTS:
-        problems.append(detail("size.height", "Must be 1686 or 843"))
+    problems = _rich_menu_size(size)
     if not isinstance(menu.get("selected"), bool):
         problems.append(detail("selected", "Must be a boolean"))
-    problems += check_length(menu.get("name"), "name", 1, 300)
+    problems += check_length(menu.get("name"), "name", 1, MAX_RICH_MENU_NAME)
     problems += check_length(menu.get("chatBarText"), "chatBarText", 1, MAX_CHAT_BAR_TEXT)
-    return problems + _rich_menu_areas(menu.get("areas"))
+    return problems + _rich_menu_areas(menu.get("areas"), size if not problems else {})
 
 
-def _rich_menu_areas(areas: Any) -> Details:
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _rich_menu_size(size: dict) -> Details:
+    """Check LINE's size rule: width 800-2500, height 250 or more, width/height at least 1.45."""
+    width, height = size.get("width"), size.get("height")
+    problems = []
+    if not _is_int(width) or not RICH_MENU_MIN_WIDTH <= width <= RICH_MENU_MAX_WIDTH:
+        problems.append(detail("size.width",
+                               f"Must be between {RICH_MENU_MIN_WIDTH} and {RICH_MENU_MAX_WIDTH}"))
+    if not _is_int(height) or height < RICH_MENU_MIN_HEIGHT:
+        problems.append(detail("size.height", f"Must be at least {RICH_MENU_MIN_HEIGHT}"))
+    if not problems and width / height < RICH_MENU_MIN_ASPECT:
+        problems.append(detail("size", f"Width / height must be at least {RICH_MENU_MIN_ASPECT}"))
+    return problems
+
+
+def _rich_menu_areas(areas: Any, size: dict) -> Details:
     problems = check_size(areas, "areas", 0, MAX_RICH_MENU_AREAS)
     if problems:
         return problems
     for i, area in enumerate(areas):
         area = area if isinstance(area, dict) else {}
-        if not isinstance(area.get("bounds"), dict):
-            problems.append(detail(f"areas[{i}].bounds", "Must not be empty"))
-        problems += check_action(area.get("action"), f"areas[{i}].action", label_required=False)
+        problems += _bounds(area.get("bounds"), f"areas[{i}].bounds", size)
+        action = area.get("action")
+        if isinstance(action, dict) and action.get("type") not in RICH_MENU_ACTIONS:
+            problems.append(detail(f"areas[{i}].action.type",
+                                   "Invalid action type for a rich menu"))
+            continue
+        problems += check_action(action, f"areas[{i}].action", label_required=False,
+                                 in_rich_menu=True)
     return problems
+
+
+def _bounds(bounds: Any, prop: str, size: dict) -> Details:
+    """Check an area's box: whole pixels, not empty, inside the menu."""
+    if not isinstance(bounds, dict):
+        return [detail(prop, "Must not be empty")]
+    problems = [detail(f"{prop}.{key}", "Must be a non-negative integer")
+                for key in ("x", "y", "width", "height")
+                if not _is_int(bounds.get(key)) or bounds[key] < 0]
+    if problems:
+        return problems
+    problems = [detail(f"{prop}.{key}", "Must be greater than 0")
+                for key in ("width", "height") if bounds[key] == 0]
+    if size and bounds["x"] + bounds["width"] > size["width"]:
+        problems.append(detail(f"{prop}.width", "The area extends beyond the rich menu's width"))
+    if size and bounds["y"] + bounds["height"] > size["height"]:
+        problems.append(detail(f"{prop}.height", "The area extends beyond the rich menu's height"))
+    return problems
+
+
+def check_rich_menu_alias_id(alias_id: Any, prop: str = "richMenuAliasId") -> Details:
+    """Check an alias id: 1-32 of a-z, 0-9, underscore and hyphen."""
+    if not isinstance(alias_id, str) or not RICH_MENU_ALIAS_RE.match(alias_id):
+        return [detail(prop, "Must match ^[a-z0-9_-]{1,32}$")]
+    return []

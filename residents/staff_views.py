@@ -12,7 +12,6 @@ from typing import Any
 from flask import (Blueprint, Response, abort, flash, jsonify, redirect,
                    render_template, request, url_for)
 from flask_babel import gettext, lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import Length
@@ -27,6 +26,7 @@ from residents.applications import STATUS_LABELS, TRANSITIONS, StatusError
 from staff import audit
 from staff.access import current_staff, require_role, samples, scoped_departments
 from staff.args import page_arg
+from staff.baseform import StaffForm
 from staff.database import db_session
 from staff.nav import register_nav
 from staff.templating import current_language
@@ -52,7 +52,7 @@ def N_(message: str) -> str:
 SERVICE_MESSAGES = [N_("a returned application needs a reason for the resident")]
 
 
-class StatusForm(FlaskForm):
+class StatusForm(StaffForm):
     status = SelectField(_l("New status"), validate_choice=False)
     comment = TextAreaField(_l("Message to the resident"), validators=[Length(max=COMMENT_MAX)],
                             render_kw={"rows": 4})

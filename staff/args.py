@@ -35,8 +35,8 @@ def refuse_control_characters() -> None:
     """Answer 400 to control characters in a staff URL, and to a NUL in a staff form.
 
     PostgreSQL cannot store a NUL at all (the query fails); a browser never sends one, so a
-    form holding one was crafted. Other control characters stay allowed in forms, where a
-    pasted text may carry them, and the fields' own validators decide.
+    form holding one was crafted. Other control characters in a form reach the view, where
+    StaffForm refuses them at the field, naming the character and keeping the input.
     """
     path = request.path
     if not (path == "/staff" or path.startswith("/staff/")):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from cityhall.i18n import RESIDENT_LANGUAGES
+from staff.baseform import StaffForm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(StaffForm):
     username = StringField(_l("Username"), validators=[
         DataRequired(_l("Please enter your username.")), Length(max=64)],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "autofocus": True})
@@ -20,11 +20,11 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(StaffForm):
     """A button that changes state (sign out, disable ...): carries only the CSRF token."""
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(StaffForm):
     lang = HiddenField(validators=[DataRequired()])
 
     def validate_lang(self, field) -> None:
@@ -41,7 +41,7 @@ class NewPasswordMixin:
         render_kw={"autocomplete": "new-password"})
 
 
-class OwnPasswordForm(FlaskForm, NewPasswordMixin):
+class OwnPasswordForm(StaffForm, NewPasswordMixin):
     current_password = PasswordField(_l("Current password"), validators=[
         DataRequired(_l("Please enter your current password."))],
         render_kw={"autocomplete": "current-password"})

@@ -56,3 +56,30 @@ def test_scanning_a_qr_image_sends_its_text_as_the_user(chat, line, tmp_path, re
     page.locator("#quick-replies button", has_text="English").wait_for()
     screenshot(page, "chat-03-scan", request)
     assert page.console_errors == []
+
+
+def test_the_installed_rich_menu_shows_and_a_tapped_area_answers(app, chat, line, request):
+    from playwright.sync_api import expect
+
+    from cityhall.cli import main
+
+    installed = app.test_cli_runner().invoke(main, ["richmenu"])
+    assert installed.exit_code == 0, installed.output
+    page = chat
+    page.locator("summary", has_text="New user").click()
+    page.fill("input[name=displayName]", "山田花子")
+    page.locator("#new-user-form button[type=submit]").click()
+    page.locator(".row.bot").first.wait_for()
+    user = page.locator("#user-select").input_value()
+    menu = line.shown_rich_menu(user)
+    areas = page.locator("#rich-menu-panel .area")
+    expect(areas).to_have_count(len(menu["areas"]))
+    expect(page.locator("#rich-menu-bar")).to_have_text(menu["chatBarText"] + " ▼")
+    first = menu["areas"][0]["action"]
+    answers = page.locator(".row.bot").count()
+    page.get_by_role("button", name=first.get("label") or first["displayText"], exact=True).click()
+    expect(page.locator(".row.bot")).not_to_have_count(answers)
+    postbacks = [e["postback"]["data"] for e in line.webhook_events(user) if e["type"] == "postback"]
+    assert postbacks == [first["data"]]
+    screenshot(page, "chat-04-rich-menu", request)
+    assert page.console_errors == []

@@ -13,10 +13,13 @@ import pytest
 import qrcode
 import requests
 from flask import Flask, request
+from PIL import Image
 from linebot.v3 import WebhookParser
 from linebot.v3.messaging import (
-    ApiClient, ApiException, Configuration, MessagingApi, MessagingApiBlob, MulticastRequest,
-    PushMessageRequest, ReplyMessageRequest, RichMenuRequest, TextMessage,
+    ApiClient, ApiException, Configuration, CreateRichMenuAliasRequest, MessagingApi,
+    MessagingApiBlob, MulticastRequest, PushMessageRequest, ReplyMessageRequest,
+    RichMenuBulkLinkRequest, RichMenuBulkUnlinkRequest, RichMenuRequest, TextMessage,
+    UpdateRichMenuAliasRequest,
 )
 from linebot.v3.webhooks import (
     Event, FollowEvent, ImageMessageContent, LocationMessageContent, MessageEvent, PostbackEvent,
@@ -368,28 +371,273 @@ RICH_MENU = {
 }
 
 
+def menu_png(width=2500, height=843, fmt="PNG") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "#2E7D6B").save(out, format=fmt)
+    return out.getvalue()
+
+
+def make_menu(line, blob, menu=RICH_MENU, image=True) -> str:
+    """Create a rich menu through the SDK, with its image unless told not to."""
+    menu_id = line.create_rich_menu(RichMenuRequest.from_dict(menu), _request_timeout=TIMEOUT).rich_menu_id
+    if image:
+        blob.set_rich_menu_image(menu_id, menu_png(menu["size"]["width"], menu["size"]["height"]),
+                                 _headers={"Content-Type": "image/png"}, _request_timeout=TIMEOUT)
+    return menu_id
+
+
 def test_rich_menu_lifecycle(emu, line, blob):
-    menu_id = line.create_rich_menu(RichMenuRequest.from_dict(RICH_MENU), _request_timeout=TIMEOUT).rich_menu_id
+    menu_id = make_menu(line, blob, image=False)
     with pytest.raises(ApiException):  # LINE refuses a default menu without an image
         line.set_default_rich_menu(menu_id, _request_timeout=TIMEOUT)
-    blob.set_rich_menu_image(menu_id, qr_png("menu"), _headers={"Content-Type": "image/png"},
+    blob.set_rich_menu_image(menu_id, menu_png(), _headers={"Content-Type": "image/png"},
                              _request_timeout=TIMEOUT)
     line.set_default_rich_menu(menu_id, _request_timeout=TIMEOUT)
     assert line.get_default_rich_menu_id(_request_timeout=TIMEOUT).rich_menu_id == menu_id
     listed = line.get_rich_menu_list(_request_timeout=TIMEOUT).richmenus
     assert [m.chat_bar_text for m in listed] == ["メニュー"]
-    assert bytes(blob.get_rich_menu_image(menu_id, _request_timeout=TIMEOUT)) == qr_png("menu")
+    assert bytes(blob.get_rich_menu_image(menu_id, _request_timeout=TIMEOUT)) == menu_png()
     line.delete_rich_menu(menu_id, _request_timeout=TIMEOUT)
     assert line.get_rich_menu_list(_request_timeout=TIMEOUT).richmenus == []
 
 
-@pytest.mark.parametrize("change", [
-    {"size": {"width": 2500, "height": 1000}}, {"chatBarText": "x" * 15},
-    {"areas": RICH_MENU["areas"] * 21},
+def area(x=0, y=0, width=1250, height=843, action=None):
+    return {"bounds": {"x": x, "y": y, "width": width, "height": height},
+            "action": action or {"type": "postback", "data": "menu=register"}}
+
+
+@pytest.mark.parametrize("change, prop", [
+    ({"size": {"width": 2500, "height": 2000}}, "size"),  # narrower than 1.45:1
+    ({"size": {"width": 700, "height": 250}}, "size.width"),
+    ({"size": {"width": 2500, "height": 200}}, "size.height"),
+    ({"chatBarText": "x" * 15}, "chatBarText"),
+    ({"name": ""}, "name"),
+    ({"areas": [area()] * 21}, "areas"),
+    ({"areas": [area(x=1300)]}, "areas[0].bounds.width"),
+    ({"areas": [area(y=1, height=843)]}, "areas[0].bounds.height"),
+    ({"areas": [area(width=0)]}, "areas[0].bounds.width"),
+    ({"areas": [area(x=-1)]}, "areas[0].bounds.x"),
+    ({"areas": [area(action={"type": "camera", "label": "Camera"})]}, "areas[0].action.type"),
+    ({"areas": [area(action={"type": "richmenuswitch", "richMenuAliasId": "Tab A",
+                             "data": "tab=a"})]}, "areas[0].action.richMenuAliasId"),
+    ({"areas": [area(action={"type": "postback", "data": "x" * 301})]}, "areas[0].action.data"),
 ])
-def test_rich_menu_shape_is_checked(server, change):
+def test_rich_menu_shape_is_checked(server, change, prop):
     answer = raw_post(server, "/v2/bot/richmenu", dict(RICH_MENU, **change))
-    assert answer.status_code == 400 and answer.json()["details"]
+    assert answer.status_code == 400
+    assert prop in [d["property"] for d in answer.json()["details"]]
+    assert raw_post(server, "/v2/bot/richmenu/validate", dict(RICH_MENU, **change)).status_code == 400
+
+
+@pytest.mark.parametrize("width, height", [(2500, 1686), (2500, 843), (1200, 810), (800, 250)])
+def test_rich_menu_sizes_line_accepts(server, width, height):
+    menu = dict(RICH_MENU, size={"width": width, "height": height},
+                areas=[area(width=width, height=height)])
+    assert raw_post(server, "/v2/bot/richmenu/validate", menu).status_code == 200
+
+
+def test_richmenuswitch_is_refused_outside_rich_menus(emu, server):
+    user = emu.create_user()["userId"]
+    switch = {"type": "richmenuswitch", "label": "Tab", "richMenuAliasId": "tab-b", "data": "t"}
+    message = dict(text("hi"), quickReply={"items": [{"type": "action", "action": switch}]})
+    answer = raw_post(server, "/v2/bot/message/push", {"to": user, "messages": [message]})
+    assert answer.status_code == 400
+    assert answer.json()["details"][0]["property"] == "messages[0].quickReply.items[0].action.type"
+
+
+def upload(server, menu_id, image, content_type="image/png"):
+    return requests.post(f"{server.url}/v2/bot/richmenu/{menu_id}/content", data=image,
+                         timeout=TIMEOUT, headers={"Authorization": f"Bearer {TOKEN}",
+                                                   "Content-Type": content_type})
+
+
+@pytest.mark.parametrize("image, content_type, says", [
+    (menu_png(2500, 1686), "image/png", "2500x1686"),
+    (b"not an image", "image/png", "cannot be read"),
+    (menu_png(fmt="JPEG"), "image/png", "JPEG"),
+    (menu_png(), "image/gif", "Unsupported"),
+])
+def test_rich_menu_image_must_fit_the_menu(emu, line, blob, server, image, content_type, says):
+    menu_id = make_menu(line, blob, image=False)
+    answer = upload(server, menu_id, image, content_type)
+    assert answer.status_code in (400, 415) and says in answer.json()["message"]
+    assert upload(server, menu_id, menu_png(fmt="JPEG"), "image/jpeg").status_code == 200
+    assert upload(server, menu_id, menu_png()).status_code == 400  # once only, as LINE
+
+
+def test_a_linked_menu_wins_over_the_default_until_unlinked(emu, line, blob):
+    user = emu.create_user()["userId"]
+    default = make_menu(line, blob)
+    mine = make_menu(line, blob, dict(RICH_MENU, name="mine", chatBarText="私の"))
+    line.set_default_rich_menu(default, _request_timeout=TIMEOUT)
+    with pytest.raises(ApiException) as caught:  # the default is not a link
+        line.get_rich_menu_id_of_user(user, _request_timeout=TIMEOUT)
+    assert caught.value.status == 404
+    assert emu.shown_rich_menu(user)["richMenuId"] == default
+    line.link_rich_menu_id_to_user(user, mine, _request_timeout=TIMEOUT)
+    assert line.get_rich_menu_id_of_user(user, _request_timeout=TIMEOUT).rich_menu_id == mine
+    shown = emu.shown_rich_menu(user)
+    assert (shown["richMenuId"], shown["chatBarText"]) == (mine, "私の")
+    line.unlink_rich_menu_id_from_user(user, _request_timeout=TIMEOUT)
+    assert emu.shown_rich_menu(user)["richMenuId"] == default
+    line.cancel_default_rich_menu(_request_timeout=TIMEOUT)
+    assert emu.shown_rich_menu(user) is None
+
+
+def test_linking_checks_the_user_and_the_menu(emu, line, blob, server):
+    user = emu.create_user()["userId"]
+    no_image = make_menu(line, blob, image=False)
+    cases = [(f"/v2/bot/user/{user}/richmenu/richmenu-{'0' * 32}", 404),
+             (f"/v2/bot/user/{user}/richmenu/{no_image}", 400),
+             (f"/v2/bot/user/not-a-user/richmenu/{make_menu(line, blob)}", 400)]
+    for path, status in cases:
+        assert raw_post(server, path, None).status_code == status, path
+
+
+def test_bulk_link_and_unlink(emu, line, blob):
+    users = [emu.create_user()["userId"] for _ in range(3)]
+    menu_id = make_menu(line, blob)
+    line.link_rich_menu_id_to_users(RichMenuBulkLinkRequest(rich_menu_id=menu_id, user_ids=users),
+                                    _request_timeout=TIMEOUT)
+    assert {emu.shown_rich_menu(u)["richMenuId"] for u in users} == {menu_id}
+    line.unlink_rich_menu_id_from_users(RichMenuBulkUnlinkRequest(user_ids=users[:2]),
+                                        _request_timeout=TIMEOUT)
+    assert [emu.shown_rich_menu(u) is None for u in users] == [True, True, False]
+
+
+def test_rich_menu_alias_lifecycle(emu, line, blob):
+    tab_a, tab_b = make_menu(line, blob), make_menu(line, blob, dict(RICH_MENU, name="b"))
+    line.create_rich_menu_alias(CreateRichMenuAliasRequest(rich_menu_alias_id="tab-a",
+                                                           rich_menu_id=tab_a), _request_timeout=TIMEOUT)
+    alias = line.get_rich_menu_alias("tab-a", _request_timeout=TIMEOUT)
+    assert (alias.rich_menu_alias_id, alias.rich_menu_id) == ("tab-a", tab_a)
+    line.update_rich_menu_alias("tab-a", UpdateRichMenuAliasRequest(rich_menu_id=tab_b),
+                                _request_timeout=TIMEOUT)
+    listed = line.get_rich_menu_alias_list(_request_timeout=TIMEOUT).aliases
+    assert [(a.rich_menu_alias_id, a.rich_menu_id) for a in listed] == [("tab-a", tab_b)]
+    line.delete_rich_menu_alias("tab-a", _request_timeout=TIMEOUT)
+    with pytest.raises(ApiException) as caught:
+        line.get_rich_menu_alias("tab-a", _request_timeout=TIMEOUT)
+    assert caught.value.status == 404
+
+
+def test_rich_menu_alias_errors(emu, line, blob, server):
+    menu_id, no_image = make_menu(line, blob), make_menu(line, blob, image=False)
+    assert raw_post(server, "/v2/bot/richmenu/alias",
+                    {"richMenuAliasId": "tab-a", "richMenuId": menu_id}).status_code == 200
+    cases = [({"richMenuAliasId": "Tab A", "richMenuId": menu_id}, "richMenuAliasId"),
+             ({"richMenuAliasId": "x" * 33, "richMenuId": menu_id}, "richMenuAliasId"),
+             ({"richMenuAliasId": "tab-a", "richMenuId": menu_id}, "conflict"),
+             ({"richMenuAliasId": "tab-b", "richMenuId": "richmenu-" + "0" * 32}, "not found"),
+             ({"richMenuAliasId": "tab-b", "richMenuId": no_image}, "image")]
+    for body, says in cases:
+        answer = raw_post(server, "/v2/bot/richmenu/alias", body)
+        assert answer.status_code == 400 and says in answer.text, body
+    assert raw_post(server, "/v2/bot/richmenu/alias/nope", {"richMenuId": menu_id}).status_code == 404
+    assert raw_post(server, "/v2/bot/richmenu/alias/tab-a", {"richMenuId": no_image}).status_code == 400
+    gone = requests.delete(server.url + "/v2/bot/richmenu/alias/nope", timeout=TIMEOUT,
+                           headers={"Authorization": f"Bearer {TOKEN}"})
+    assert gone.status_code == 404
+
+
+def switch_area(alias_id, data):
+    return area(x=1250, action={"type": "richmenuswitch", "richMenuAliasId": alias_id, "data": data})
+
+
+def test_a_switch_tap_shows_the_aliased_menu_and_posts_back(emu, line, blob, receiver):
+    user = emu.create_user()["userId"]
+    tab_a = make_menu(line, blob, dict(RICH_MENU, areas=[switch_area("tab-b", "tab=b")]))
+    tab_b = make_menu(line, blob, dict(RICH_MENU, name="b", areas=[switch_area("tab-a", "tab=a")]))
+    for alias_id, menu_id in (("tab-a", tab_a), ("tab-b", tab_b)):
+        line.create_rich_menu_alias(CreateRichMenuAliasRequest(rich_menu_alias_id=alias_id,
+                                                               rich_menu_id=menu_id),
+                                    _request_timeout=TIMEOUT)
+    line.set_default_rich_menu(tab_a, _request_timeout=TIMEOUT)
+    emu.tap_rich_menu_switch(user, "tab-b", "tab=b")
+    assert emu.shown_rich_menu(user)["richMenuId"] == tab_b
+    event = receiver.events[-1]
+    assert isinstance(event, PostbackEvent) and event.postback.data == "tab=b"
+    assert event.postback.params == {"newRichMenuAliasId": "tab-b", "status": "SUCCESS"}
+    assert emu.shown_rich_menu(emu.create_user()["userId"])["richMenuId"] == tab_a  # only this user
+    emu.tap_rich_menu_switch(user, "no-such-tab", "tab=x")
+    assert receiver.events[-1].postback.params["status"] == "RICHMENU_ALIAS_ID_NOTFOUND"
+    line.delete_rich_menu(tab_a, _request_timeout=TIMEOUT)
+    emu.tap_rich_menu_switch(user, "tab-a", "tab=a")
+    assert receiver.events[-1].postback.params["status"] == "RICHMENU_NOTFOUND"
+    assert emu.shown_rich_menu(user)["richMenuId"] == tab_b
+
+
+def test_linking_after_a_switch_shows_the_linked_menu(emu, line, blob):
+    user = emu.create_user()["userId"]
+    tab_a, tab_b = make_menu(line, blob), make_menu(line, blob, dict(RICH_MENU, name="b"))
+    line.create_rich_menu_alias(CreateRichMenuAliasRequest(rich_menu_alias_id="tab-b",
+                                                           rich_menu_id=tab_b), _request_timeout=TIMEOUT)
+    line.set_default_rich_menu(tab_a, _request_timeout=TIMEOUT)
+    emu.tap_rich_menu_switch(user, "tab-b", "tab=b")
+    line.link_rich_menu_id_to_user(user, tab_a, _request_timeout=TIMEOUT)
+    assert emu.shown_rich_menu(user)["richMenuId"] == tab_a
+
+
+def test_chat_page_gets_the_shown_menu_image_without_a_token(emu, line, blob, server):
+    user = emu.create_user()["userId"]
+    line.set_default_rich_menu(make_menu(line, blob), _request_timeout=TIMEOUT)
+    image = requests.get(server.url + emu.shown_rich_menu(user)["imageUrl"], timeout=TIMEOUT)
+    assert image.status_code == 200 and image.content == menu_png()
+
+
+# The conversation the chat page shows, and the scan menu
+
+
+def test_conversation_keeps_both_sides_in_order(emu, line, receiver):
+    user = emu.create_user()["userId"]
+    emu.send_text(user, "こんにちは")
+    line.push_message(PushMessageRequest(to=user, messages=[TextMessage(text="ようこそ")]),
+                      _request_timeout=TIMEOUT)
+    emu.send_postback(user, "action=menu&item=register", display_text="登録")
+    emu.send_postback(user, "silent=1")  # no displayText: nothing shows on the user's side
+    emu.send_location(user, 35.44, 137.01, address="美濃加茂市")
+    emu.send_image(user, qr_png("photo"), "image/png")
+    entries = emu.conversation(user)
+    shown = [(e["side"], e["message"]["type"], e["message"].get("text")) for e in entries]
+    assert shown == [("user", "text", "こんにちは"), ("bot", "text", "ようこそ"),
+                     ("user", "text", "登録"), ("user", "location", None), ("user", "image", None)]
+    assert emu.conversation(user, since=4) == entries[4:]
+    assert requests.get(emu.base_url + entries[-1]["message"]["contentUrl"],
+                        timeout=TIMEOUT).content == qr_png("photo")
+
+
+def test_webhook_log_lists_what_was_posted(emu, receiver):
+    first, second = emu.create_user()["userId"], emu.create_user()["userId"]
+    emu.send_text(first, "a")
+    emu.send_postback(second, "b=1")
+    assert [e["type"] for e in emu.webhook_events()] == ["message", "postback"]
+    assert [e["postback"]["data"] for e in emu.webhook_events(second)] == ["b=1"]
+
+
+def test_scan_targets_are_stored_and_checked(emu):
+    targets = [{"label": "中央センター ポスター", "text": "https://line.me/R/oaMessage/@cityhall/?x"},
+               {"label": "Kiosk", "text": "checkin:MINO-1"}]
+    assert emu.set_scan_targets(targets) == targets
+    assert emu.scan_targets() == targets
+    for bad in ([{"label": "", "text": "x"}], [{"label": "x"}], {"targets": "x"}, ["x"]):
+        with pytest.raises(EmulatorError) as caught:
+            emu.set_scan_targets(bad)
+        assert caught.value.status == 400
+    assert emu.scan_targets() == targets
+
+
+@pytest.mark.parametrize("content, sent_text", [
+    ("https://line.me/R/oaMessage/%40cityhall/?checkin%3AMINO-1", "checkin:MINO-1"),
+    ("checkin:MINO-1 受付", "checkin:MINO-1 受付"),
+    ("https://example.org/poster", None),
+])
+def test_scanning_by_content_sends_its_text(emu, receiver, content, sent_text):
+    user = emu.create_user()["userId"]
+    result = emu.scan_text(user, content)
+    assert result["sent"] is (sent_text is not None) and result["decoded"] == content
+    assert [e.message.text for e in receiver.events] == ([sent_text] if sent_text else [])
+    if sent_text:
+        assert emu.conversation(user)[0]["message"] == {"type": "text", "text": sent_text}
 
 
 # Control API odds and ends

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -80,6 +82,43 @@ def test_admin_edits_a_center_and_the_change_is_audited(as_admin, staff_app):
 def test_center_edit_form_shows_the_stored_hours(as_admin):
     html = as_admin.get("/staff/admin/centers/central").get_data(as_text=True)
     assert 'value="09:00"' in html and 'value="16:00"' in html
+
+
+def test_a_center_closing_at_midnight_is_edited_and_keeps_24_00(as_admin, staff_app):
+    """"24:00" is a stored closing time (the check-in services read it); the page was a 500."""
+    with staff_app.app_context(), db.transaction() as session:
+        center = session.scalars(select(Center).where(Center.code == "central")).one()
+        center.opening_hours = {**center.opening_hours, "fri": ["10:00", "24:00"],
+                                "sat": ["00:00", "24:00"]}
+    page = as_admin.get("/staff/admin/centers/central")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for name, value in (("fri_opens", "10:00"), ("fri_closes", "00:00"),
+                        ("sat_opens", "00:00"), ("sat_closes", "00:00")):
+        assert re.search(f'name="{name}"[^>]*value="{value}"', html), name
+    assert "閉館時刻の 00:00 は、その日の終わり（24 時）を表します。" in html
+    data = hours_form(fri_opens="10:00", fri_closes="00:00", sat_opens="00:00",
+                      sat_closes="00:00")
+    assert as_admin.post("/staff/admin/centers/central", data=data).status_code == 302
+    center = one(staff_app, Center, code="central")
+    assert center.hours_on("fri") == ("10:00", "24:00")
+    assert center.hours_on("sat") == ("00:00", "24:00")
+    assert center.hours_on("mon") == ("09:30", "17:00")
+
+
+def test_an_unreadable_stored_time_shows_empty_and_is_asked_again(as_admin, staff_app):
+    with staff_app.app_context(), db.transaction() as session:
+        center = session.scalars(select(Center).where(Center.code == "central")).one()
+        center.opening_hours = {**center.opening_hours, "fri": ["10:00", "25:61"]}
+    page = as_admin.get("/staff/admin/centers/central")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert re.search(r'name="fri_closes"[^>]*value=""', html)
+    assert re.search(r'name="fri_opens"[^>]*value="10:00"', html)
+    response = as_admin.post("/staff/admin/centers/central",
+                             data=hours_form(fri_opens="10:00", fri_closes=""))
+    assert "開館・閉館の両方を入力してください" in response.get_data(as_text=True)
+    assert one(staff_app, Center, code="central").hours_on("fri") == ("10:00", "25:61")
 
 
 def test_departments_and_districts_are_managed_and_audited(as_admin, staff_app):

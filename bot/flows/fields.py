@@ -21,6 +21,7 @@ from datetime import date, time, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from cityhall.i18n import translate
+from cityhall.text import Refusal, find_forbidden, refusal_of, unify_line_ends
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -225,34 +226,27 @@ def display(f: Field, value: Any, view: View) -> str:
 # Reading typed text: every text-based type goes through `typed`
 
 
-BIDI_CONTROLS = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
-
-
 def control_problem(text: str, multiline: bool = False) -> Invalid | None:
     """Return why text with control characters is refused, or None when it is clean.
 
-    NUL, C0/C1 controls (terminal escapes start with ESC or CSI), DEL, lone surrogates and
-    bidi overrides are refused: they hide or reorder what staff read, break terminals and
-    CSV files, and PostgreSQL cannot store a NUL at all. Newlines pass only where the field
-    takes several lines.
+    The rule is cityhall.text's, shared with the staff web; newlines pass only where the
+    field takes several lines.
     """
-    for char in text:
-        point = ord(char)
-        if char == "\n":
-            if not multiline:
-                return Invalid("Please write it on one line.")
-        elif point in BIDI_CONTROLS:
-            return Invalid("Please send it again without the text-direction control "
-                           "character %(char)s.", char=f"U+{point:04X}")
-        elif point < 0x20 or 0x7F <= point <= 0x9F or 0xD800 <= point <= 0xDFFF:
-            return Invalid("Please send it again without the invisible control character "
-                           "%(char)s.", char=f"U+{point:04X}")
-    return None
+    found = find_forbidden(text, multiline)
+    if found is None:
+        return None
+    if found.reason is Refusal.LINE_END:
+        return Invalid("Please write it on one line.")
+    if found.reason is Refusal.BIDI:
+        return Invalid("Please send it again without the text-direction control "
+                       "character %(char)s.", char=found.code)
+    return Invalid("Please send it again without the invisible control character "
+                   "%(char)s.", char=found.code)
 
 
 def clean_text(text: str, multiline: bool = False) -> str:
     """Return text with its line ends made "\\n", or raise Invalid if it holds controls."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unify_line_ends(text)
     if not multiline:
         text = text.strip("\n")  # a line end after the answer is harmless
     problem = control_problem(text, multiline)
@@ -265,7 +259,7 @@ def strip_controls(text: str | None) -> str | None:
     """Drop control characters from text the resident did not type (a map's address)."""
     if text is None:
         return None
-    return "".join(c for c in text if control_problem(c) is None)
+    return "".join(c for c in text if refusal_of(c) is None)
 
 
 def typed(inp: Input, multiline: bool = False) -> str:

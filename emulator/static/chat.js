@@ -1,7 +1,10 @@
 // Chat page of the LINE emulator: acts as the LINE app for one test user at a time.
 "use strict";
 
-const state = { userId: null, since: 0, entries: [], users: {}, polling: null, pickerAction: null };
+const state = {
+  userId: null, since: 0, entries: [], users: {}, polling: null, pickerAction: null,
+  queue: Promise.resolve(), menu: null, menuOpen: false, stickToBottom: true, scanTargets: null,
+};
 
 function $(id) { return document.getElementById(id); }
 
@@ -59,7 +62,10 @@ function switchUser(userId) {
   state.userId = userId;
   state.since = 0;
   state.entries = [];
-  render();
+  state.menu = null;
+  renderRichMenu(null);
+  $("transcript").replaceChildren();
+  renderQuickReplies();
   poll();
 }
 
@@ -69,19 +75,14 @@ async function createUser(event) {
   const user = await postJson("/users", { displayName: form.displayName.value, language: form.language.value });
   if (form.follow.checked) reportWebhook(await postJson("/events/follow", { userId: user.userId }));
   form.reset();
+  form.closest("details").open = false;
   await loadUsers(user.userId);
 }
 
-// Sending as the user
+// Sending as the user: the emulator keeps both sides, so the page only shows what it serves.
 
-function addUserEntry(message, at) {
-  state.entries.push({ side: "user", at: at || Date.now() / 1000, message: message });
-  render();
-}
-
-async function sendEvent(path, body, shown) {
+async function sendEvent(path, body) {
   if (!state.userId) { showStatus("Create or choose a user first", true); return null; }
-  if (shown) addUserEntry(shown);
   try {
     const result = await postJson(path, Object.assign({ userId: state.userId }, body));
     reportWebhook(result);
@@ -94,14 +95,31 @@ async function sendEvent(path, body, shown) {
 }
 
 function sendText(text) {
-  if (text) sendEvent("/events/text", { text: text }, { type: "text", text: text });
+  if (text) sendEvent("/events/text", { text: text });
 }
 
 function sendPostback(action, params) {
-  const shown = action.displayText ? { type: "text", text: action.displayText } : null;
   const body = { data: action.data };
+  if (action.displayText) body.displayText = action.displayText;
   if (params) body.params = params;
-  sendEvent("/events/postback", body, shown);
+  applyInputOption(action);
+  sendEvent("/events/postback", body);
+}
+
+// A postback may ask the app to open or close the menu, or to open the keyboard with text.
+function applyInputOption(action) {
+  if (action.inputOption === "closeRichMenu") setMenuOpen(false);
+  if (action.inputOption === "openRichMenu") setMenuOpen(true);
+  if (action.inputOption === "openKeyboard" || action.inputOption === "openVoice") {
+    setMenuOpen(false);
+    if (action.fillInText) $("text").value = action.fillInText;
+    $("text").focus();
+  }
+}
+
+async function switchRichMenu(action) {
+  const result = await sendEvent("/events/richmenuswitch", { richMenuAliasId: action.richMenuAliasId, data: action.data });
+  if (result) await loadRichMenu();
 }
 
 // Actions (buttons, quick replies, flex components)
@@ -115,7 +133,7 @@ const actionHandlers = {
   cameraRoll: () => openTools("photo-file"),
   location: () => openTools("location-form"),
   clipboard: (action) => navigator.clipboard && navigator.clipboard.writeText(action.clipboardText),
-  richmenuswitch: (action) => sendPostback(action, { newRichMenuAliasId: action.richMenuAliasId, status: "SUCCESS" }),
+  richmenuswitch: (action) => switchRichMenu(action),
 };
 
 function runAction(action) {
@@ -164,10 +182,11 @@ function confirmPicker() {
 function renderText(message) { return el("div", "bubble", message.text); }
 
 function renderImage(message) {
-  const img = el("img", "bubble");
-  img.src = message.previewImageUrl || message.originalContentUrl || message.localUrl;
+  const img = el("img", "bubble picture");
+  img.src = message.previewImageUrl || message.originalContentUrl || message.contentUrl;
   img.alt = "image";
-  img.style.maxWidth = "60%";
+  // The image's height is known only once it loads: follow the newest message again then.
+  img.addEventListener("load", () => { if (state.stickToBottom) scrollToNewest(); });
   return img;
 }
 
@@ -280,22 +299,94 @@ function renderQuickReplies() {
   for (const item of items) bar.append(actionButton(item.action));
 }
 
-function render() {
+function scrollToNewest() {
   const transcript = $("transcript");
-  state.entries.sort((a, b) => a.at - b.at);
-  transcript.replaceChildren(...state.entries.map(renderEntry));
   transcript.scrollTop = transcript.scrollHeight;
-  renderQuickReplies();
+  state.stickToBottom = true;
 }
 
-async function poll() {
+function appendEntries(entries) {
+  const transcript = $("transcript");
+  for (const entry of entries) {
+    state.entries.push(entry);
+    transcript.append(renderEntry(entry));
+  }
+  renderQuickReplies();
+  scrollToNewest();
+}
+
+// Conversation updates come one at a time, so no entry is fetched twice.
+function poll() {
+  state.queue = state.queue.then(pollOnce, pollOnce);
+  return state.queue;
+}
+
+async function pollOnce() {
   const userId = state.userId;
   if (!userId) return;
-  const data = await api("/received/" + encodeURIComponent(userId) + "?since=" + state.since);
-  if (userId !== state.userId || data.next <= state.since) return;
-  state.since = data.next;
-  for (const entry of data.messages) state.entries.push(Object.assign({ side: "bot" }, entry));
-  render();
+  const data = await api("/conversation/" + encodeURIComponent(userId) + "?since=" + state.since);
+  if (userId !== state.userId) return;
+  if (data.next > state.since) {
+    state.since = data.next;
+    appendEntries(data.entries);
+  }
+  await loadRichMenu();
+}
+
+// The rich menu: the user's linked menu, else the default, as LINE shows it under the input.
+
+function areaLabel(action) {
+  return action.label || action.displayText || action.text || action.data || action.uri || action.type;
+}
+
+function percent(part, whole) { return (100 * part / whole) + "%"; }
+
+function renderRichMenu(menu) {
+  const section = $("rich-menu");
+  const panel = $("rich-menu-panel");
+  section.hidden = !menu;
+  if (!menu) return;
+  const size = menu.size;
+  panel.style.aspectRatio = size.width + " / " + size.height;
+  panel.setAttribute("aria-label", menu.chatBarText);
+  $("rich-menu-image").src = menu.imageUrl;
+  panel.querySelectorAll(".area").forEach((node) => node.remove());
+  for (const area of menu.areas) {
+    const button = el("button", "area");
+    button.type = "button";
+    button.setAttribute("aria-label", areaLabel(area.action));
+    button.title = areaLabel(area.action);
+    const bounds = area.bounds;
+    Object.assign(button.style, {
+      left: percent(bounds.x, size.width), top: percent(bounds.y, size.height),
+      width: percent(bounds.width, size.width), height: percent(bounds.height, size.height),
+    });
+    button.addEventListener("click", () => runAction(area.action));
+    panel.append(button);
+  }
+}
+
+function setMenuOpen(open) {
+  state.menuOpen = Boolean(open);
+  $("rich-menu-panel").hidden = !state.menuOpen;
+  const bar = $("rich-menu-bar");
+  bar.setAttribute("aria-expanded", String(state.menuOpen));
+  bar.textContent = (state.menu ? state.menu.chatBarText : "") + (state.menuOpen ? " ▼" : " ▲");
+  if (state.stickToBottom) scrollToNewest();
+}
+
+async function loadRichMenu() {
+  const userId = state.userId;
+  if (!userId) return;
+  const data = await api("/richmenu/" + encodeURIComponent(userId));
+  if (userId !== state.userId) return;
+  const menu = data.richMenu;
+  const before = state.menu;
+  if ((before && before.richMenuId) === (menu && menu.richMenuId)) return;
+  state.menu = menu;
+  renderRichMenu(menu);
+  // A menu that appears opens if it says "selected"; a switched menu keeps the panel as it was.
+  if (menu) setMenuOpen(before ? state.menuOpen : menu.selected);
 }
 
 // Tools: location, photo, QR scan
@@ -304,7 +395,7 @@ function sendLocation(event) {
   event.preventDefault();
   const form = event.target;
   const body = { latitude: Number(form.latitude.value), longitude: Number(form.longitude.value), address: form.address.value };
-  sendEvent("/events/location", body, Object.assign({ type: "location" }, body));
+  sendEvent("/events/location", body);
 }
 
 function readBase64(file) {
@@ -321,8 +412,7 @@ async function sendPhoto(event) {
   const file = $("photo-file").files[0];
   if (!file) { showStatus("Choose a photo first", true); return; }
   const content = await readBase64(file);
-  const shown = { type: "image", localUrl: URL.createObjectURL(file) };
-  sendEvent("/events/image", { contentBase64: content, contentType: file.type || "image/jpeg" }, shown);
+  sendEvent("/events/image", { contentBase64: content, contentType: file.type || "image/jpeg" });
 }
 
 async function scanQr(event) {
@@ -348,9 +438,39 @@ async function scanFile(file) {
 async function showScan(result) {
   if (!result.decoded) { showStatus("No QR code found in the image", true); return; }
   if (!result.sent) { showStatus("QR code says: " + result.decoded); return; }
-  addUserEntry({ type: "text", text: result.text }, result.sentAt);
   reportWebhook(result.result);
   await poll();
+}
+
+// The scan menu: codes the emulator was told about (posters, kiosks), scanned with one click.
+
+async function loadScanTargets() {
+  const data = await api("/scan-targets");
+  const list = $("scan-targets");
+  const listed = JSON.stringify(data.targets);
+  // Rebuilding an unchanged list would take the keyboard focus away from its buttons.
+  if (listed === state.scanTargets) return;
+  state.scanTargets = listed;
+  list.replaceChildren();
+  for (const target of data.targets) {
+    const item = el("li");
+    const button = el("button", "scan-target", target.label);
+    button.type = "button";
+    button.addEventListener("click", () => scanTarget(target));
+    item.append(button);
+    list.append(item);
+  }
+  $("scan-empty").hidden = data.targets.length > 0;
+}
+
+async function scanTarget(target) {
+  if (!state.userId) { showStatus("Create or choose a user first", true); return; }
+  $("scan-menu").open = false;
+  try {
+    showScan(await postJson("/scan", { userId: state.userId, text: target.text }));
+  } catch (error) {
+    showStatus("Scan failed: " + error.message, true);
+  }
 }
 
 // Wiring
@@ -382,6 +502,21 @@ function start() {
   $("location-form").addEventListener("submit", sendLocation);
   $("photo-form").addEventListener("submit", sendPhoto);
   $("scan-form").addEventListener("submit", scanQr);
+  $("scan-menu").addEventListener("toggle", () => {
+    if ($("scan-menu").open) loadScanTargets().catch((error) => showStatus(error.message, true));
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !$("scan-menu").open) return;
+    $("scan-menu").open = false;
+    $("scan-menu").querySelector("summary").focus();
+  });
+  $("rich-menu-bar").addEventListener("click", () => setMenuOpen(!state.menuOpen));
+  const transcript = $("transcript");
+  // Someone reading older messages is not pulled down by a resize, only by a new message.
+  transcript.addEventListener("scroll", () => {
+    state.stickToBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 8;
+  });
+  new ResizeObserver(() => { if (state.stickToBottom) scrollToNewest(); }).observe(transcript);
   loadUsers().catch((error) => showStatus(error.message, true));
   state.polling = setInterval(() => poll().catch((error) => showStatus(error.message, true)), 1000);
 }

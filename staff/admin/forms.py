@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, RadioField, SelectChoice, SelectField,
                      SelectMultipleField, StringField, TextAreaField, TimeField)
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
@@ -14,9 +13,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from models.center import WEEKDAYS, CheckinMode
 from models.staff import StaffRole
 from staff.args import date_in_range
+from staff.baseform import StaffForm
 from staff.forms import NewPasswordMixin
 from staff.templating import ROLE_LABELS
 
+MIDNIGHT = time(0)
 CODE = Regexp(r"^[a-z0-9][a-z0-9_-]{0,31}$",
               message=_l("A code is 1 to 32 lower-case letters, digits, '-' or '_'."))
 
@@ -34,17 +35,17 @@ class ScopeFields:
     display_name = StringField(_l("Name shown on screens"), validators=[Length(max=100)])
 
 
-class UserCreateForm(FlaskForm, ScopeFields, NewPasswordMixin):
+class UserCreateForm(StaffForm, ScopeFields, NewPasswordMixin):
     username = StringField(_l("Username"), validators=[
         DataRequired(_l("Please enter a username.")), Length(max=64)],
         render_kw={"autocapitalize": "none", "autocomplete": "off"})
 
 
-class UserEditForm(FlaskForm, ScopeFields):
+class UserEditForm(StaffForm, ScopeFields):
     disabled = BooleanField(_l("Disabled (cannot sign in)"))
 
 
-class PasswordResetForm(FlaskForm, NewPasswordMixin):
+class PasswordResetForm(StaffForm, NewPasswordMixin):
     pass
 
 
@@ -60,15 +61,15 @@ class CodeField:
                        render_kw={"autocapitalize": "none"})
 
 
-class DistrictForm(FlaskForm, CodeField, NamesFields):
+class DistrictForm(StaffForm, CodeField, NamesFields):
     pass
 
 
-class DepartmentForm(FlaskForm, CodeField, NamesFields):
+class DepartmentForm(StaffForm, CodeField, NamesFields):
     active = BooleanField(_l("Active"), default=True)
 
 
-class CenterForm(FlaskForm, CodeField, NamesFields):
+class CenterForm(StaffForm, CodeField, NamesFields):
     address = StringField(_l("Address"), validators=[Length(max=300)])
     district = SelectField(_l("District"), choices=[], validate_choice=True)
     checkin_mode = RadioField(_l("Check-in"), default=CheckinMode.POSTER.value, choices=[
@@ -88,16 +89,35 @@ class CenterForm(FlaskForm, CodeField, NamesFields):
             if bool(opens.data) != bool(closes.data):
                 closes.errors.append(_l("Enter both times, or neither for a closed day."))
                 ok = False
-            elif opens.data and opens.data >= closes.data:
+            elif opens.data and closes.data != MIDNIGHT and opens.data >= closes.data:
                 closes.errors.append(_l("Closing must be after opening."))
                 ok = False
         return ok
 
     def opening_hours(self) -> dict[str, list[str] | None]:
-        """Return the weekly hours as stored on Center.opening_hours."""
+        """Return the weekly hours as stored on Center.opening_hours (midnight as "24:00")."""
         return {day: [self[f"{day}_opens"].data.strftime("%H:%M"),
-                      self[f"{day}_closes"].data.strftime("%H:%M")]
+                      closing_text(self[f"{day}_closes"].data)]
                 if self[f"{day}_opens"].data else None for day in WEEKDAYS}
+
+
+def closing_text(closes: time) -> str:
+    """Write a closing time as stored: 00:00 closes at midnight, the end of the day, "24:00"."""
+    return "24:00" if closes == MIDNIGHT else closes.strftime("%H:%M")
+
+
+def form_time(hhmm: str | None) -> time | None:
+    """Read a stored "HH:MM" for a time input, "24:00" as 00:00; None when it is unreadable.
+
+    A time input cannot show 24:00 (it used to raise ValueError and the edit page answered
+    500); an unreadable stored value shows empty, and "Enter both times" asks for it again.
+    """
+    if hhmm == "24:00":
+        return MIDNIGHT
+    try:
+        return time.fromisoformat(hhmm or "")
+    except (TypeError, ValueError):
+        return None
 
 
 for _day in WEEKDAYS:
@@ -120,7 +140,7 @@ def parse_closed_days(text: str) -> list[str]:
     return sorted(set(days))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(StaffForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 

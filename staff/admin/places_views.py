@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import time
-
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext
 from sqlalchemy import select
@@ -13,7 +11,8 @@ from models.center import WEEKDAYS, Center, Department, District
 from staff import audit, places
 from staff.access import require_center, require_department, require_role, samples
 from staff.admin import bp
-from staff.admin.forms import CenterForm, DepartmentForm, DistrictForm, parse_closed_days
+from staff.admin.forms import (CenterForm, DepartmentForm, DistrictForm, form_time,
+                               parse_closed_days)
 from staff.database import db_session
 from staff.errors import StaffError
 from staff.templating import localized
@@ -78,8 +77,8 @@ def _center_data(center: Center) -> dict:
             "closed_days": "\n".join(center.closed_days or [])}
     for day in WEEKDAYS:
         hours = center.hours_on(day)
-        data[f"{day}_opens"] = time.fromisoformat(hours[0]) if hours else None
-        data[f"{day}_closes"] = time.fromisoformat(hours[1]) if hours else None
+        data[f"{day}_opens"] = form_time(hours[0]) if hours else None
+        data[f"{day}_closes"] = form_time(hours[1]) if hours else None
     return data
 
 
