@@ -121,6 +121,8 @@ def deliver_next(session_factory, gateway: LineGateway, max_attempts: int,
     err = send(gateway, delivery)
     with session_factory() as session, session.begin():
         row = session.get(OutboxMessage, delivery.row_id)
+        if row is None:  # dropped meanwhile by an erasure: nothing left to record
+            return True
         record(row, err, now or utcnow(), max_attempts)
     return True
 

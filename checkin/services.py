@@ -403,10 +403,22 @@ def close_household_visits(session: Session, household: Household, now: datetime
         check_out(session, visit, now, "erased")
 
 
-def _erase(session: Session, _resident: Resident, household: Household | None) -> None:
-    # Registered with residents' erasers: a deleted household leaves no visit open on a roster.
+def _erase(session: Session, resident: Resident, household: Household | None) -> None:
+    """Unlink the resident's visits; statistics keep center, times, district and ages only.
+
+    Registered with residents' erasers. A deleted household first ends its open visits (no
+    visit stays open on a roster), then loses every link to its visits and children.
+    """
     if household is not None:
         close_household_visits(session, household, datetime.now(UTC))
+        session.execute(update(VisitChild).where(VisitChild.child_id.in_(
+            select(Child.id).where(Child.household_id == household.id))).values(child_id=None)
+            .execution_options(synchronize_session=False))
+        session.execute(update(Visit).where(Visit.household_id == household.id)
+                        .values(household_id=None).execution_options(synchronize_session=False))
+    session.execute(update(Visit).where(Visit.resident_id == resident.id).values(resident_id=None)
+                    .execution_options(synchronize_session=False))
+    session.execute(delete(PendingCheckin).where(PendingCheckin.resident_id == resident.id))
 
 
 ERASERS.append(_erase)

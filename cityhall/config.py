@@ -57,6 +57,10 @@ class Config:
         self.OUTBOX_POLL_SECONDS = float(env.get("OUTBOX_POLL_SECONDS", "1"))
         self.WEBHOOK_EVENT_RETENTION_DAYS = int(env.get("WEBHOOK_EVENT_RETENTION_DAYS", "14"))
         self.WEBHOOK_MAX_BODY_BYTES = int(env.get("WEBHOOK_MAX_BODY_BYTES", str(1024 * 1024)))
+        # Finished outbox rows keep recipients and messages this long (docs/decisions.md).
+        self.OUTBOX_RETENTION_DAYS = int(env.get("OUTBOX_RETENTION_DAYS", "30"))
+        # Keys the anonymous survey's ballots; empty: HMAC-derived from SECRET_KEY.
+        self.SURVEY_BALLOT_KEY = env.get("SURVEY_BALLOT_KEY", "")
         # Signs the QR codes on posters and kiosks; never derived from SECRET_KEY.
         self.CHECKIN_TOKEN_KEY = env.get("CHECKIN_TOKEN_KEY", "")
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted.

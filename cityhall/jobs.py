@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from bot.outbox import purge_finished
 from models import ProcessedEvent
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,16 @@ def prune_webhook_events(session: Session, now: datetime) -> int:
                              .where(ProcessedEvent.processed_at < now - timedelta(days=days)))
     log.info("pruned %s webhook dedup rows", result.rowcount)
     return result.rowcount
+
+
+@register("purge-outbox", "cron", "Clear recipients and messages of finished pushes past retention",
+          hour=3, minute=45)
+def purge_outbox(session: Session, now: datetime) -> int:
+    """Clear the payload of outbox rows finished more than OUTBOX_RETENTION_DAYS ago."""
+    days = current_app.config["OUTBOX_RETENTION_DAYS"]
+    count = purge_finished(session, now - timedelta(days=days), now)
+    log.info("purged the payload of %s outbox rows", count)
+    return count
 
 
 def run_job(name: str, now: datetime) -> Any:

@@ -40,3 +40,5 @@ class OutboxMessage(Base):
     source: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # When the retention job (or an erasure) cleared recipients and messages of a finished row.
+    purged_at: Mapped[datetime | None]

@@ -6,8 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the staff inbox of applications (pages and JSON)."""
-    from residents import staff_views
+    """Register the staff inbox of applications (pages and JSON) and the survey clock job."""
+    from residents import jobs, staff_views  # noqa: F401  (importing registers the job)
 
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(staff_views.api)

@@ -8,10 +8,10 @@ transaction (transactional outbox).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,11 @@ from bot.outbox import enqueue
 from cityhall.city import City
 from cityhall.i18n import translate
 from models import Resident
-from models.application import ReceiptCounter, StatusChange, Submission, SubmissionStatus
+from models.application import ReceiptCounter, StatusChange, Submission, SubmissionStatus, Upload
+from models.conversation import Conversation
+from models.household import Household
+from models.survey import SurveyAnswer
+from residents.services import ERASERS
 
 S = SubmissionStatus
 
@@ -77,18 +81,16 @@ def next_receipt_no(session: Session, prefix: str, year: int) -> str:
 def submit_application(session: Session, form: Form, resident: Resident,
                        household_id: int | None, answers: dict[str, Any],
                        now: datetime, *, city: City) -> Submission:
-    """Store a submission with a new receipt number; an anonymous one keeps no link to anyone."""
+    """Store a submission with a new receipt number, linked to the resident who sent it."""
+    if form.anonymous:
+        # Sequential ids and receipt numbers would line anonymous answers up with the others.
+        raise ValueError(f"{form.id} is anonymous: store it with residents.surveys")
     local = city.local(now)
     submission = Submission(
         receipt_no=next_receipt_no(session, form.receipt_prefix, local.year), form_id=form.id,
         department_code=form.department, answers=answers, language=resident.language,
-        status=S.RECEIVED, submitted_at=now, updated_at=now)
-    if form.anonymous:
-        # Only the day is kept: an exact time could be matched with the resident's messages.
-        day = datetime.combine(local.date(), time(), local.tzinfo)
-        submission.submitted_at = submission.updated_at = day
-    else:
-        submission.resident_id, submission.household_id = resident.id, household_id
+        status=S.RECEIVED, submitted_at=now, updated_at=now, resident_id=resident.id,
+        household_id=household_id)
     session.add(submission)
     session.flush()
     return submission
@@ -133,7 +135,8 @@ class AnswerRow:
     upload_id: int | None = None
 
 
-def answer_rows(session: Session, submission: Submission, language: str = "ja") -> list[AnswerRow]:
+def answer_rows(session: Session, submission: Submission | SurveyAnswer,
+                language: str = "ja") -> list[AnswerRow]:
     """Return a submission's answers as labelled lines, in the form's order, for staff."""
     form = forms().get(submission.form_id)
     if form is None:
@@ -197,3 +200,46 @@ def status_message(submission: Submission, change: StatusChange, language: str) 
         lines.append(translate(language, "Message from the city: %(comment)s",
                                comment=change.comment))
     return messages.text("\n".join(lines))
+
+
+# Erasure
+
+
+def upload_ids(value: Any) -> set[int]:
+    """Return the ids of every photo stored in answers (a submission's or a conversation's)."""
+    if isinstance(value, dict):
+        found = {value["upload_id"]} if isinstance(value.get("upload_id"), int) else set()
+        return found.union(*(upload_ids(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(upload_ids(v) for v in value))
+    return set()
+
+
+def erase(session: Session, resident: Resident, household: Household | None) -> None:
+    """Blank the resident's submissions and staff comments, and delete their photos.
+
+    A submission keeps its form, department, status and dates for statistics; its answers,
+    the comments staff sent and the link to a person go. Photos go whole (rows and bytes):
+    the resident's own, and any their submissions or unfinished forms refer to.
+    """
+    condition = Submission.resident_id == resident.id
+    if household is not None:
+        condition = condition | (Submission.household_id == household.id)
+    submissions = list(session.scalars(select(Submission).where(condition)))
+    drafts = session.scalars(select(Conversation.answers)
+                             .where(Conversation.resident_id == resident.id))
+    photos = upload_ids([s.answers for s in submissions]) | upload_ids(list(drafts))
+    ids = [s.id for s in submissions]
+    session.execute(update(StatusChange).where(StatusChange.submission_id.in_(ids))
+                    .values(comment=None).execution_options(synchronize_session=False))
+    session.execute(update(Submission).where(Submission.id.in_(ids))
+                    .values(answers={}, status_comment=None, resident_id=None, household_id=None)
+                    .execution_options(synchronize_session=False))
+    session.execute(delete(Upload)
+                    .where((Upload.resident_id == resident.id) | Upload.id.in_(photos))
+                    .execution_options(synchronize_session=False))
+    for submission in submissions:
+        session.expire(submission)
+
+
+ERASERS.append(erase)

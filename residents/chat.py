@@ -9,6 +9,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
+
 from bot import messages
 from bot.context import EventContext
 from bot.flows import engine
@@ -16,7 +18,8 @@ from bot.flows.registry import forms
 from bot.handlers.message import command, pattern
 from bot.handlers.postback import action
 from cityhall.i18n import RESIDENT_LANGUAGES
-from residents import services
+from residents import services, surveys
+from residents.flows import already_answered
 
 MenuHandler = Callable[[EventContext], None]
 MENU: dict[str, MenuHandler] = {}
@@ -118,6 +121,11 @@ def apply_form(ctx: EventContext, params: dict[str, str]) -> None:
     form = forms().get(params.get("form", ""))
     if form is None or not form.menu:
         ctx.reply(messages.text(ctx.t("Sorry, that form is no longer available.")))
+        return
+    if form.anonymous and surveys.has_answered(
+            ctx.session, surveys.ballot_key(current_app.config), ctx.resident(), form,
+            ctx.city.today(ctx.now)):
+        ctx.reply(already_answered(ctx, form))
         return
     engine.start(ctx, form.id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from bot import messages
@@ -12,7 +13,7 @@ from bot.flows import hooks
 from bot.flows.schema import Option
 from cityhall.i18n import RESIDENT_LANGUAGES
 from models import District
-from residents import applications, services
+from residents import applications, services, surveys
 
 if TYPE_CHECKING:
     from bot.flows.engine import Turn
@@ -100,14 +101,30 @@ def submit_child(turn: Turn, answers: dict[str, Any]) -> list[dict[str, Any]]:
 
 @hooks.submit_handler("application")
 def submit_application(turn: Turn, answers: dict[str, Any]) -> list[dict[str, Any]]:
-    """Store the application and give its receipt number."""
+    """Store the application and give its receipt number; an anonymous answer gets none."""
+    if turn.form.anonymous:
+        return submit_anonymous(turn, answers)
     guardian = services.guardian_of(turn.session, turn.resident)
     submission = applications.submit_application(
         turn.session, turn.form, turn.resident, guardian.household_id if guardian else None,
         answers, turn.ctx.now, city=turn.ctx.city)
-    text = turn.t("Sent. Your receipt number is %(receipt)s. We will tell you here when its "
-                  "status changes.", receipt=submission.receipt_no)
-    if turn.form.anonymous:
-        text = turn.t("Thank you! Your answers were saved without your name (receipt "
-                      "%(receipt)s).", receipt=submission.receipt_no)
-    return [messages.text(text)]
+    return [messages.text(turn.t("Sent. Your receipt number is %(receipt)s. We will tell you "
+                                 "here when its status changes.", receipt=submission.receipt_no))]
+
+
+def submit_anonymous(turn: Turn, answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """Store an anonymous answer, once per period; the thanks carry no number to match."""
+    stored = surveys.record_answer(turn.session, surveys.ballot_key(current_app.config),
+                                   turn.form, turn.resident, answers,
+                                   turn.ctx.city.today(turn.ctx.now))
+    if stored is None:
+        return [already_answered(turn.ctx, turn.form)]
+    return [messages.text(turn.t("Thank you! Your answers were saved without your name."))]
+
+
+def already_answered(ctx, form) -> dict[str, Any]:
+    """Say that the resident has answered this survey in its current period."""
+    periods = {"week": ctx.t("this week"), "month": ctx.t("this month"),
+               "quarter": ctx.t("this quarter"), "year": ctx.t("this year")}
+    return messages.text(ctx.t("You have already answered this survey %(period)s. Thank you!",
+                               period=periods[form.period]))

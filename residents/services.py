@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -12,12 +13,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot import messages
-from bot.outbox import enqueue
+from bot.dedup import forget_user_events
+from bot.outbox import drop_or_purge, enqueue, forget_recipient
 from cityhall.i18n import translate
-from models import District, Resident
+from models import District, OutboxMessage, Resident, utcnow
 from models.audit import AuditLog
 from models.conversation import Conversation
-from models.application import Submission
 from models.household import Child, Guardian, Household, InviteCode
 
 INVITE_VALID_FOR = timedelta(days=7)
@@ -310,29 +311,47 @@ def district_name(session: Session, code: str, language: str) -> str:
     return district.name_en if language == "en" else district.name_ja
 
 
-def delete_registration(session: Session, resident: Resident) -> bool:
-    """Remove the resident's personal data; keep anonymous records of what was submitted."""
+def delete_registration(session: Session, resident: Resident, now: datetime | None = None) -> bool:
+    """Remove the resident's personal data; keep only anonymous records (docs/decisions.md).
+
+    Each feature erases its own data through ERASERS (submissions, uploads, visits, ...);
+    the outbox goes last, so nothing queued by the steps before reaches the resident. A
+    reply sent after this transaction (the confirmation) is not affected.
+    """
+    now = now or utcnow()
     guardian = guardian_of(session, resident)
     household = guardian.household if guardian else None
     last_guardian = household is not None and len(household.guardians) == 1
     for eraser in ERASERS:
         eraser(session, resident, household if last_guardian else None)
-    _anonymize_submissions(session, resident, household if last_guardian else None)
     session.execute(Conversation.__table__.delete().where(Conversation.resident_id == resident.id))
+    session.execute(update(InviteCode).where(InviteCode.used_by_resident_id == resident.id)
+                    .values(used_by_resident_id=None).execution_options(synchronize_session=False))
     if guardian is not None:
+        forget_partner_notices(session, guardian, now)
         session.delete(guardian)
     if last_guardian:
         session.delete(household)
     resident.display_name = None
+    forget_user_events(session, resident.line_user_id)
+    forget_recipient(session, resident.line_user_id, now)
     session.flush()
     return guardian is not None
 
 
-def _anonymize_submissions(session: Session, resident: Resident,
-                           household: Household | None) -> None:
-    """Blank the answers and unlink the person; form, department, status and date remain."""
-    condition = Submission.resident_id == resident.id
-    if household is not None:
-        condition = condition | (Submission.household_id == household.id)
-    session.execute(update(Submission).where(condition)
-                    .values(answers={}, resident_id=None, household_id=None))
+def forget_partner_notices(session: Session, guardian: Guardian, now: datetime) -> None:
+    """Drop or purge the partner notices that name this guardian to the other guardians.
+
+    A notice still waiting is dropped: the guardian it announces or names is gone.
+    """
+    rows = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.source.startswith("partner-joined:")
+        | OutboxMessage.source.startswith("partner-removed:")))
+    for row in rows:
+        names = guardian.name in json.dumps(row.messages, ensure_ascii=False)
+        if names or row.source == f"partner-joined:{guardian.id}":
+            drop_or_purge(session, row, now)
+
+
+# The residents feature's own erasers register themselves (they need ERASERS defined first).
+from residents import applications, surveys  # noqa: E402,F401

@@ -21,8 +21,8 @@ from cityhall.city import current_city
 from models import Resident, utcnow
 from models.application import Submission, SubmissionStatus, Upload
 from models.household import Guardian
-from residents import applications
-from residents.applications import STATUS_LABELS, TRANSITIONS, StatusError
+from residents import applications, surveys
+from residents.applications import STATUS_LABELS, TRANSITIONS, StatusError, upload_ids
 from staff import audit
 from staff.access import current_staff, require_role, samples, scoped_departments
 from staff.args import page_arg
@@ -87,16 +87,6 @@ def version_of(submission: Submission) -> str:
     return f"{submission.status.value}.{last}"
 
 
-def upload_ids(value: Any) -> set[int]:
-    """Return the ids of every photo stored in a submission's answers."""
-    if isinstance(value, dict):
-        found = {value["upload_id"]} if isinstance(value.get("upload_id"), int) else set()
-        return found.union(*(upload_ids(v) for v in value.values()))
-    if isinstance(value, list):
-        return set().union(*(upload_ids(v) for v in value))
-    return set()
-
-
 def _sample_submission(session) -> Submission:
     """Return the access test's submission in the "roads" department, with a photo."""
     receipt = "Z-2000-000001"
@@ -150,10 +140,11 @@ def is_anonymous(submission: Submission) -> bool:
     return bool(form and form.anonymous)
 
 
-def inbox_forms(codes: list[str]) -> list[tuple[str, str]]:
-    """Return (id, title) of the application forms of these departments, for the filter."""
+def inbox_forms(codes: list[str], anonymous: bool = False) -> list[tuple[str, str]]:
+    """Return (id, title) of the departments' application (or anonymous) forms, for a filter."""
     return [(f.id, form_title(f.id)) for f in forms().all()
-            if f.on_submit == "application" and f.department in codes]
+            if f.on_submit == "application" and f.department in codes
+            and f.anonymous == anonymous]
 
 
 def summary(submission: Submission) -> dict[str, Any]:
@@ -241,7 +232,25 @@ def inbox_page() -> dict[str, Any]:
     return {"status": status.value if status else None, "form": form_id, "page": page,
             "has_next": len(found) > PAGE_SIZE, "rows": [summary(s) for s in found[:PAGE_SIZE]],
             "counts": {s.value: counts.get(s.value, 0) for s in SubmissionStatus},
-            "total": sum(counts.values()), "forms": inbox_forms(codes)}
+            "total": sum(counts.values()), "forms": inbox_forms(codes),
+            "survey_answers": sum(surveys.count_by_form(db_session(), codes).values())}
+
+
+def survey_page() -> dict[str, Any]:
+    """Return one page of anonymous answers in the user's scope: day and answers, nobody."""
+    _status, form_id, page = filters()
+    codes = department_codes()
+    found = surveys.list_answers(db_session(), codes, form_id=form_id, limit=PAGE_SIZE + 1,
+                                 offset=(page - 1) * PAGE_SIZE)
+    language = current_language()
+    rows = [{"form_id": a.form_id, "form_title": form_title(a.form_id),
+             "answered_on": a.answered_on.isoformat(),
+             "answers": [{"label": r.label, "value": r.value}
+                         for r in applications.answer_rows(db_session(), a, language)]}
+            for a in found[:PAGE_SIZE]]
+    return {"form": form_id, "page": page, "has_next": len(found) > PAGE_SIZE, "rows": rows,
+            "counts": surveys.count_by_form(db_session(), codes),
+            "forms": inbox_forms(codes, anonymous=True)}
 
 
 # Pages
@@ -254,6 +263,13 @@ def inbox():
     data = inbox_page()
     return render_template("residents/inbox.html", **data,
                            statuses=[(s.value, status_label(s)) for s in SubmissionStatus])
+
+
+@bp.get("/surveys")
+@require_role(*ROLES)
+def survey_answers():
+    """List the departments' anonymous survey answers (no receipt, no person, only the day)."""
+    return render_template("residents/surveys.html", **survey_page())
 
 
 @bp.get("/<int:submission_id>")
@@ -362,6 +378,15 @@ def photo(submission_id: int, upload_id: int):
 def inbox_json():
     """Return one page of the inbox and the counts per status."""
     data = inbox_page()
+    data["forms"] = [{"id": i, "title": t} for i, t in data["forms"]]
+    return jsonify(data)
+
+
+@api.get("/surveys")
+@require_role(*ROLES)
+def survey_answers_json():
+    """Return one page of anonymous survey answers."""
+    data = survey_page()
     data["forms"] = [{"id": i, "title": t} for i, t in data["forms"]]
     return jsonify(data)
 

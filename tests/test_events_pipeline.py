@@ -327,6 +327,23 @@ def test_an_event_neither_handled_nor_kept_gets_500_so_line_redelivers(live_app,
     assert failed_rows(app) == [] and count(app, ProcessedEvent) == 0
 
 
+def test_erasing_a_registration_deletes_the_residents_failed_events(live_app, line, app,
+                                                                    monkeypatch):
+    seed_city(app)
+    person, other = ChatResident(line), ChatResident(line, name="他人")
+    register(person, children=1)
+    fail_on(monkeypatch, "boom")
+    person.say("boom")
+    other.say("boom")
+    assert len(failed_rows(app)) == 2
+    monkeypatch.undo()
+    person.menu("mydata")
+    person.tap("削除する")
+    person.tap("削除する")
+    assert person.last().startswith("登録を削除しました。")
+    assert [row["user"] for row in failed_rows(app)] == [other.user_id]
+
+
 @pytest.mark.parametrize("args", [[], ["1", "--all"]])
 def test_replay_needs_one_id_or_all(cli, args):
     result = cli.invoke(main, ["webhook", "replay", *args])

@@ -84,8 +84,9 @@ class Turn:
         except LineError as err:
             log.warning("photo %s not fetched: %s", message_id, err)
             raise Invalid("Sorry, the photo could not be received. Please send it again.") from err
-        upload = Upload(content_type=sniff_image_type(content), data=content,
-                        sha256=hashlib.sha256(content).hexdigest())
+        # The sender is kept so erasing their registration finds every photo they sent.
+        upload = Upload(resident_id=self.resident.id, content_type=sniff_image_type(content),
+                        data=content, sha256=hashlib.sha256(content).hexdigest())
         self.session.add(upload)
         self.session.flush()
         return {"upload_id": upload.id, "content_type": upload.content_type, "bytes": len(content)}

@@ -17,7 +17,9 @@ CONDITION_KEYS = {"field", "equals", "not_equals", "in", "is_set"}
 # Keys every field may have; each field type adds its own (FieldType.keys).
 COMMON_KEYS = {"id", "type", "label", "prompt", "required", "prefill", "when", "error"}
 FORM_KEYS = {"id", "title", "description", "department", "receipt_prefix", "anonymous",
-             "requires_registration", "on_submit", "confirm", "fields", "menu", "done"}
+             "requires_registration", "on_submit", "confirm", "fields", "menu", "done", "period"}
+# How often a resident may answer an anonymous form: once per calendar week, month, ...
+PERIODS = ("week", "month", "quarter", "year")
 
 
 class FormError(ValueError):
@@ -99,6 +101,7 @@ class Form:
     department: str | None = None
     receipt_prefix: str | None = None
     anonymous: bool = False
+    period: str = "month"
     requires_registration: bool = False
     on_submit: str = "application"
     confirm: bool = True
@@ -148,7 +151,7 @@ class Reader:
             id=form_id, title=self.text(data.get("title"), "title"), fields=fields,
             description=self.text(data.get("description"), "description", required=False),
             department=data.get("department"), receipt_prefix=data.get("receipt_prefix"),
-            anonymous=bool(data.get("anonymous", False)),
+            anonymous=bool(data.get("anonymous", False)), period=data.get("period", "month"),
             requires_registration=bool(data.get("requires_registration", False)),
             on_submit=str(data.get("on_submit", "application")),
             confirm=bool(data.get("confirm", True)), menu=bool(data.get("menu", False)),
@@ -161,9 +164,14 @@ class Reader:
         if form.on_submit == "application":
             if not form.department:
                 raise self.fail("department", "an application form needs its department code")
-            if not (isinstance(form.receipt_prefix, str)
+            if not form.anonymous and not (isinstance(form.receipt_prefix, str)
                     and re.fullmatch(r"[A-Z]{1,3}", form.receipt_prefix)):
-                raise self.fail("receipt_prefix", "needs 1 to 3 capital letters, e.g. A")
+                raise self.fail("receipt_prefix", "needs 1 to 3 capital letters, e.g. A "
+                                                  "(an anonymous form gives no receipt number)")
+        if form.period not in PERIODS:
+            raise self.fail("period", "must be one of: " + ", ".join(PERIODS))
+        if "period" in form.raw and not form.anonymous:
+            raise self.fail("period", "only an anonymous form has answer periods")
         if form.anonymous and any(f.prefill or kind_of(f).personal for f in form.fields):
             raise self.fail("anonymous", "an anonymous form cannot prefill, ask for a child, "
                                          "a photo or a location")
