@@ -12,7 +12,7 @@ from flask import (Blueprint, Response, abort, flash, jsonify, redirect,
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import func, select
 from wtforms import DateField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from checkin import qr, services, tokens
 from cityhall.city import current_city
@@ -162,14 +162,22 @@ class PhoneForm(StaffForm):
     submit = SubmitField(_l("Check in all children"))
 
 
+def born_by_today(form, field) -> None:
+    """Refuse a birth date after today in the city (a typo such as 2030 for 2020)."""
+    today = current_city().today(utcnow())
+    if field.data is not None and field.data > today:
+        raise ValidationError(gettext("A birth date cannot be after today (%(today)s).",
+                                      today=today.isoformat()))
+
+
 class WalkInForm(StaffForm):
     name = StringField(_l("Guardian's name"), validators=[
         DataRequired(_l("Please enter a name.")), Length(max=100)])
     district = SelectField(_l("District"), validators=[Optional()])
     birth1 = DateField(_l("Child's birth date"), validators=[
-        DataRequired(_l("Please enter at least one birth date."))])
-    birth2 = DateField(_l("Another child's birth date"), validators=[Optional()])
-    birth3 = DateField(_l("Another child's birth date"), validators=[Optional()])
+        DataRequired(_l("Please enter at least one birth date.")), born_by_today])
+    birth2 = DateField(_l("Another child's birth date"), validators=[Optional(), born_by_today])
+    birth3 = DateField(_l("Another child's birth date"), validators=[Optional(), born_by_today])
     submit = SubmitField(_l("Check in"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
@@ -10,9 +11,10 @@ from sqlalchemy import select
 
 from bot import messages
 from bot.flows import hooks
+from bot.flows.dates import weekday_key
 from bot.flows.schema import Option
 from cityhall.i18n import RESIDENT_LANGUAGES
-from models import District
+from models import Center, District
 from residents import applications, services, surveys
 
 if TYPE_CHECKING:
@@ -48,6 +50,16 @@ def district_options(session) -> list[Option]:
     """The city's districts, as seeded by `cityhall seed`."""
     rows = session.scalars(select(District).order_by(District.id))
     return [Option(d.code, {"ja": d.name_ja, "en": d.name_en}) for d in rows]
+
+
+@hooks.calendar("centers")
+def center_is_open(session, code: str, day: date) -> bool:
+    """Tell whether a center opens on a day: hours that weekday, and not a closed day."""
+    center = session.scalars(select(Center).where(Center.code == code)).first()
+    if center is None:
+        return True  # not a center we know: the choice itself refuses it
+    return (day.isoformat() not in (center.closed_days or [])
+            and center.hours_on(weekday_key(day)) is not None)
 
 
 @hooks.option_source("languages")

@@ -18,7 +18,7 @@ from models import utcnow
 from models.household import Child, Household
 from models.visit import Visit, VisitChild
 from tests.chat import Resident
-from tests.checkin_support import family, open_all_day, scan_text, visits
+from tests.checkin_support import family, local_today, open_all_day, scan_text, visits
 from tests.staff_support import StaffClient, audit_entries, staff_app  # noqa: F401
 from tests.test_applications import drain
 
@@ -158,6 +158,23 @@ def test_manual_check_in_of_a_walk_in_family(center_staff, staff_app):
     assert entry.detail == {"center": "central", "walk_in": True, "children": 1}
     empty = center_staff.post("/staff/checkin/central/checkin", {"walkin-submit": "1"})
     assert "氏名を入力してください。" in empty.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("field", ["birth1", "birth2"])
+def test_walk_in_child_born_after_today_is_refused(center_staff, staff_app, field):
+    today = local_today(staff_app)
+    born = {"walkin-birth1": "2024-01-15", "walkin-birth2": "", "walkin-birth3": ""}
+    born[f"walkin-{field}"] = "2030-01-01"
+    response = center_staff.post("/staff/checkin/central/checkin", {
+        "walkin-name": "鈴木一郎", "walkin-district": "ota", **born, "walkin-submit": "1"})
+    assert response.status_code == 200
+    assert (f"生年月日に今日（{today.isoformat()}）より後の日付は入力できません。"
+            in response.get_data(as_text=True))
+    assert visits(staff_app) == []
+    born[f"walkin-{field}"] = today.isoformat()  # born today is fine
+    assert center_staff.post("/staff/checkin/central/checkin", {
+        "walkin-name": "鈴木一郎", "walkin-district": "ota", **born,
+        "walkin-submit": "1"}).status_code == 302
 
 
 def test_poster_reissue_is_audited_and_changes_the_code(center_staff, staff_app):

@@ -25,7 +25,7 @@ from tests.chat import Resident
 from tests.checkin_support import family, open_all_day, scan_text, visits
 from tests.flows_helpers import query, register
 from tests.staff_support import StaffClient, add_staff, seed_staff
-from tests.test_applications import TODAY
+from tests.test_applications import CHILDCARE_DAY, CONSULTATION_DAY
 from tests.test_applications_staff import PHOTO_FORM, photo_form  # noqa: F401  (fixture)
 
 VERSION = re.compile(r'name="version" type="hidden" value="([^"]*)"')
@@ -73,7 +73,7 @@ def register_distinctive(person: Resident) -> None:
 def childcare_with_details(person: Resident) -> None:
     person.menu("apply")
     person.tap("一時預かりの申し込み")
-    person.pick_date(TODAY + timedelta(days=5))
+    person.pick_date(CHILDCARE_DAY)
     person.pick_time("10:00")
     person.say("4")
     person.tap("その他")
@@ -88,7 +88,7 @@ def consultation_by_email(person: Resident) -> None:
     person.tap("子育て相談の予約")
     person.tap("子育ての悩み")
     person.say("こはるの夜泣きが続いています")
-    person.pick_date(TODAY + timedelta(days=3))
+    person.pick_date(CONSULTATION_DAY)
     person.tap("スキップ")
     person.tap("午前")
     person.tap("決定")

@@ -57,7 +57,7 @@ INVALID = [
     ({"type": "number", "min": 1}, "0", "1以上の数字を送ってください。"),
     ({"type": "number", "max": 8}, "10時間", "8以下の数字を送ってください。"),
     ({"type": "number"}, "2.5", "整数で送ってください。"),
-    ({"type": "date"}, "あした", f"{TODAY.isoformat()}のように日付を送るか、ボタンで選んでください。"),
+    ({"type": "date"}, "きのう", f"{TODAY.isoformat()}のように日付を送るか、ボタンで選んでください。"),
     ({"type": "date"}, "2026-02-30", f"{TODAY.isoformat()}のように日付を送るか、ボタンで選んでください。"),
     ({"type": "date", "min_date": "+1d", "max_date": "+60d"}, TODAY.isoformat(),
      f"{TODAY + timedelta(days=1)}から{TODAY + timedelta(days=60)}までの日付を選んでください。"),
@@ -151,11 +151,15 @@ def test_multichoice_toggles_then_done(live_app, line, app, field_form):
     form = field_form(type="multichoice", options=OPTIONS)
     person = Resident(line)
     start(person, form.id)
+    # "Done" is not offered yet, and the question does not ask to tap it.
     assert "決定" not in person.labels()
+    assert person.last() == ("項目を送ってください。\n当てはまるものをタップしてください（複数可）。"
+                             "1つ選ぶと「決定」ボタンが表示されます。")
     person.tap("もも")
     person.tap("りんご")
     assert "✓ もも" in person.labels() and "✓ りんご" in person.labels()
     person.tap("✓ もも")  # untick
+    assert person.last().endswith("選択中：りんご。選び終わったら「決定」を押してください（もう一度タップすると外せます）。")
     person.tap("決定")
     assert conversation(app, person.user_id)[0]["answers"] == {"x": ["apple"]}
 

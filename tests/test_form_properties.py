@@ -49,7 +49,7 @@ VALID = {"name": ["花子", "Taro"], "count": ["1", "5", "３"], "kind": ["a", "
          "detail": ["くわしく"], "day": [str(TODAY + timedelta(days=1)), str(TODAY + timedelta(days=30))],
          "ok": ["はい", "いいえ"]}
 INVALID = {"name": ["とても長い名前をここに書きます"], "count": ["9", "0", "many"], "kind": ["c"],
-           "detail": ["長すぎる詳細の説明です。"], "day": ["2000-01-01", "明日"],
+           "detail": ["長すぎる詳細の説明です。"], "day": ["2000-01-01", "昨日"],
            "ok": ["たぶん"], "confirm": ["どうしよう"]}
 
 

@@ -297,9 +297,7 @@ def current_step(turn: Turn) -> Step:
 
 def reject(turn: Turn, problem: Invalid) -> None:
     """Say what was wrong and ask the same step again; earlier answers stay."""
-    text = turn.text(problem.custom) if problem.custom else turn.t(problem.message,
-                                                                    **problem.variables)
-    advance(turn, prefix=[messages.text("⚠️ " + text)])
+    advance(turn, prefix=[messages.text("⚠️ " + problem.say(turn))])
 
 
 def answer(turn: Turn, inp: Input) -> None:
@@ -312,12 +310,26 @@ def answer(turn: Turn, inp: Input) -> None:
         confirm_by_text(turn, inp)
         return
     try:
-        value = parse_yesno(_YESNO, inp, turn) if step.kind == "more" else parse(step.field, inp,
-                                                                                turn)
+        if step.kind == "more":
+            value = parse_yesno(_YESNO, inp, turn)
+        else:
+            value = parse(step.field, inp, turn)
+            fields.check_rules(step.field, value, *_peers(turn.form, step, turn.conv.answers),
+                               turn)
     except Invalid as problem:
         reject(turn, problem)
         return
     record(turn, step, value)
+
+
+def _peers(form: Form, step: Step, answers: dict[str, Any]
+           ) -> tuple[dict[str, Any], dict[str, Field]]:
+    """Return the answers and the fields a step's rules may look at: its own list's."""
+    if step.group is None:
+        return answers, {f.id: f for f in form.fields}
+    items = answers.get(step.group.id) or []
+    item = items[step.index] if step.index < len(items) else {}
+    return item, {f.id: f for f in step.group.fields}
 
 
 _YESNO = Field(id="more", type="yesno", label={}, prompt={})
@@ -327,10 +339,36 @@ def record(turn: Turn, step: Step, value: Any) -> None:
     """Store a valid answer, remember the step for "back", and move on."""
     answers = _copy(turn.conv.answers)
     steps.set_answer(step, answers, value)
+    dropped, notices = _recheck_later(turn, step, answers)
     turn.conv.answers = _copy(answers)
-    turn.conv.history = [*turn.conv.history, step.path]
+    turn.conv.history = [*[p for p in turn.conv.history if p not in dropped], step.path]
     turn.conv.draft = {}
-    advance(turn)
+    advance(turn, prefix=notices)
+
+
+def _recheck_later(turn: Turn, step: Step, answers: dict[str, Any]
+                   ) -> tuple[set[str], list[dict[str, Any]]]:
+    """Drop later answers that a changed answer makes break their rules, saying why.
+
+    The engine asks the first unanswered step, so a dropped answer is asked again next.
+    """
+    if step.kind != "field":
+        return set(), []
+    dropped, notices = set(), []
+    for later in list(steps.walk(turn.form, answers, turn.conv.context)):
+        if (later.kind != "field" or later.group != step.group or later.index != step.index
+                or step.field.id not in fields.depends_on(later.field)):
+            continue
+        value = steps.get_answer(later, answers)
+        try:
+            fields.check_rules(later.field, value, *_peers(turn.form, later, answers), turn)
+        except Invalid as problem:
+            steps.clear_answer(turn.form, answers, later.path)
+            dropped.add(later.path)
+            notices.append(messages.text("⚠️ " + turn.t(
+                "Please answer \"%(label)s\" again: %(reason)s",
+                label=turn.text(later.field.label), reason=problem.say(turn))))
+    return dropped, notices
 
 
 def _copy(answers: dict[str, Any]) -> dict[str, Any]:
@@ -410,6 +448,7 @@ def finish_selection(turn: Turn) -> None:
     chosen = [v for v in options if v in turn.conv.draft.get("selected", [])]
     try:
         value = check_selection(step.field, chosen)
+        fields.check_rules(step.field, value, *_peers(turn.form, step, turn.conv.answers), turn)
     except Invalid as problem:
         reject(turn, problem)
         return

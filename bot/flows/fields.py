@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from bot.flows.dates import WEEKDAY_KEYS, read_date, weekday_key
 from cityhall.i18n import translate
 from cityhall.text import Refusal, find_forbidden, refusal_of, unify_line_ends
 
@@ -46,11 +47,19 @@ class Invalid(Exception):
     """An answer that does not fit: a message id and its variables, or the form's own text."""
 
     def __init__(self, message: str, custom: dict[str, str] | None = None,
-                 **variables: Any) -> None:
+                 translated: dict[str, str] | None = None, **variables: Any) -> None:
         super().__init__(message)
         self.message = message
         self.custom = custom  # the form's own error text, per language
+        self.translated = translated or {}  # variables that are message ids themselves
         self.variables = variables
+
+    def say(self, view: View) -> str:
+        """Word the reason in the view's language."""
+        if self.custom:
+            return view.text(self.custom)
+        words = {key: view.t(value) for key, value in self.translated.items()}
+        return view.t(self.message, **self.variables, **words)
 
 
 # Buttons a type offers under its question; render.py turns them into LINE quick replies.
@@ -166,6 +175,17 @@ class FieldType:
         """Return the id of the upload a stored value refers to (photos), if any."""
         return None
 
+    def hint(self, f: Field, turn: Turn) -> str | None:
+        """Return a line said under the question about how to answer it, if any."""
+        return None
+
+    def depends_on(self, f: Field) -> set[str]:
+        """Return the ids of earlier fields this type's own rules compare the answer with."""
+        return set()
+
+    def check_rules(self, f: Field, value: Any, answers: dict[str, Any], turn: Turn) -> None:
+        """Raise Invalid if the answer breaks a rule tying it to earlier `answers`."""
+
 
 class FieldTypes:
     """The field types by name."""
@@ -221,6 +241,42 @@ def parse(f: Field, inp: Input, turn: Turn) -> Any:
 def display(f: Field, value: Any, view: View) -> str:
     """Show a stored answer to the resident ("—" when skipped)."""
     return "—" if value is None else kind_of(f).display(f, value, view)
+
+
+# Rules between answers: a field compares its answer with earlier answers of the same list
+# (the form's fields, or one group item's). The engine checks them when the field is answered,
+# and again for later answers when an earlier one they depend on is changed.
+
+
+def depends_on(f: Field) -> set[str]:
+    """Return the ids of the earlier fields a field's rules compare its answer with."""
+    return ({f.differs_from} if f.differs_from else set()) | kind_of(f).depends_on(f)
+
+
+def check_rules(f: Field, value: Any, answers: dict[str, Any], peers: dict[str, Field],
+                turn: Turn) -> None:
+    """Raise Invalid when an answer breaks a rule tying it to earlier answers."""
+    if value is None:
+        return
+    other = answers.get(f.differs_from) if f.differs_from else None
+    if other is not None and other == value and f.differs_from in peers:
+        peer = peers[f.differs_from]
+        raise Invalid("Please choose something other than your answer to "
+                      "\"%(label)s\" (%(value)s).", label=turn.text(peer.label),
+                      value=display(peer, other, turn))
+    kind_of(f).check_rules(f, value, answers, turn)
+
+
+def clock_minutes(hhmm: str) -> int:
+    """Return the minutes since midnight of "HH:MM" (up to "24:00")."""
+    hours, minutes = (int(part) for part in hhmm.split(":"))
+    return hours * 60 + minutes
+
+
+def clock_text(minutes: float) -> str:
+    """Write minutes since midnight as "HH:MM" (past midnight as 25:00, as timetables do)."""
+    minutes = int(round(minutes))
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 # Reading typed text: every text-based type goes through `typed`
@@ -290,29 +346,6 @@ def _range_error(low: Any, high: Any) -> Invalid:
     if low is not None:
         return Invalid("Please send a number of at least %(min)s.", min=_n(low))
     return Invalid("Please send a number of at most %(max)s.", max=_n(high))
-
-
-def _n(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-DATE_FORMATS = [re.compile(p) for p in (
-    r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$", r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$",
-    r"^(\d{4})(\d{2})(\d{2})$",
-)]
-
-
-def read_date(text: str) -> date | None:
-    """Read 2026-04-01, 2026/4/1, 2026年4月1日 or 20260401."""
-    text = normalize(text).replace(" ", "")
-    for pattern in DATE_FORMATS:
-        match = pattern.match(text)
-        if match:
-            try:
-                return date(*(int(g) for g in match.groups()))
-            except ValueError:
-                return None
-    return None
 
 
 def resolve_date(spec: str | None, today: date) -> date | None:
@@ -445,13 +478,52 @@ class Number(FieldType):
     """A number typed as 3, ３ or 3時間."""
 
     name = "number"
-    keys = frozenset({"min", "max", "integer"})
+    keys = frozenset({"min", "max", "integer", "ends_by"})
 
     def read(self, reader: Reader, data: dict, where: str) -> dict[str, Any]:
         low, high = reader.number(data, "min", where), reader.number(data, "max", where)
         if low is not None and high is not None and low > high:
             raise reader.fail(where, "min is greater than max")
-        return {"min": low, "max": high, "integer": bool(data.get("integer", True))}
+        settings = {"min": low, "max": high, "integer": bool(data.get("integer", True))}
+        if data.get("ends_by") is not None:
+            settings["ends_by"] = self.read_ends_by(reader, data["ends_by"], where)
+        return settings
+
+    @staticmethod
+    def read_ends_by(reader: Reader, spec: Any, where: str) -> dict[str, str]:
+        """Check `ends_by: {start: TIME_FIELD, at: "HH:MM"}`: hours from start end by `at`."""
+        if not isinstance(spec, dict) or set(spec) != {"start", "at"}:
+            raise reader.fail(where, 'write ends_by: {start: FIELD, at: "HH:MM"}')
+        start = reader.earlier.get(spec["start"])
+        if start is None or start.type != "time":
+            raise reader.fail(where, f"ends_by.start {spec['start']!r} is not an earlier "
+                                     "time field")
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d|24:00", str(spec["at"])):
+            raise reader.fail(where, 'ends_by.at must be a time like "17:00"')
+        return {"start": str(spec["start"]), "at": str(spec["at"])}
+
+    def depends_on(self, f: Field) -> set[str]:
+        ends_by = f.settings.get("ends_by")
+        return {ends_by["start"]} if ends_by else set()
+
+    def check_rules(self, f: Field, value: Any, answers: dict[str, Any], turn: Turn) -> None:
+        ends_by = f.settings.get("ends_by")
+        start = answers.get(ends_by["start"]) if ends_by else None
+        if start is None:
+            return
+        begin, close = clock_minutes(start), clock_minutes(ends_by["at"])
+        if begin + value * 60 <= close:
+            return
+        longest = (close - begin) / 60
+        if f.integer:
+            longest = float(int(longest))
+        if longest < max(f.min or 0, 0) or longest <= 0:
+            raise Invalid("Starting at %(start)s leaves no time before closing at %(close)s. "
+                          "Please go back and choose an earlier start time.",
+                          start=start, close=ends_by["at"])
+        raise Invalid("That would end at %(end)s, after closing at %(close)s. Please choose "
+                      "%(max)s hours or fewer.", end=clock_text(begin + value * 60),
+                      close=ends_by["at"], max=_n(longest))
 
     def parse(self, f: Field, inp: Input, turn: Turn) -> int | float:
         match = NUMBER.match(normalize(typed(inp)).replace(",", ""))
@@ -471,35 +543,116 @@ RELATIVE_DATE = re.compile(r"^(today|[+-]\d+[dmy])$")
 
 @field_type
 class Date(FieldType):
-    """A day from the picker or typed; bounds relative to today in the city."""
+    """A day from the picker or typed (2026-12-10, 12月10日, 明日, 来週月曜); bounds relative
+    to today in the city; days the service is closed refused."""
 
     name = "date"
-    keys = frozenset({"min_date", "max_date"})
+    keys = frozenset({"min_date", "max_date", "closed_weekdays", "closed_dates", "open_at"})
 
     def read(self, reader: Reader, data: dict, where: str) -> dict[str, Any]:
         for key in ("min_date", "max_date"):
             value = data.get(key)
             if value is not None and not (RELATIVE_DATE.match(str(value)) or _iso_date(value)):
                 raise reader.fail(where, f"{key} must be today, +Nd/-Nm/+Ny or YYYY-MM-DD")
-        return {"min_date": _as_text(data.get("min_date")),
-                "max_date": _as_text(data.get("max_date"))}
+        weekdays = data.get("closed_weekdays") or []
+        if not isinstance(weekdays, list) or set(weekdays) - set(WEEKDAY_KEYS):
+            raise reader.fail(where, "closed_weekdays must be a list of: "
+                                     + ", ".join(WEEKDAY_KEYS))
+        days = data.get("closed_dates") or []
+        if not isinstance(days, list) or not all(_iso_date(d) for d in days):
+            raise reader.fail(where, "closed_dates must be a list of YYYY-MM-DD dates")
+        if len(weekdays) == len(WEEKDAY_KEYS):
+            raise reader.fail(where, "closed_weekdays closes every day of the week")
+        settings = {"min_date": _as_text(data.get("min_date")),
+                    "max_date": _as_text(data.get("max_date")),
+                    "closed_weekdays": tuple(w for w in WEEKDAY_KEYS if w in weekdays),
+                    "closed_dates": tuple(sorted(_as_text(d) for d in days))}
+        if data.get("open_at") is not None:
+            settings["open_at"] = self.read_open_at(reader, data["open_at"], where)
+        return settings
+
+    @staticmethod
+    def read_open_at(reader: Reader, field_id: Any, where: str) -> dict[str, str]:
+        """Check `open_at: FIELD`: an earlier choice whose option source has a calendar."""
+        from bot.flows.hooks import CALENDARS
+
+        peer = reader.earlier.get(field_id)
+        if peer is None or peer.type != "choice" or peer.options_from not in CALENDARS:
+            raise reader.fail(where, f"open_at {field_id!r} is not an earlier choice whose "
+                                     "options_from has a calendar; calendars: "
+                                     + ", ".join(sorted(CALENDARS)))
+        return {"field": field_id, "calendar": peer.options_from}
+
+    def depends_on(self, f: Field) -> set[str]:
+        open_at = f.settings.get("open_at")
+        return {open_at["field"]} if open_at else set()
+
+    def check_rules(self, f: Field, value: Any, answers: dict[str, Any], turn: Turn) -> None:
+        from bot.flows.hooks import CALENDARS, OPTION_SOURCES
+
+        open_at = f.settings.get("open_at")
+        place = answers.get(open_at["field"]) if open_at else None
+        if place is None:
+            return
+        day = date.fromisoformat(value)
+        if CALENDARS[open_at["calendar"]](turn.session, place, day):
+            return
+        options = OPTION_SOURCES[open_at["calendar"]](turn.session)
+        name = next((turn.text(o.label) for o in options if o.value == place), place)
+        raise Invalid("%(place)s is closed on %(day)s. Please choose another day.",
+                      place=name, day=day.isoformat())
 
     def parse(self, f: Field, inp: Input, turn: Turn) -> str:
         picked = inp.params.get("date") if inp.kind == "postback" else None
-        value = read_date(picked or typed(inp))
+        low, high = date_bounds(f, turn)
+        value = read_date(picked or typed(inp), turn.today, low, high)
         if value is None:
             raise Invalid("Please send a date like %(example)s, or use the button.",
-                          example=turn.today.isoformat())
-        low, high = date_bounds(f, turn)
+                          example=example_date(f, turn).isoformat())
         if (low and value < low) or (high and value > high):
             raise _date_range_error(low, high)
+        closed = closed_reason(f, value)
+        if closed is not None:
+            raise closed
         return value.isoformat()
 
     def quick_replies(self, f: Field, turn: Turn) -> list[Button]:
         low, high = date_bounds(f, turn)
-        initial = max(low or turn.today, min(high or turn.today, turn.today))
         return [Picker(turn.t("Pick a date"), "date", low.isoformat() if low else None,
-                       high.isoformat() if high else None, initial.isoformat())]
+                       high.isoformat() if high else None, example_date(f, turn).isoformat())]
+
+
+WEEKDAY_NAMES = {  # how a closed weekday is named in a refusal
+    "mon": "Mondays", "tue": "Tuesdays", "wed": "Wednesdays", "thu": "Thursdays",
+    "fri": "Fridays", "sat": "Saturdays", "sun": "Sundays",
+}
+
+
+def closed_reason(f: Field, day: date) -> Invalid | None:
+    """Return why the service is closed on a day the field would accept, or None if open."""
+    key = weekday_key(day)
+    if key in (f.settings.get("closed_weekdays") or ()):
+        return Invalid("We are closed on %(weekday)s. Please choose another day.",
+                       translated={"weekday": WEEKDAY_NAMES[key]})
+    if day.isoformat() in (f.settings.get("closed_dates") or ()):
+        return Invalid("We are closed on %(day)s. Please choose another day.",
+                       day=day.isoformat())
+    return None
+
+
+def example_date(f: Field, turn: Turn) -> date:
+    """Return a day the field accepts, for examples and the picker's first day.
+
+    Today when it fits; otherwise the first open day from the earliest allowed.
+    """
+    low, high = date_bounds(f, turn)
+    first = max(low or turn.today, turn.today)
+    if high is not None and first > high:
+        first = low or high  # a range wholly in the past (a birth date long ago)
+    day = first
+    while closed_reason(f, day) is not None and (high is None or day < high):
+        day += timedelta(days=1)
+    return day if closed_reason(f, day) is None else first
 
 
 @field_type
@@ -601,6 +754,16 @@ class MultiChoice(Choice):
         if chosen:
             taps.insert(0, Tap(turn.t("Done"), "done"))
         return taps
+
+    def hint(self, f: Field, turn: Turn) -> str | None:
+        # "Done" is offered only once something is ticked, so the instruction follows suit.
+        chosen = set(turn.conv.draft.get("selected", []))
+        if not chosen:
+            return turn.t("Tap each option that applies; a \"Done\" button appears "
+                          "once you have chosen one.")
+        labels = "、".join(_label(turn, o) for o in turn.options(f) if o.value in chosen)
+        return turn.t("Chosen: %(chosen)s. Tap \"Done\" when finished (tap an "
+                      "option again to remove it).", chosen=labels)
 
 
 YES = {"yes", "y", "はい", "うん", "ok", "同意", "同意する", "同意します", "agree", "i agree"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,8 +32,12 @@ ProfileProvider = Callable[["Session", "Resident"], dict[str, Any]]
 ChildrenProvider = Callable[["Session", "Resident"], list[tuple[int, str]]]
 OptionSource = Callable[["Session"], list["Option"]]
 SubmitHandler = Callable[["Turn", dict[str, Any]], list[dict[str, Any]]]
+Calendar = Callable[["Session", str, date], bool]
 
 OPTION_SOURCES: dict[str, OptionSource] = {}
+# Per option source, whether the place an option names is open on a day (a date field's
+# `open_at` reads the calendar of the earlier choice it names).
+CALENDARS: dict[str, Calendar] = {}
 SUBMIT_HANDLERS: dict[str, SubmitHandler] = {}
 _providers: dict[str, Callable[..., Any]] = {}
 
@@ -47,6 +52,14 @@ def option_source(name: str) -> Callable[[OptionSource], OptionSource]:
     """Register a named list of options a choice field can use with `options_from`."""
     def register(fn: OptionSource) -> OptionSource:
         OPTION_SOURCES[name] = fn
+        return fn
+    return register
+
+
+def calendar(name: str) -> Callable[[Calendar], Calendar]:
+    """Register when the places of the option source `name` are open."""
+    def register(fn: Calendar) -> Calendar:
+        CALENDARS[name] = fn
         return fn
     return register
 

@@ -85,6 +85,9 @@ def question(turn: Turn, step: Step) -> str:
         body += turn.t(" (optional)")
     if f.link:
         body += f"\n{f.link}"
+    hint = kind_of(f).hint(f, turn)
+    if hint:
+        body += f"\n{hint}"
     current = steps.get_answer(step, turn.conv.answers)
     if turn.conv.draft.get("editing") == step.path and current is not None:
         body += "\n" + turn.t("Now: %(value)s", value=turn.display(f, current))

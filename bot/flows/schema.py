@@ -15,7 +15,8 @@ LANGUAGES = ("ja", "en")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 CONDITION_KEYS = {"field", "equals", "not_equals", "in", "is_set"}
 # Keys every field may have; each field type adds its own (FieldType.keys).
-COMMON_KEYS = {"id", "type", "label", "prompt", "required", "prefill", "when", "error"}
+COMMON_KEYS = {"id", "type", "label", "prompt", "required", "prefill", "when", "error",
+               "differs_from"}
 FORM_KEYS = {"id", "title", "description", "department", "receipt_prefix", "anonymous",
              "requires_registration", "on_submit", "confirm", "fields", "menu", "done", "period"}
 # How often a resident may answer an anonymous form: once per calendar week, month, ...
@@ -65,6 +66,7 @@ class Field:
     prefill: str | None = None
     when: Condition | None = None
     error: Text | None = None
+    differs_from: str | None = None  # an earlier field whose answer this one must not repeat
     min: float | None = None
     max: float | None = None
     min_length: int | None = None
@@ -121,6 +123,8 @@ class Reader:
     def __init__(self, source: str, known: dict[str, Form]) -> None:
         self.source = source
         self.known = known
+        # The fields already read in the list being read: rules may only look backwards.
+        self.earlier: dict[str, Field] = {}
 
     def fail(self, where: str, message: str) -> FormError:
         return FormError(f"{self.source}: {where}: {message}")
@@ -182,11 +186,16 @@ class Reader:
             raise self.fail(where, "needs a non-empty list of fields")
         seen: list[str] = []
         result = []
-        for index, item in enumerate(items):
-            label = item.get("id", index) if isinstance(item, dict) else index
-            read = self.field(item, f"{where}[{label}]", seen)
-            seen.append(read.id)
-            result.append(read)
+        outer, self.earlier = self.earlier, {}
+        try:
+            for index, item in enumerate(items):
+                label = item.get("id", index) if isinstance(item, dict) else index
+                read = self.field(item, f"{where}[{label}]", seen)
+                seen.append(read.id)
+                self.earlier[read.id] = read
+                result.append(read)
+        finally:
+            self.earlier = outer
         return tuple(result)
 
     def field(self, data: Any, where: str, earlier: list[str]) -> Field:
@@ -226,7 +235,19 @@ class Reader:
                 "prompt": self.text(data.get("prompt"), f"{where}.prompt"),
                 "required": required, "prefill": prefill,
                 "when": self.condition(data.get("when"), where, earlier),
-                "error": self.text(data.get("error"), f"{where}.error", required=False)}
+                "error": self.text(data.get("error"), f"{where}.error", required=False),
+                "differs_from": self.differs_from(data, where)}
+
+    def differs_from(self, data: dict, where: str) -> str | None:
+        """Read `differs_from`: an earlier field of the same type."""
+        other = data.get("differs_from")
+        if other is None:
+            return None
+        peer = self.earlier.get(other)
+        if peer is None or peer.type != data.get("type"):
+            raise self.fail(where, f"differs_from {other!r} is not an earlier field of type "
+                                   f"{data.get('type')!r}")
+        return other
 
     def condition(self, data: Any, where: str, earlier: list[str]) -> Condition | None:
         """Read `when`: it may only look at fields asked before this one."""
