@@ -132,15 +132,21 @@ def staff_client(app):
     from models.staff import StaffRole, StaffUser
     from staff.passwords import hash_password
 
+    import pyotp
+
     password = "bench password 12345"
+    secret = pyotp.random_base32()
     with app.app_context(), db.transaction() as session:
         session.add(StaffUser(username="bench", role=StaffRole.ADMIN, display_name="Bench",
-                              password_hash=hash_password(password)))
+                              password_hash=hash_password(password), totp_secret=secret))
     client = app.test_client()
     page = client.get("/staff/login").get_data(as_text=True)
     token = page.split('name="csrf-token" content="')[1].split('"')[0]
     client.post("/staff/login", data={"username": "bench", "password": password,
                                       "csrf_token": token})
+    # Admins sign in with a second factor too.
+    client.post("/staff/login/code", data={"code": pyotp.TOTP(secret).now(),
+                                           "csrf_token": token})
     return client
 
 

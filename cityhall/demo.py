@@ -67,8 +67,10 @@ def run_demo(port: int, emulator_port: int) -> int:
         subprocess.run(cityhall + step, env=env, check=True)
     # A fresh password each run, for the demo only; it is printed in the banner below.
     admin_password = secrets.token_urlsafe(12)
-    subprocess.run(cityhall + ["create-staff", "admin", "--role", "admin", "--reset"],
-                   input=admin_password + "\n", text=True, env=env, check=True)
+    created = subprocess.run(cityhall + ["create-staff", "admin", "--role", "admin", "--reset"],
+                             input=admin_password + "\n", text=True, env=env, check=True,
+                             capture_output=True)
+    totp_secret = created.stdout.strip().splitlines()[-1].removeprefix("totp-secret: ")
     commands = {
         "emulator": [sys.executable, "-m", "emulator", "--port", str(emulator_port),
                      "--webhook-url", f"http://127.0.0.1:{port}/callback"],
@@ -85,6 +87,7 @@ def run_demo(port: int, emulator_port: int) -> int:
 Smartphone City Hall demo is running:
   LINE chat (emulator):  http://127.0.0.1:{emulator_port}/chat
   Staff web:             http://127.0.0.1:{port}/staff/  (user admin, password {admin_password})
+  Admin's 2FA secret:    {totp_secret}  (add it to an authenticator app for the 6-digit code)
   Health:                http://127.0.0.1:{port}/healthz
 Press Ctrl-C to stop everything.
 """)

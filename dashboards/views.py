@@ -9,22 +9,22 @@ script (static/dashboards.js) draws them with Plotly served from the installed p
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from importlib.resources import files
 
 import pandas as pd
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from cityhall.city import current_city
-from dashboards import aggregate
+from dashboards import aggregate, plotly_css
 from dashboards.charts import AGE_BAND_LABELS, CHARTS, LABELS, Chart
 from dashboards.queries import GRAINS, Filters
 from models import utcnow
 from staff import audit, exports
-from staff.access import (current_staff, require_center, require_role, scoped_centers,
-                          scoped_department_ids)
-from staff.args import date_arg
+from staff.access import current_staff, require_role, scoped_centers, scoped_department_ids
+from staff.args import DATE_RANGE_MESSAGE, MAX_DATE, MIN_DATE, parse_date
 from staff.database import db_session
 from staff.errors import BadArgument
 from staff.nav import register_nav
@@ -58,20 +58,65 @@ def _as_of() -> str | None:
     return current_city().local(moment).strftime("%Y-%m-%d %H:%M") if moment else None
 
 
+class FilterErrors(Exception):
+    """Filters that cannot be shown: a reason per field (answered with 400)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
 def filters(chart: Chart) -> Filters:
-    """Read the filters from the query string; a center outside the scope answers 404."""
+    """Read the filters from the query string; raise FilterErrors naming each bad one.
+
+    A center that is unknown or outside the scope gets one and the same message, so the
+    answer does not tell whether another center's code exists.
+    """
     session, args, city = db_session(), request.args, current_city()
-    code = args.get("center") or None
-    centers = (require_center(session, code),) if code else tuple(scoped_centers(session))
-    end = date_arg("end") or city.today(utcnow())
-    start = date_arg("start") or end - timedelta(days=DEFAULT_DAYS - 1)
-    if start > end or (end - start).days > MAX_DAYS:
-        raise BadArgument("start")
-    band = args.get("band") if args.get("band") in AGE_BAND_LABELS else None
-    grain = args.get("grain") if args.get("grain") in GRAINS else "day"
+    errors: dict[str, str] = {}
+    centers = tuple(scoped_centers(session))
+    if code := args.get("center", "").strip():
+        found = [c for c in centers if c.code == code]
+        if not found:
+            errors["center"] = gettext("Choose one of your centers.")
+        centers = tuple(found)
+    start, end = _date(args, "start", errors), _date(args, "end", errors)
+    if "start" not in errors and "end" not in errors:
+        end = end or city.today(utcnow())
+        start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+        if start > end:
+            errors["end"] = gettext("The end date is before the start date.")
+        elif (end - start).days > MAX_DAYS:
+            errors["start"] = gettext("Choose at most five years.")
+    band, grain = args.get("band") or None, args.get("grain") or "day"
+    if band is not None and band not in AGE_BAND_LABELS:
+        errors["band"] = gettext("Choose an age band from the list.")
+    if grain not in GRAINS:
+        errors["grain"] = gettext("Choose day, week or month.")
+    if errors:
+        raise FilterErrors(errors)
     departments = scoped_department_ids()
     return Filters(centers, start, end, band if "band" in chart.filters else None, grain,
                    city=city, departments=None if departments is None else frozenset(departments))
+
+
+def _date(args, name: str, errors: dict[str, str]) -> date | None:
+    """Return the date in argument `name` (None when absent), noting an unusable one."""
+    text = args.get(name, "").strip()
+    value = parse_date(text) if text else None
+    if text and value is None:
+        errors[name] = gettext(DATE_RANGE_MESSAGE, first=MIN_DATE.isoformat(),
+                               last=MAX_DATE.isoformat())
+    return value
+
+
+def refused(chart: Chart, problem: FilterErrors):
+    """Answer bad filters: JSON with the reasons under /staff/api, else the form re-shown."""
+    if request.path.startswith("/staff/api/"):
+        message = " ".join(f"{BadArgument(name).translated()} {reason}"
+                           for name, reason in problem.errors.items())
+        return jsonify(error=400, message=message, fields=problem.errors), 400
+    return render_page(chart, None, problem.errors), 400
 
 
 def chart_frame(chart: Chart) -> tuple[pd.DataFrame, dict, Filters]:
@@ -120,22 +165,33 @@ def xlsx_response(chart: Chart, frame: pd.DataFrame) -> Response:
                             exports.XLSX_MIMETYPE, f"{chart.slug}.xlsx")
 
 
+def render_page(chart: Chart, f: Filters | None, errors: dict[str, str]) -> str:
+    """Render a chart's page: its filter form (with any errors) and, when valid, the chart."""
+    return render_template("dashboards/chart.html", chart=chart, f=f, errors=errors,
+                           values=request.args, centers=scoped_centers(db_session()),
+                           bands=AGE_BAND_LABELS, grains=GRAINS,
+                           query=request.query_string.decode(),
+                           endpoint=url_for(f"dashboards_api.{chart.slug}"), as_of=_as_of(),
+                           style_ids=plotly_css.injected_style_ids())
+
+
 def page_view(chart: Chart):
     """Return the view rendering a chart's page (the data comes from its JSON endpoint)."""
     def view():
-        session = db_session()
-        f = filters(chart)
-        return render_template("dashboards/chart.html", chart=chart, f=f,
-                               centers=scoped_centers(session), bands=AGE_BAND_LABELS,
-                               grains=GRAINS, query=request.query_string.decode(),
-                               endpoint=url_for(f"dashboards_api.{chart.slug}"), as_of=_as_of())
+        try:
+            return render_page(chart, filters(chart), {})
+        except FilterErrors as problem:
+            return refused(chart, problem)
     return view
 
 
 def data_view(chart: Chart, kind: str):
     """Return the view answering a chart's data as JSON, CSV or Excel."""
     def view():
-        frame, extra, f = chart_frame(chart)
+        try:
+            frame, extra, f = chart_frame(chart)
+        except FilterErrors as problem:
+            return refused(chart, problem)
         record(chart, f, kind, len(frame))
         if kind == "csv":
             return csv_response(chart, frame)

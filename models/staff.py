@@ -1,11 +1,11 @@
-"""Staff accounts, their scopes (centers, departments), sign-in sessions and failed sign-ins."""
+"""Staff accounts, their scopes, sign-in sessions, second factors and sign-in throttling."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, Enum, ForeignKey, Index, String, Table, false
+from sqlalchemy import BigInteger, Column, Enum, ForeignKey, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -51,6 +51,12 @@ class StaffUser(Base):
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Second factor (TOTP, RFC 6238): the base32 secret once confirmed, the one being
+    # enrolled, and the last time step accepted, so a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     # Set per request by the sign-in machinery: the raw token of the session in use, which
     # Flask-Login keeps in the cookie instead of the account id (see staff.auth).
@@ -59,6 +65,10 @@ class StaffUser(Base):
     # Flask-Login's user protocol.
     is_authenticated = True
     is_anonymous = False
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_secret is not None
 
     @property
     def is_active(self) -> bool:
@@ -86,17 +96,30 @@ class StaffSession(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64))
 
 
-class LoginFailure(Base):
-    """A failed sign-in, counted per username and per address to lock out guessing."""
+class RecoveryCode(Base):
+    """A one-time code that stands in for the TOTP code; only its SHA-256 is stored."""
 
-    __tablename__ = "staff_login_failures"
-    __table_args__ = (
-        Index("ix_staff_login_failures_username_at", "username", "at"),
-        Index("ix_staff_login_failures_remote_addr_at", "remote_addr", "at"),
-    )
+    __tablename__ = "staff_recovery_codes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Whatever was typed, lower-cased: unknown names count too, so lock-out reveals nothing.
-    username: Mapped[str] = mapped_column(String(64))
-    remote_addr: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    staff_user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    # The codes carry 120 random bits, so a plain hash cannot be reversed (ASVS 6.5.2).
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted for one key: an address, a typed username, or both together.
+
+    The key is a keyed hash (see staff.throttle), so whatever was typed is never stored.
+    """
+
+    __tablename__ = "staff_sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime]
+    # No attempt under this key is checked before this time.
+    next_attempt_at: Mapped[datetime]

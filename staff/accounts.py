@@ -13,7 +13,7 @@ from models.base import utcnow
 from models.center import Center, Department
 from models.staff import StaffRole, StaffSession, StaffUser
 from staff.errors import N_, StaffError
-from staff.passwords import MAX_LENGTH, hash_password
+from staff.passwords import DEFAULT_MIN_SCORE, MAX_LENGTH, check_strength, hash_password
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -26,16 +26,20 @@ def normalize_username(username: str) -> str:
     return name
 
 
-def check_password_policy(password: str, username: str, min_length: int) -> None:
-    """Raise StaffError when a new password is too short, too long or contains the username."""
+def check_password_policy(password: str, username: str, min_length: int,
+                          min_score: int = DEFAULT_MIN_SCORE, display_name: str = "") -> None:
+    """Raise StaffError saying why a new password is refused: length, blank, name, guessable."""
     if len(password) < min_length:
         raise StaffError(N_("The password must have at least %(count)d characters."),
                          count=min_length)
     if len(password) > MAX_LENGTH:
         raise StaffError(N_("The password must have at most %(count)d characters."),
                          count=MAX_LENGTH)
+    if not password.strip():
+        raise StaffError(N_("The password must not be only spaces."))
     if username and username.lower() in password.lower():
         raise StaffError(N_("The password must not contain the username."))
+    check_strength(password, [username, display_name, "cityhall", "staff"], min_score)
 
 
 def find_by_username(session: Session, username: str) -> StaffUser | None:
@@ -51,7 +55,7 @@ def create_account(session: Session, username: str, password: str, role: StaffRo
     name = normalize_username(username)
     if find_by_username(session, name) is not None:
         raise StaffError(N_("The username %(name)s is already taken."), name=name)
-    check_password_policy(password, name, min_length)
+    check_password_policy(password, name, min_length, display_name=display_name)
     user = StaffUser(username=name, display_name=display_name.strip(), role=role,
                      password_hash=hash_password(password))
     set_scopes(session, user, role, center_codes, department_codes)
@@ -86,7 +90,8 @@ def _rows_by_code(session: Session, model, codes: Iterable[str]) -> list:
 def set_password(session: Session, user: StaffUser, password: str, min_length: int,
                  keep_token_hash: str | None = None) -> None:
     """Replace the password and end the account's sessions (all but `keep_token_hash`)."""
-    check_password_policy(password, user.username, min_length)
+    check_password_policy(password, user.username, min_length,
+                          display_name=user.display_name or "")
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     revoke_sessions(session, user, keep_token_hash=keep_token_hash)

@@ -32,7 +32,11 @@ def read_password() -> str:
 @with_appcontext
 def create_staff(username: str, role: str, centers: tuple[str, ...],
                  departments: tuple[str, ...], display_name: str, reset: bool) -> None:
-    """Add a staff account (password from a prompt, or from stdin when piped)."""
+    """Add a staff account (password from a prompt, or from stdin when piped).
+
+    An account whose role needs a second factor (admins, see STAFF_SECOND_FACTOR_ROLES) gets
+    a new TOTP secret, printed last as `totp-secret: BASE32`, and recovery codes.
+    """
     from cityhall.db import db
     from staff.errors import StaffError
 
@@ -41,11 +45,30 @@ def create_staff(username: str, role: str, centers: tuple[str, ...],
         with db.transaction() as session:
             user, created = _save(session, username, password, StaffRole(role), centers,
                                   departments, display_name, reset)
+            required = user.role.value in current_app.config["STAFF_SECOND_FACTOR_ROLES"]
+            codes = _issue_second_factor(session, user) if required else None
     except StaffError as err:
         raise click.ClickException(str(err)) from None
     scope = ", ".join([c.code for c in user.centers] + [d.code for d in user.departments])
     click.echo(f"staff account {user.username} ({user.role.value}{': ' + scope if scope else ''})"
                f" {'created' if created else 'reset'}")
+    if codes is not None:
+        click.echo("recovery codes (each works once; keep them safe): " + " ".join(codes))
+        # The contract: the secret is the last line, for scripts and the demo's banner.
+        click.echo(f"totp-secret: {user.totp_secret}")
+
+
+def _issue_second_factor(session, user) -> list[str]:
+    """Give the account a new TOTP secret and recovery codes (the old ones stop working)."""
+    from models.base import utcnow
+    from staff import audit, second_factor
+
+    now = utcnow()
+    second_factor.remove(session, user)
+    second_factor.enable(user, second_factor.new_secret(), now)
+    audit.record(session, "staff_user.two_factor_enrolled", target=f"staff:{user.username}",
+                 detail={"at": "cli"})
+    return second_factor.new_recovery_codes(session, user, now)
 
 
 def _save(session, username, password, role, centers, departments, display_name, reset):

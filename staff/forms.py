@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from cityhall.i18n import RESIDENT_LANGUAGES
 from staff.baseform import StaffForm
@@ -20,6 +20,15 @@ class LoginForm(StaffForm):
     next = HiddenField()
 
 
+class CodeForm(StaffForm):
+    """The second sign-in step, and every page that asks for a current code."""
+
+    code = StringField(_l("6-digit code"), validators=[
+        DataRequired(_l("Please enter the code.")), Length(max=64)],
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "none",
+                   "spellcheck": "false", "autofocus": True})
+
+
 class ActionForm(StaffForm):
     """A button that changes state (sign out, disable ...): carries only the CSRF token."""
 
@@ -33,8 +42,9 @@ class LanguageForm(StaffForm):
 
 
 class NewPasswordMixin:
+    # InputRequired, not DataRequired: a password of spaces reaches the policy, which says why.
     new_password = PasswordField(_l("New password"), validators=[
-        DataRequired(_l("Please enter the new password."))],
+        InputRequired(_l("Please enter the new password."))],
         render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(_l("New password again"), validators=[
         EqualTo("new_password", _l("The two passwords differ."))],

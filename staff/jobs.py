@@ -9,17 +9,17 @@ from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
 from cityhall.jobs import register
-from models.staff import LoginFailure, StaffSession
+from models.staff import StaffSession
+from staff import throttle
 
 
-@register("prune-staff-sign-ins", "cron", "Forget ended staff sessions and old failed sign-ins",
+@register("prune-staff-sign-ins", "cron", "Forget ended staff sessions and spent sign-in throttles",
           hour=3, minute=40)
 def prune_staff_sign_ins(session: Session, now: datetime) -> int:
-    """Delete sessions that ended over a day ago and failed sign-ins older than a day."""
+    """Delete sessions that ended over a day ago and throttle counters that have forgotten."""
     hours = current_app.config["STAFF_SESSION_HOURS"]
     cutoff = now - timedelta(days=1)
     sessions = session.execute(delete(StaffSession).where(or_(
         StaffSession.revoked_at < cutoff,
         StaffSession.created_at < cutoff - timedelta(hours=hours))))
-    failures = session.execute(delete(LoginFailure).where(LoginFailure.at < cutoff))
-    return sessions.rowcount + failures.rowcount
+    return sessions.rowcount + throttle.prune(session, now)

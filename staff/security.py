@@ -16,8 +16,14 @@ log = logging.getLogger(__name__)
 
 csrf = CSRFProtect()
 
+# plotly.js sets two fixed style attributes (an empty one, and an image-rendering probe): allowed
+# by their hashes alone, checked against the installed bundle by tests/test_dashboards_csp.py.
+# Its <style> elements are not needed (dashboards/plotly_css.py); scripts stay 'self' only.
+PLOTLY_STYLE_ATTRIBUTES = ("'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+                           "'sha256-AR/cKIZjWPcPmBUPDA6oti9XBiTbJvz0Cro2J1VzzS8='")
 CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+    "default-src 'self'", "script-src 'self'", "style-src 'self'",
+    "style-src-attr 'unsafe-hashes' " + " ".join(PLOTLY_STYLE_ATTRIBUTES), "img-src 'self' data:",
     "font-src 'self'", "connect-src 'self'", "object-src 'none'", "base-uri 'none'",
     "form-action 'self'", "frame-ancestors 'none'",
 ])

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from flask import (Blueprint, current_app, flash, jsonify, redirect, render_template, request,
-                   session, url_for)
+from flask import (Blueprint, current_app, flash, jsonify, make_response, redirect,
+                   render_template, request, session, url_for)
 from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user
 
 from models.base import utcnow
 from models.center import WEEKDAYS, Center
-from staff import audit
+from staff import audit, second_factor, throttle
 from staff.access import (current_staff, public, require_center, require_department,
                           require_role, scoped_centers, scoped_departments)
 from staff.accounts import set_password
-from staff.auth import attempt_sign_in, end_session, safe_next, start_session, token_hash
+from staff.auth import (WRONG_CODE, attempt_second_step, attempt_sign_in, begin_second_step,
+                        client_address, complete_sign_in, end_session, safe_next,
+                        second_factor_asked, second_step_next, second_step_user, throttled,
+                        token_hash)
 from staff.database import db_session
 from staff.errors import StaffError
-from staff.forms import LanguageForm, LoginForm, OwnPasswordForm
+from staff.forms import CodeForm, LanguageForm, LoginForm, OwnPasswordForm
 from staff.nav import nav_for, register_nav
 from staff.passwords import verify_password
 from staff.templating import init_templating
@@ -34,7 +37,7 @@ register_nav("staff.departments", _l("Departments"), roles={"admin", "department
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
-    """Show the sign-in form and sign the staff member in."""
+    """Show the sign-in form and check the password (the second factor comes next)."""
     if current_user.is_authenticated:
         return redirect(url_for("staff.home"))
     form = LoginForm(next=request.args.get("next", ""))
@@ -44,11 +47,72 @@ def login():
     now = utcnow()
     result = attempt_sign_in(dbs, form.username.data, form.password.data, now)
     if result.user is None:
+        return refused(dbs, result, "staff/login.html", form=form)
+    if second_factor_asked(result.user):
         dbs.commit()
-        flash(gettext(result.error, **(result.params or {})), "error")
-        return render_template("staff/login.html", form=form), 401
-    start_session(dbs, result.user, now)
+        begin_second_step(result.user, form.next.data or "", now)
+        return redirect(url_for("staff.login_code"))
+    complete_sign_in(dbs, result.user, now, attempts=1)
     return redirect(safe_next(form.next.data))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+def login_code():
+    """Ask for the 6-digit code (or a recovery code); enrol an admin who has no factor yet."""
+    dbs = db_session()
+    now = utcnow()
+    user = second_step_user(dbs, now)
+    if current_user.is_authenticated or user is None:
+        if user is None and not current_user.is_authenticated:
+            flash(gettext("Please sign in again."), "info")
+        return redirect(url_for("staff.login"))
+    if not user.has_second_factor:
+        return enrol_at_sign_in(dbs, user, now)
+    form = CodeForm()
+    if not form.validate_on_submit():
+        return render_template("staff/login_code.html", form=form, user=user)
+    result = attempt_second_step(dbs, user, form.code.data, now)
+    if result.user is None:
+        return refused(dbs, result, "staff/login_code.html", form=form, user=user)
+    next_path = second_step_next()
+    complete_sign_in(dbs, user, now, attempts=2)
+    return redirect(safe_next(next_path))
+
+
+def enrol_at_sign_in(dbs, user, now):
+    """Show the QR code of a new secret and turn it on when a code from it is entered."""
+    form = CodeForm()
+    if form.validate_on_submit():
+        wait = throttle.charge(dbs, user.username, client_address(), now)
+        if wait:
+            return refused(dbs, throttled(wait), "staff/login_code.html", form=form, user=user,
+                           enrolment=second_factor.enrolment(dbs, user))
+        codes = second_factor.confirm_enrolment(dbs, user, form.code.data, now)
+        if codes is not None:
+            audit.record(dbs, "staff_user.two_factor_enrolled", target=f"staff:{user.username}",
+                         user=user, detail={"at": "sign-in"})
+            next_path = second_step_next()
+            complete_sign_in(dbs, user, now, attempts=2)
+            return render_template("staff/recovery_codes.html", codes=codes,
+                                   next=safe_next(next_path))
+        audit.record(dbs, "auth.second_factor_failed", target=f"staff:{user.username}",
+                     user=user, detail={"at": "enrolment"})
+        form.code.errors.append(gettext(WRONG_CODE))
+    view = second_factor.enrolment(dbs, user)
+    dbs.commit()
+    return render_template("staff/login_code.html", form=form, user=user, enrolment=view), (
+        400 if form.code.errors else 200)
+
+
+def refused(dbs, result, template: str, **context):
+    """Answer a refused step: 401 saying what was wrong, or 429 saying how long to wait."""
+    dbs.commit()
+    flash(gettext(result.error, **(result.params or {})), "error")
+    response = make_response(render_template(template, **context), result.status)
+    if result.retry_after:
+        response.headers["Retry-After"] = str(result.retry_after)
+    return response
 
 
 @bp.post("/logout")
@@ -169,3 +233,6 @@ def center_json(center: Center) -> dict:
             "address": center.address, "district": center.district.code if center.district else None,
             "opening_hours": center.opening_hours, "closed_days": center.closed_days,
             "checkin_mode": center.checkin_mode.value, "active": center.active}
+
+
+from staff import two_factor_views  # noqa: E402,F401  (registers the account's 2FA pages on bp)

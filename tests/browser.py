@@ -14,6 +14,9 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "browser"
 # Without the background-networking flags Chromium keeps dialling out, and this network refuses.
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--no-first-run"]
+# Every Content-Security-Policy violation a page meets, reported to the test as it happens.
+REPORT_CSP = """document.addEventListener("securitypolicyviolation", (e) => window.reportCsp(
+  [e.violatedDirective, e.blockedURI, e.sourceFile + ":" + e.lineNumber, e.sample].join(" ")));"""
 
 marks = [
     pytest.mark.browser,
@@ -26,7 +29,10 @@ marks = [
 @contextmanager
 def chromium_page(base_url: str, locale: str = "ja-JP",
                   viewport: tuple[int, int] = (1024, 768)) -> Iterator:
-    """Open a page in headless Chromium; console errors are collected on page.console_errors."""
+    """Open a page in headless Chromium; console errors and CSP violations are collected.
+
+    They are on page.console_errors and page.csp_violations.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -35,8 +41,10 @@ def chromium_page(base_url: str, locale: str = "ja-JP",
         context = browser.new_context(locale=locale, base_url=base_url,
                                       viewport={"width": viewport[0], "height": viewport[1]})
         page = context.new_page()
-        page.console_errors = []
+        page.console_errors, page.csp_violations = [], []
         page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+        page.expose_function("reportCsp", lambda text: page.csp_violations.append(text))
+        page.add_init_script(REPORT_CSP)
         try:
             yield page
         finally:

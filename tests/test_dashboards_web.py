@@ -60,9 +60,16 @@ def test_admin_sees_every_center(visited):
 
 @pytest.mark.parametrize("path", ["/staff/api/dashboards/usage", "/staff/dashboards/usage.csv",
                                   "/staff/dashboards/usage.xlsx", "/staff/dashboards/usage"])
-def test_another_centers_data_is_404(visited, path):
+def test_another_centers_data_is_refused_like_an_unknown_center(visited, path):
     client = client_for(visited, "central")
-    assert client.get(f"{path}?center=east&{RANGE}").status_code == 404
+    east, unknown = (client.get(f"{path}?center={code}&{RANGE}") for code in ("east", "nowhere"))
+    assert east.status_code == unknown.status_code == 400
+    reason = "担当のセンターから選んでください。"
+    for response in (east, unknown):
+        if response.is_json:
+            assert response.get_json()["fields"] == {"center": reason}
+        else:
+            assert f'<p class="error" id="error-center">{reason}</p>' in response.get_data(True)
     assert client.get(f"{path}?center=central&{RANGE}").status_code == 200
 
 
@@ -157,6 +164,48 @@ def test_forecast_is_the_mean_of_the_same_hour_and_its_error_is_measured(staff_a
 def test_filters_are_checked(visited):
     client = client_for(visited, "central")
     assert client.get("/staff/api/dashboards/usage?start=nonsense").status_code == 400
-    assert client.get("/staff/api/dashboards/usage?start=2024-03-02&end=2024-03-01").status_code == 400
-    assert client.get("/staff/api/dashboards/usage?band=99").status_code == 200
+    assert client.get("/staff/api/dashboards/usage?band=2").status_code == 200
+    for bad in ("band=99", "grain=century"):
+        assert client.get(f"/staff/api/dashboards/usage?{bad}").status_code == 400
+
+
+def test_the_api_answers_bad_filters_with_400_json_naming_each_reason(visited):
+    client = client_for(visited, "central")
+    response = client.get("/staff/api/dashboards/usage?start=2024-03-02&end=2024-03-01&band=9")
+    assert response.status_code == 400
+    data = response.get_json()
+    assert data["fields"] == {"end": "終了日が開始日より前です。",
+                              "band": "年齢層は一覧から選んでください。"}
+    assert "「end」の値が正しくありません。 終了日が開始日より前です。" in data["message"]
+
+
+@pytest.mark.parametrize("suffix", ["", ".csv", ".xlsx"])
+def test_bad_filters_reshow_the_form_with_the_reason_beside_the_field(visited, suffix):
+    client = client_for(visited, "central")
+    query = "center=east&start=2024-03-31&end=2024-03-01&band=3-5&grain=week"
+    response = client.get(f"/staff/dashboards/usage{suffix}?{query}")
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert 'id="filter-errors"' in html and 'data-chart="usage"' not in html
+    assert 'aria-describedby="error-end"' in html
+    assert '<p class="error" id="error-end">終了日が開始日より前です。</p>' in html
+    assert '<p class="error" id="error-center">担当のセンターから選んでください。</p>' in html
+    # The other filters are kept as they were given.
+    assert 'value="2024-03-31"' in html and 'value="2024-03-01"' in html
+    assert '<option value="3-5" selected>' in html and '<option value="week" selected>' in html
+    assert "download-csv" not in html and "plotly.min.js" not in html
+
+
+def test_a_bad_filter_the_form_does_not_show_is_named_in_the_summary(visited):
+    client = client_for(visited, "central")
+    html = client.get(f"/staff/dashboards/centers?center=nowhere&{RANGE}").get_data(True)
+    assert '<span class="hidden-filter-error">担当のセンターから選んでください。</span>' in html
+
+
+def test_too_long_a_period_is_refused_beside_the_start_date(visited):
+    client = client_for(visited, "central")
+    html = client.get("/staff/dashboards/usage?start=2010-01-01&end=2024-03-01").get_data(True)
+    assert '<p class="error" id="error-start">期間は5年以内にしてください。</p>' in html
+    html = client.get("/staff/dashboards/usage?start=0001-01-01").get_data(True)
+    assert "1900-01-01 から 2999-12-31 までの日付を入力してください。" in html
 

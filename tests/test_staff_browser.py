@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.browser import chromium_page, marks, screenshot
-from tests.staff_support import PASSWORD, seed_staff
+from tests.staff_support import seed_staff, sign_in_in_browser
 
 pytestmark = marks
 
@@ -24,16 +24,14 @@ def shot(page, name: str, request) -> None:
     screenshot(page, f"staff-{name}", request)
 
 
-def test_admin_signs_in_manages_centers_and_signs_out(browser_page, request):
+def test_admin_signs_in_manages_centers_and_signs_out(browser_page, live_app, request):
     page = browser_page
     page.goto("/staff/admin/centers")
     assert re.search(r"/staff/login\?next=", page.url)
     assert page.get_by_role("heading", name="ログイン").is_visible()
     shot(page, "01-login", request)
 
-    page.get_by_label("ユーザー名").fill("admin")
-    page.get_by_label("パスワード").fill(PASSWORD)
-    page.locator("#sign-in").click()
+    sign_in_in_browser(page, live_app.server.app, "admin")
     page.wait_for_url("**/staff/admin/centers")
     assert page.get_by_role("heading", name="センター管理").is_visible()
 

@@ -44,6 +44,31 @@
               colorscale: "YlOrRd", reversescale: true, hoverongaps: false }];
   };
 
+  // The page's language: plotly-locale-ja.js registers Plotly's "ja" locale on Japanese pages.
+  const japanese = document.documentElement.lang === "ja";
+
+  // Date axes written the Japanese way (9月6日, 2026年9月); English keeps Plotly's own.
+  // Months per month: Plotly would otherwise step by 30 days and label 10月31日.
+  const dateAxis = (grain) => {
+    const monthly = grain === "month" ? { dtick: "M1" } : {};
+    if (!japanese) return monthly;
+    if (grain === "month") return { ...monthly, tickformat: "%Y年%-m月", hoverformat: "%Y年%-m月" };
+    return {
+      tickformatstops: [
+        { dtickrange: [null, "M1"], value: "%-m月%-d日" },
+        { dtickrange: ["M1", "M12"], value: "%Y年%-m月" },
+        { dtickrange: ["M12", null], value: "%Y年" },
+      ],
+      hoverformat: "%Y年%-m月%-d日",
+    };
+  };
+
+  const xAxis = (data, plot) => {
+    const axis = { title: { text: data.labels[plot.x] || "" }, automargin: true };
+    if (plot.kind === "heatmap") return { ...axis, dtick: 1, ticksuffix: japanese ? "時" : ":00" };
+    return plot.dates ? { ...axis, type: "date", ...dateAxis(data.filters.grain) } : axis;
+  };
+
   const draw = (element, data) => {
     const plot = data.plot;
     const traces = plot.kind === "heatmap" ? heatmap(data, plot) : lineOrBar(data, plot);
@@ -51,11 +76,11 @@
       margin: { t: 24, r: 16, b: 56, l: 64 }, legend: { orientation: "h" },
       barmode: plot.stack ? "stack" : "group",
       height: element.clientHeight - 8,
-      xaxis: { title: { text: data.labels[plot.x] || "" }, automargin: true,
-               ...(plot.kind === "heatmap" ? { dtick: 1 } : {}) },
+      xaxis: xAxis(data, plot),
       yaxis: plot.kind === "heatmap" ? { autorange: "reversed", automargin: true } : { rangemode: "tozero" },
     };
-    window.Plotly.newPlot(element, traces, layout, { responsive: true, displaylogo: false });
+    window.Plotly.newPlot(element, traces, layout,
+                          { responsive: true, displaylogo: false, locale: japanese ? "ja" : "en" });
     element.classList.add("loaded");
   };
 

@@ -1,7 +1,7 @@
 """failed_events: webhook events whose handler failed for good (the dead letter)
 
 Revision ID: 0006_failed_events
-Revises: 0008_privacy
+Revises: 0007_staff_signin
 Create Date: 2026-12-01 10:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import models.base
 
 
 revision = '0006_failed_events'
-down_revision = '0008_privacy'
+down_revision = '0007_staff_signin'
 branch_labels = None
 depends_on = None
 

@@ -9,13 +9,15 @@ from wtforms import SelectChoice
 
 from models.center import Center, Department
 from models.staff import StaffRole, StaffUser
-from staff import audit
+from staff import audit, second_factor
 from staff.access import current_staff, require_role, samples
-from staff.accounts import create_account, set_disabled, set_password, set_scopes
+from staff.accounts import (create_account, revoke_sessions, set_disabled, set_password,
+                            set_scopes)
 from staff.admin import bp
 from staff.admin.forms import PasswordResetForm, UserCreateForm, UserEditForm
 from staff.database import db_session
 from staff.errors import N_, StaffError
+from staff.forms import ActionForm
 from staff.templating import localized
 
 
@@ -70,7 +72,7 @@ def user_edit(user_id: int):
             dbs.rollback()
             flash(err.translated(), "error")
     return render_template("staff/admin/user_edit.html", form=form, user=user,
-                           password_form=PasswordResetForm())
+                           password_form=PasswordResetForm(), reset_form=ActionForm())
 
 
 def _save_user(dbs, user: StaffUser, form: UserEditForm):
@@ -110,7 +112,32 @@ def user_password(user_id: int):
             return redirect(url_for("staff_admin.users"))
     edit_form = _with_scope_choices(UserEditForm(formdata=None, data=_edit_data(user)), dbs)
     return render_template("staff/admin/user_edit.html", form=edit_form, user=user,
-                           password_form=form), 400
+                           password_form=form, reset_form=ActionForm()), 400
+
+
+@bp.post("/users/<int:user_id>/two-factor/reset")
+@require_role("admin")
+@samples(user_id=any_user_id)
+def user_two_factor_reset(user_id: int):
+    """Take an account's second factor away (lost phone); it enrols again at its next sign-in."""
+    dbs = db_session()
+    user = dbs.get(StaffUser, user_id) or abort(404)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if user.id == current_staff().id:
+        # Signing oneself out into a password-only enrolment helps only a stolen session.
+        flash(gettext("Your own second factor is managed on the Second factor page."), "error")
+        return redirect(url_for("staff_admin.user_edit", user_id=user.id))
+    had = user.has_second_factor
+    second_factor.remove(dbs, user)
+    revoke_sessions(dbs, user)
+    audit.record(dbs, "staff_user.two_factor_reset", target=f"staff:{user.username}",
+                 detail={"had_second_factor": had})
+    dbs.commit()
+    flash(gettext("The second factor of %(name)s was reset. The account sets up a new one "
+                  "at its next sign-in.", name=user.username), "info")
+    return redirect(url_for("staff_admin.user_edit", user_id=user.id))
 
 
 def _with_scope_choices(form, dbs):
