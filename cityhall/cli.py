@@ -162,7 +162,8 @@ def demo_command(port: int, emulator_port: int) -> None:
     sys.exit(run_demo(port, emulator_port))
 
 
-from bot.cli import forms_group, richmenu_command  # noqa: E402  (the bot owns forms and menu)
+from bot.cli import forms_group, richmenu_command, webhook_group  # noqa: E402  (the bot's)
 
 main.add_command(forms_group)
 main.add_command(richmenu_command)
+main.add_command(webhook_group)
