@@ -177,3 +177,7 @@ main.add_command(qr_command)
 from dashboards.cli import aggregate_command  # noqa: E402  (the dashboards package owns it)
 
 main.add_command(aggregate_command)
+
+from bot.cli import webhook_group  # noqa: E402  (the bot package owns its command)
+
+main.add_command(webhook_group)

@@ -114,6 +114,18 @@ def conversations(session, resident: Resident) -> list[Conversation]:
                                 .order_by(Conversation.updated_at.desc(), Conversation.id.desc())))
 
 
+def lock(session, resident: Resident) -> None:
+    """Lock the resident's conversations until the event commits, so two events queue.
+
+    Without it two taps at once (a double-tapped "Send") both read the same nonce on
+    PostgreSQL and both submit; with it the second waits, then reads what the first wrote.
+    """
+    # populate_existing: a row this session loaded before the lock is read again.
+    session.scalars(select(Conversation).where(Conversation.resident_id == resident.id)
+                    .order_by(Conversation.id).with_for_update()
+                    .execution_options(populate_existing=True)).all()
+
+
 def active(session, resident: Resident) -> Conversation | None:
     """Return the conversation that answers the next message, if any."""
     return next((c for c in conversations(session, resident) if c.status == "active"), None)
@@ -466,6 +478,7 @@ def submit(turn: Turn) -> None:
 def handle_message(ctx: EventContext, inp: Input) -> bool:
     """Apply a message to the sender's active form; False when no form is active."""
     resident = ctx.resident()
+    lock(ctx.session, resident)
     conv = active(ctx.session, resident)
     if conv is None:
         return False
@@ -522,6 +535,7 @@ OPS = {
 def handle_postback(ctx: EventContext, params: dict[str, str], picked: dict[str, str]) -> None:
     """Apply a form postback if it belongs to the last prompt; answer an old one."""
     resident = ctx.resident()
+    lock(ctx.session, resident)
     conv = next((c for c in conversations(ctx.session, resident)
                  if c.form_id == params.get("f")), None)
     if conv is None or str(conv.nonce) != params.get("n"):

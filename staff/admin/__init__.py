@@ -19,5 +19,8 @@ register_nav("staff_admin.districts", _l("Districts"), roles={"admin"},
              description=_l("The city's districts residents choose from."), order=83)
 register_nav("staff_admin.audit_log", _l("Audit log"), roles={"admin"},
              description=_l("Who did what, when and from where."), order=90)
+register_nav("staff_admin.failed_events", _l("Failed webhook events"), roles={"admin"},
+             description=_l("Residents' messages the bot could not process, to replay."), order=91)
 
 from staff.admin import audit_views, places_views, users  # noqa: E402,F401  (register routes)
+from staff.admin import failed_events_views  # noqa: E402,F401  (bot's dead letter)
