@@ -50,6 +50,10 @@ class Config:
             env.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'cityhall.sqlite3'}")
         )
         self.CITYHALL_TIMEZONE = env.get("CITYHALL_TIMEZONE", "Asia/Tokyo")
+        # The features to load, in order (see cityhall.features and docs/architecture.md).
+        from cityhall.features import parse_list
+
+        self.CITYHALL_FEATURES = parse_list(env.get("CITYHALL_FEATURES"))
         self.BABEL_DEFAULT_LOCALE = "ja"
         self.BABEL_DEFAULT_TIMEZONE = self.CITYHALL_TIMEZONE
         self.OUTBOX_BATCH_SIZE = int(env.get("OUTBOX_BATCH_SIZE", "50"))

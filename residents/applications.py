@@ -27,7 +27,6 @@ from models.application import ReceiptCounter, StatusChange, Submission, Submiss
 from models.conversation import Conversation
 from models.household import Household
 from models.survey import SurveyAnswer
-from residents.services import ERASERS
 
 S = SubmissionStatus
 
@@ -240,6 +239,3 @@ def erase(session: Session, resident: Resident, household: Household | None) -> 
                     .execution_options(synchronize_session=False))
     for submission in submissions:
         session.expire(submission)
-
-
-ERASERS.append(erase)

@@ -28,16 +28,18 @@ from staff.access import current_staff, require_role, samples, scoped_department
 from staff.args import page_arg
 from staff.baseform import StaffForm
 from staff.database import db_session
-from staff.nav import register_nav
+from staff.nav import nav_item
 from staff.templating import current_language
 
 bp = Blueprint("applications_staff", __name__, url_prefix="/staff/applications",
                template_folder="templates", static_folder="static", static_url_path="/static")
 api = Blueprint("applications_api", __name__, url_prefix="/staff/api/applications")
 
-register_nav("applications_staff.inbox", _l("Applications"), roles={"admin", "department"},
+NAV = [
+    nav_item("applications_staff.inbox", _l("Applications"), roles={"admin", "department"},
              description=_l("Applications residents sent in LINE: open them and change their "
-                            "status; the resident is told."), order=40)
+                            "status; the resident is told."), order=40),
+]
 ROLES = ("admin", "department")
 PAGE_SIZE = 50
 COMMENT_MAX = 1000

@@ -24,6 +24,7 @@ from bot.flows.fields import Input, Invalid, check_selection, parse, parse_yesno
 from bot.flows.registry import forms
 from bot.flows.schema import Field, Form, Option
 from bot.flows.steps import Step
+from bot.flows.taps import FormTap
 from models import Resident
 from models.conversation import Conversation
 from models.application import Upload
@@ -466,7 +467,7 @@ def submit(turn: Turn) -> None:
         advance(turn)
         return
     answers = steps.collect(turn.form, conv.answers, conv.context)
-    replies = hooks.SUBMIT_HANDLERS[turn.form.on_submit](turn, answers)
+    replies = hooks.submit_handler(turn.form.on_submit)(turn, answers)
     turn.session.delete(conv)
     turn.session.flush()
     turn.ctx.reply(*replies)
@@ -532,13 +533,12 @@ OPS = {
 }
 
 
-def handle_postback(ctx: EventContext, params: dict[str, str], picked: dict[str, str]) -> None:
+def handle_postback(ctx: EventContext, tap: FormTap, picked: dict[str, str]) -> None:
     """Apply a form postback if it belongs to the last prompt; answer an old one."""
     resident = ctx.resident()
     lock(ctx.session, resident)
-    conv = next((c for c in conversations(ctx.session, resident)
-                 if c.form_id == params.get("f")), None)
-    if conv is None or str(conv.nonce) != params.get("n"):
+    conv = next((c for c in conversations(ctx.session, resident) if c.form_id == tap.form), None)
+    if conv is None or conv.nonce != tap.nonce:
         stale(ctx)
         return
     if conv.status != "active":
@@ -546,7 +546,7 @@ def handle_postback(ctx: EventContext, params: dict[str, str], picked: dict[str,
     turn = open_turn(ctx, conv)
     if turn is None:
         return
-    op, value = params.get("op", ""), params.get("v")
+    op, value = tap.op, tap.value
     if op == "answer":
         answer(turn, Input("postback", value=value, params=picked))
     elif op == "page":
