@@ -20,15 +20,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# Re-extract each feature package's strings into its own catalogue and compile them.
-# The cityhall catalogue also holds the bot's strings; the form engine's (bot/flows) go with
-# residents. `Invalid` and `N_` mark messages translated later, when they are shown.
-I18N_PACKAGES := cityhall staff residents checkin dashboards
+# Re-extract each package's strings into its own catalogue and compile them: every folder
+# with a translations/ is one (found, never listed, so a new feature needs no edit here).
+# The core catalogue (cityhall/) also holds the bot's strings (bot/, the form engine too).
+# `Invalid` and `N_` mark messages translated later, when they are shown.
+# PKG=name limits the run to one package (others' catalogues stay untouched).
+PKG ?= *
 i18n: $(STAMP)
-	for pkg in $(I18N_PACKAGES); do \
-	  [ -d $$pkg/translations ] || continue; \
-	  src=$$pkg; [ $$pkg = cityhall ] && src="cityhall bot/*.py bot/handlers"; \
-	  [ $$pkg = residents ] && src="residents bot/flows"; \
+	for dir in $(PKG)/translations; do \
+	  pkg=$${dir%/translations}; src=$$pkg; [ $$pkg = cityhall ] && src="cityhall bot"; \
 	  $(BIN)/pybabel extract -F babel.cfg -k _l -k t -k translate:2 -k Invalid -k N_ \
 	    --sort-output --no-location \
 	    -o $$pkg/translations/messages.pot $$src && \

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityhall.city import City, current_city
+from cityhall.db import dialect_insert
 from cityhall.i18n import translate
 from models import Resident
 
@@ -42,15 +43,22 @@ class EventContext:
         return self._resident
 
     def resident(self) -> Resident:
-        """Return the sender, creating the record for a user who followed before we existed."""
+        """Return the sender, creating the record for a user who followed before we existed.
+
+        An upsert: two first events of one user at once (PostgreSQL) both insert; the second
+        waits for the first to commit, inserts nothing, and reads the committed row.
+        """
         found = self.find_resident()
         if found is None:
             if not self.user_id:
                 raise LookupError("event has no user")
-            found = Resident(line_user_id=self.user_id, followed_at=self.now)
-            self.session.add(found)
-            self.session.flush()
-            self._resident = found
+            self.session.execute(
+                dialect_insert(self.session)(Resident)
+                .values(line_user_id=self.user_id, followed_at=self.now)
+                .on_conflict_do_nothing(index_elements=["line_user_id"]))
+            found = self.find_resident()
+            if found is None:
+                raise LookupError(f"resident {self.user_id} neither inserted nor found")
         return found
 
     @cached_property

@@ -17,6 +17,9 @@ _event_handlers: dict[str, Handler] = {}
 def on(event_type: str) -> Callable[[Handler], Handler]:
     """Register the handler for one event type ("follow", "message", ...)."""
     def register(fn: Handler) -> Handler:
+        if event_type in _event_handlers:
+            raise RuntimeError(f"event type {event_type!r} is handled twice: by "
+                               f"{_event_handlers[event_type].__module__} and by {fn.__module__}")
         _event_handlers[event_type] = fn
         return fn
     return register

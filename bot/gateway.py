@@ -25,6 +25,15 @@ from linebot.v3.messaging import (
     RichMenuRequest,
 )
 from linebot.v3.messaging.models import Message
+from urllib3.exceptions import (
+    ClosedPoolError,
+    ConnectTimeoutError,
+    EmptyPoolError,
+    HTTPError,
+    LocationValueError,
+    ProxyError,
+    ReadTimeoutError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +49,19 @@ class Profile:
 
 
 class LineError(Exception):
-    """A LINE call that failed: carries the HTTP status (0 for a network error) and LINE's message."""
+    """A LINE call that failed: carries the HTTP status (0 for a network error) and LINE's message.
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    `may_have_arrived` is true when the request left this machine but no answer came back (a
+    read timeout, a connection dropped mid-exchange): LINE may have accepted it.
+    """
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None,
+                 may_have_arrived: bool = False) -> None:
         super().__init__(f"LINE answered {status}: {message}")
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.may_have_arrived = may_have_arrived
 
     @property
     def retryable(self) -> bool:
@@ -64,7 +79,18 @@ def _error_from(exc: Exception) -> LineError:
         if isinstance(message, bytes):
             message = message.decode("utf-8", "replace")
         return LineError(int(exc.status or 0), str(message), dict(exc.headers or {}))
-    return LineError(0, f"{type(exc).__name__}: {exc}")
+    return LineError(0, f"{type(exc).__name__}: {exc}", may_have_arrived=_may_have_arrived(exc))
+
+
+# Network errors raised before a byte of the request was sent: LINE cannot have seen it.
+NOT_SENT = (ConnectTimeoutError, ProxyError, EmptyPoolError, ClosedPoolError, LocationValueError)
+
+
+def _may_have_arrived(exc: Exception) -> bool:
+    """Tell whether a failed call may have reached LINE: any network error after connecting."""
+    if isinstance(exc, ReadTimeoutError):
+        return True
+    return isinstance(exc, (HTTPError, OSError)) and not isinstance(exc, NOT_SENT)
 
 
 def to_sdk_messages(messages: list[dict[str, Any]]) -> list[Message]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.postback import PostbackData
+
 QUICK_REPLY_LIMIT = 13
 
 
@@ -17,9 +19,10 @@ def text(body: str, quick_replies: list[dict[str, Any]] | None = None) -> dict[s
     return message
 
 
-def postback_item(label: str, data: str, display_text: str | None = None) -> dict[str, Any]:
-    """Build a quick-reply item that sends a postback."""
-    action: dict[str, Any] = {"type": "postback", "label": label[:20], "data": data}
+def postback_item(label: str, data: PostbackData,
+                  display_text: str | None = None) -> dict[str, Any]:
+    """Build a quick-reply item that sends a postback of typed data (bot.postback)."""
+    action: dict[str, Any] = {"type": "postback", "label": label[:20], "data": data.pack()}
     if display_text:
         action["displayText"] = display_text
     return {"type": "action", "action": action}

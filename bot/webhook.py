@@ -3,7 +3,10 @@
 Each event runs in its own transaction together with its dedup row, so a failing handler
 rolls back only its own event, and a redelivered event (same webhookEventId) hits the
 primary key and has no second effect, even when both deliveries race on PostgreSQL.
-Replies are sent after the commit: a rolled-back event never answers.
+A transient database error (a unique race, deadlock, serialization failure, lost
+connection) runs the event again after a short pause; an event that still fails is kept
+in the dead letter (`failed_events`) for `cityhall webhook replay`. Replies are sent after
+the commit: a rolled-back event never answers.
 """
 
 from __future__ import annotations
@@ -13,20 +16,32 @@ import hashlib
 import hmac
 import json
 import logging
+import random
+import time
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 from linebot.v3.webhooks import Event
 
 import bot.handlers  # noqa: F401  (registers the handlers)
+from bot import deadletter
 from bot.context import EventContext
 from bot.dispatch import dispatch
 from bot.gateway import LineError, gateway
 from bot.outbox import MESSAGES_LIMIT, enqueue
 from cityhall.db import db, dialect_insert
+from cityhall.dberrors import describe, transient_reason
 from models import ProcessedEvent, utcnow
 
 log = logging.getLogger(__name__)
+
+# Pauses before the second, third and fourth attempt of an event that hit a transient
+# database error: short, because LINE waits for our answer (2 s for the whole delivery).
+RETRY_DELAYS = (0.05, 0.15, 0.4)
+
+# What process_event reports.
+DONE, DUPLICATE, FAILED, LOST = "done", "duplicate", "failed", "lost"
 
 bp = Blueprint("bot", __name__)
 
@@ -47,6 +62,9 @@ def parse_events(body: bytes) -> list[dict[str, Any]]:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        # The JSON decoder recurses per nesting level; LINE's events are a few levels deep.
+        raise ValueError("body is nested too deeply") from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
         raise ValueError("body has no 'events' list")
     if not all(isinstance(e, dict) for e in payload["events"]):
@@ -67,7 +85,11 @@ def to_model(raw: dict[str, Any]) -> Any:
 @bp.post("/callback")
 def callback():
     """Receive a webhook delivery from LINE."""
-    body = request.get_data(cache=False)
+    body = _read_body(current_app.config["WEBHOOK_MAX_BODY_BYTES"])
+    if body is None:
+        log.warning("webhook refused: body over %d bytes from %s",
+                    current_app.config["WEBHOOK_MAX_BODY_BYTES"], request.remote_addr)
+        return jsonify(message="body too large"), 413
     signature = request.headers.get("X-Line-Signature", "")
     if not signature or not signature_is_valid(current_app.config["LINE_CHANNEL_SECRET"],
                                                body, signature):
@@ -78,27 +100,118 @@ def callback():
     except ValueError as exc:
         log.warning("webhook refused: %s", exc)
         return jsonify(message=str(exc)), 400
-    for raw in events:
-        process_event(raw)
+    outcomes = [process_event(raw) for raw in events]
+    if LOST in outcomes:
+        # Neither handled nor kept: a non-2xx answer makes LINE redeliver (when redelivery
+        # is on); the events that did go through are deduplicated then.
+        return jsonify(message="an event could not be stored"), 500
     return jsonify(status="ok")
 
 
-def process_event(raw: dict[str, Any]) -> None:
-    """Handle one event once, in its own transaction, then send its reply."""
-    event_id = raw.get("webhookEventId")
-    ctx = None
+def _read_body(limit: int) -> bytes | None:
+    """Return the raw body, or None when it is longer than `limit` bytes, reading no further.
+
+    A Content-Length over the limit is refused before anything is read. A chunked body has
+    no length: reading stops one byte past the limit (Werkzeug's cap), which tells it apart
+    from a body of exactly the limit.
+    """
+    request.max_content_length = limit + 1
     try:
-        with db.transaction() as session:
-            if not _claim(session, raw):
-                log.info("event %s already processed; redelivery ignored", event_id)
-                return
-            ctx = EventContext(session=session, event=to_model(raw), raw=raw, now=utcnow())
-            dispatch(ctx)
-    except Exception:
-        log.exception("handler failed for event %s (%s); rolled back", event_id, raw.get("type"))
-        return
-    if ctx.replies and ctx.reply_token:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return None
+    return None if len(body) > limit else body
+
+
+def process_event(raw: dict[str, Any], replay_of: int | None = None) -> str:
+    """Handle one event once, in its own transaction, then send its reply.
+
+    A transient database error runs the event again (RETRY_DELAYS); an event that still
+    fails is kept in the dead letter. `replay_of` is the dead-letter row being replayed:
+    its replies go by push (the reply token has expired) and the row goes on success.
+    """
+    event_id = raw.get("webhookEventId")
+    try:
+        ctx, attempts = _with_retries(lambda: _handle(raw, replay_of), f"event {event_id}")
+    except _Failed as failure:
+        log.error("handler failed for event %s (%s); rolled back after %d attempt(s)",
+                  event_id, raw.get("type"), failure.attempts, exc_info=failure.error)
+        return _keep_failed(raw, failure, replay_of)
+    if ctx is None:
+        log.info("event %s already processed; redelivery ignored", event_id)
+        return DUPLICATE
+    if attempts > 1:
+        log.info("event %s went through at attempt %d", event_id, attempts)
+    if ctx.replies and ctx.reply_token and replay_of is None:
         send_reply(ctx)
+    return DONE
+
+
+class _Failed(Exception):
+    """A unit of work that failed for good, with the last error and the attempts made."""
+
+    def __init__(self, error: BaseException, attempts: int) -> None:
+        super().__init__(describe(error))
+        self.error = error
+        self.attempts = attempts
+
+
+def _with_retries(work, what: str):
+    """Run `work` (one transaction), again after a transient database error.
+
+    Returns (result, attempts); raises _Failed when an error is lasting or retries run out.
+    """
+    for attempt in range(1, len(RETRY_DELAYS) + 2):
+        try:
+            return work(), attempt
+        except Exception as exc:  # a handler may fail in any way; its event must not be lost
+            reason = transient_reason(exc)
+            if reason is None or attempt > len(RETRY_DELAYS):
+                raise _Failed(exc, attempt) from exc
+            log.warning("%s: %s (attempt %d); running it again", what, reason, attempt)
+            # Jitter keeps two racing events from colliding again in lock-step.
+            time.sleep(RETRY_DELAYS[attempt - 1] * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable")
+
+
+def _handle(raw: dict[str, Any], replay_of: int | None) -> EventContext | None:
+    """Claim and dispatch the event in one transaction; None when it was processed already."""
+    with db.transaction() as session:
+        if not _claim(session, raw):
+            if replay_of is not None:
+                deadletter.forget(session, replay_of)
+            return None
+        ctx = EventContext(session=session, event=to_model(raw), raw=raw, now=utcnow())
+        dispatch(ctx)
+        if replay_of is not None:
+            _push_replies(session, ctx)
+            deadletter.forget(session, replay_of)
+        return ctx
+
+
+def _keep_failed(raw: dict[str, Any], failure: _Failed, replay_of: int | None) -> str:
+    """Store the failed event with its error; LOST when even that fails."""
+    def store() -> None:
+        with db.transaction() as session:
+            deadletter.keep(session, raw, str(failure), failure.attempts, utcnow(), replay_of)
+
+    try:
+        _with_retries(store, f"dead letter of event {raw.get('webhookEventId')}")
+    except _Failed as again:
+        log.critical("event %s could not be kept in the dead letter: %s",
+                     raw.get("webhookEventId"), again, exc_info=again.error)
+        return LOST
+    return FAILED
+
+
+def replay(failed_id: int) -> str:
+    """Process a dead-letter event again; its replies go by push. Returns the outcome."""
+    with db.session() as session:
+        row = deadletter.get(session, failed_id)
+        if row is None:
+            raise LookupError(f"no failed event {failed_id}")
+        raw = dict(row.payload)
+    return process_event(raw, replay_of=failed_id)
 
 
 def _claim(session, raw: dict[str, Any]) -> bool:
@@ -120,19 +233,38 @@ def _claim(session, raw: dict[str, Any]) -> bool:
     return session.execute(statement).scalar() is not None
 
 
+def _push_replies(session, ctx: EventContext) -> None:
+    """Queue a replayed event's replies as pushes, in its transaction (the token is gone)."""
+    if not ctx.replies:
+        return
+    if not ctx.user_id:
+        log.warning("replayed event %s has replies but no user to push them to",
+                    ctx.raw.get("webhookEventId"))
+        return
+    for start in range(0, len(ctx.replies), MESSAGES_LIMIT):
+        enqueue(session, [ctx.user_id], ctx.replies[start:start + MESSAGES_LIMIT],
+                source="replay")
+
+
 def send_reply(ctx: EventContext) -> None:
     """Reply with the event's token; what the reply cannot carry goes by push, in order.
 
-    A token answers once with at most five messages. If LINE refuses the reply (expired
-    token, 5xx), every message is pushed through the outbox instead, so nothing is lost.
+    A token answers once with at most five messages. If LINE refused the reply (an error
+    status, or no connection before sending), every message is pushed through the outbox
+    instead, so nothing is lost. If the reply may have reached LINE (a read timeout after
+    sending) it is not pushed again: the reply has no retry key, so a push could repeat it.
     """
     first, rest = ctx.replies[:MESSAGES_LIMIT], ctx.replies[MESSAGES_LIMIT:]
     try:
         gateway().reply(ctx.reply_token, first)
     except LineError as err:
-        log.warning("reply for event %s failed (%s); pushing instead",
-                    ctx.raw.get("webhookEventId"), err)
-        rest = ctx.replies
+        if err.may_have_arrived:
+            log.warning("reply for event %s got no answer (%s); LINE may have delivered it, "
+                        "so it is not pushed again", ctx.raw.get("webhookEventId"), err)
+        else:
+            log.warning("reply for event %s failed (%s); pushing instead",
+                        ctx.raw.get("webhookEventId"), err)
+            rest = ctx.replies
     if rest and ctx.user_id:
         with db.transaction() as session:
             for start in range(0, len(rest), MESSAGES_LIMIT):

@@ -1,32 +1,46 @@
 """Check-in in the chat: the scanned code's text, the choice of children, the rich-menu item.
 
-Importing this module registers its text pattern, postback actions, menu item and the
-after-registration hook with the bot. The rules live in checkin.services.
+Everything hangs on `router`, which the feature declaration hands to the bot; a newcomer's
+scan that waited for the registration is finished on residents' `resident_registered`
+signal (connected in checkin/feature.py). The rules live in checkin.services.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot import messages
 from bot.context import EventContext
 from bot.flows import engine
-from bot.handlers.message import command, pattern
-from bot.handlers.postback import action
+from bot.postback import PostbackData
+from bot.router import Router
 from checkin import services
 from checkin.services import CheckinRefused, ScanResult
 from models import Center
 from models.household import Child
 from models.visit import Visit
-from residents.chat import menu_item
-from residents.flows import AFTER_REGISTRATION
 from residents.services import guardian_of
+
+router = Router("checkin")
 
 # The text a center's QR code makes LINE send: "チェックイン C1.central.p1.…".
 SCAN_PATTERN = re.compile(r"^(?:チェックイン|check-?in)\s*[:：]?\s*(\S+)$", re.IGNORECASE)
 
+
+@dataclass(frozen=True)
+class ChooseChildren(PostbackData, prefix="ck.in"):
+    """Which children came: one child's id, or None for all of them."""
+
+    nonce: str
+    child: int | None = None
+
+
+@dataclass(frozen=True)
+class CheckOut(PostbackData, prefix="ck.out"):
+    visit: int
 
 
 def N_(message: str) -> str:
@@ -64,7 +78,7 @@ def child_names(ctx: EventContext, visit: Visit) -> str:
     return "、".join(names)
 
 
-@pattern(SCAN_PATTERN, before_form=True, interrupts=False)
+@router.pattern("scanned-code", SCAN_PATTERN, before_form=True, interrupts=False)
 def scanned(ctx: EventContext, text: str) -> None:
     """A scanned center code: check in or out; a running form waits and is offered afterwards."""
     try:
@@ -145,31 +159,34 @@ def choice(ctx: EventContext, result: ScanResult) -> dict[str, Any]:
     nonce = services.remember_pending(ctx.session, ctx.resident(), result.center,
                                       result.center.checkin_mode.value, ctx.now)
     everyone = ctx.t("All children")
-    items = [messages.postback_item(everyone, f"action=checkin&n={nonce}&k=all", everyone)]
-    items += [messages.postback_item(c.name, f"action=checkin&n={nonce}&k={c.id}", c.name)
+    items = [messages.postback_item(everyone, ChooseChildren(nonce), everyone)]
+    items += [messages.postback_item(c.name, ChooseChildren(nonce, c.id), c.name)
               for c in result.children][:messages.QUICK_REPLY_LIMIT - 1]
     return messages.text(ctx.t("Who came to %(center)s with you today?",
                                center=result.center.name(ctx.language)), quick_replies=items)
 
 
-@action("checkin")
-def chosen(ctx: EventContext, params: dict[str, str]) -> None:
+@router.action(ChooseChildren)
+def chosen(ctx: EventContext, data: ChooseChildren) -> None:
     """Check in the children tapped; a second tap on the same choice changes nothing."""
     guardian = guardian_of(ctx.session, ctx.resident())
-    pending = services.take_pending(ctx.session, ctx.resident(), ctx.now, params.get("n", ""))
+    pending = services.take_pending(ctx.session, ctx.resident(), ctx.now, data.nonce)
     if guardian is None or pending is None:
         ctx.reply(messages.text(ctx.t("That choice was already used or has expired. Please scan "
                                       "the QR code again.")))
         return
     center = ctx.session.get(Center, pending.center_id)
-    result = services.check_in_chosen(ctx.session, center, guardian, params.get("k", "all"),
-                                      ctx.now, pending.method, city=ctx.city)
+    choice = "all" if data.child is None else str(data.child)
+    result = services.check_in_chosen(ctx.session, center, guardian, choice, ctx.now,
+                                      pending.method, city=ctx.city)
     ctx.reply(*answer(ctx, result))
 
 
-def after_registration(turn) -> list[dict[str, Any]]:
-    """Check in a newcomer whose scan waited for the registration."""
-    ctx = turn.ctx
+def after_registration(_resident, *, ctx: EventContext | None = None,
+                       **_: object) -> list[dict[str, Any]]:
+    """On residents' resident_registered: check in a newcomer whose scan waited for it."""
+    if ctx is None:
+        return []
     pending = services.take_pending(ctx.session, ctx.resident(), ctx.now)
     guardian = guardian_of(ctx.session, ctx.resident())
     if pending is None or guardian is None:
@@ -179,11 +196,8 @@ def after_registration(turn) -> list[dict[str, Any]]:
                                                       city=ctx.city))
 
 
-AFTER_REGISTRATION.append(after_registration)
-
-
-@menu_item("checkin")
-@command("check in", "checkin", "チェックイン", "ちぇっくいん")
+@router.menu("checkin")
+@router.command("check in", "checkin", "チェックイン", "ちぇっくいん")
 def status(ctx: EventContext, _text: str = "") -> None:
     """Say how to check in, or where the resident is checked in now (with a check-out button)."""
     guardian = guardian_of(ctx.session, ctx.resident())
@@ -198,14 +212,14 @@ def status(ctx: EventContext, _text: str = "") -> None:
         ctx.t("You are checked in at %(center)s since %(time)s. Scan the QR code again when you "
               "leave, or tap \"Check out\".", center=ctx.session.get(Center, visit.center_id)
               .name(ctx.language), time=clock(ctx, visit.checked_in_at)),
-        quick_replies=[messages.postback_item(label, f"action=checkout&v={visit.id}", label)]))
+        quick_replies=[messages.postback_item(label, CheckOut(visit.id), label)]))
 
 
-@action("checkout")
-def check_out_tap(ctx: EventContext, params: dict[str, str]) -> None:
+@router.action(CheckOut)
+def check_out_tap(ctx: EventContext, data: CheckOut) -> None:
     """Check out with the button (for a resident who left without scanning)."""
     guardian = guardian_of(ctx.session, ctx.resident())
-    visit = ctx.session.get(Visit, int(params["v"])) if params.get("v", "").isdigit() else None
+    visit = ctx.session.get(Visit, data.visit)
     if guardian is None or visit is None or visit.household_id != guardian.household_id \
             or not services.check_out(ctx.session, visit, ctx.now, "scan"):
         ctx.reply(messages.text(ctx.t("You are not checked in now.")))

@@ -12,15 +12,15 @@ from bot.outbox import enqueue
 from checkin import services
 from cityhall.city import City, current_city
 from cityhall.i18n import translate
-from cityhall.jobs import register
+from cityhall.jobs import job
 from models import Center, Resident
 from models.visit import Visit
 
 log = logging.getLogger(__name__)
 
 
-@register("auto-checkout", "cron", "Check out everyone still inside after their center closed",
-          minute="*/5")
+@job("auto-checkout", "cron", "Check out everyone still inside after their center closed",
+     minute="*/5")
 def auto_checkout(session: Session, now: datetime) -> int:
     """End visits open past closing time and tell each resident; return how many ended.
 

@@ -27,8 +27,8 @@ from cityhall.i18n import translate
 from models import Center, Resident
 from models.center import WEEKDAYS, CheckinMode
 from models.household import Child, Guardian, Household
+from checkin.signals import visit_ended, visit_started
 from models.visit import CenterPoster, PendingCheckin, Visit, VisitChild
-from residents.services import ERASERS
 
 # A second scan this soon after the first is a double scan, not a check-out.
 DOUBLE_SCAN = timedelta(seconds=10)
@@ -168,6 +168,7 @@ def check_out(session: Session, visit: Visit, now: datetime, method: str) -> boo
     set_committed_value(visit, "checkout_method", method)
     for child in visit.children:
         set_committed_value(child, "checked_out_at", now)
+    visit_ended.send(visit, session=session, now=now, method=method)
     return True
 
 
@@ -204,6 +205,7 @@ def check_in(session: Session, center: Center, guardian: Guardian, children: lis
     except IntegrityError as err:
         session.expire_all()  # what the savepoint changed is undone; reload it
         raise AlreadyInside() from err
+    visit_started.send(visit, session=session, now=now)
     return visit, moved
 
 
@@ -316,6 +318,7 @@ def check_in_walk_in(session: Session, center: Center, name: str, district_code:
     visit.children = [VisitChild(age_months=age_in_months(b, day)) for b in birth_dates]
     session.add(visit)
     session.flush()
+    visit_started.send(visit, session=session, now=now)
     return visit
 
 
@@ -443,11 +446,13 @@ def close_household_visits(session: Session, household: Household, now: datetime
         check_out(session, visit, now, "erased")
 
 
-def _erase(session: Session, resident: Resident, household: Household | None) -> None:
-    """Unlink the resident's visits; statistics keep center, times, district and ages only.
+def erase_household(resident: Resident, *, session: Session, household: Household | None,
+                    **_: object) -> None:
+    """On residents' registration_erasing: unlink the resident's visits.
 
-    Registered with residents' erasers. A deleted household first ends its open visits (no
-    visit stays open on a roster), then loses every link to its visits and children.
+    Statistics keep center, times, district and ages only. A deleted household first ends
+    its open visits (no visit stays open on a roster), then loses every link to its visits
+    and children.
     """
     if household is not None:
         close_household_visits(session, household, datetime.now(UTC))
@@ -459,6 +464,3 @@ def _erase(session: Session, resident: Resident, household: Household | None) ->
     session.execute(update(Visit).where(Visit.resident_id == resident.id).values(resident_id=None)
                     .execution_options(synchronize_session=False))
     session.execute(delete(PendingCheckin).where(PendingCheckin.resident_id == resident.id))
-
-
-ERASERS.append(_erase)

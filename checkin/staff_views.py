@@ -24,15 +24,17 @@ from staff import audit
 from staff.access import require_center, require_role, samples, scoped_centers
 from staff.baseform import StaffForm
 from staff.database import db_session
-from staff.nav import register_nav
+from staff.nav import nav_item
 
 bp = Blueprint("checkin_staff", __name__, url_prefix="/staff/checkin",
                template_folder="templates", static_folder="static", static_url_path="/static")
 api = Blueprint("checkin_api", __name__, url_prefix="/staff/api/checkin")
 
-register_nav("checkin_staff.now", _l("Now in the center"), roles={"admin", "center"},
+NAV = [
+    nav_item("checkin_staff.now", _l("Now in the center"), roles={"admin", "center"},
              description=_l("Who is in your center right now; check in and out by hand; "
-                            "QR poster and kiosk."), order=10)
+                            "QR poster and kiosk."), order=10),
+]
 ROLES = ("admin", "center")
 REFRESH_SECONDS = 15
 

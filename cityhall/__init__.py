@@ -10,10 +10,11 @@ from cityhall.config import Config, ConfigError, proxy_hops, require_production_
 
 
 def create_app(config: Config | None = None) -> Flask:
-    """Build the web app: extensions, the webhook, health, and each feature's blueprint.
+    """Build the web app: extensions, the webhook, health, then every configured feature.
 
-    Web, worker and clock all come through here, so each refuses to start with missing,
-    public or weak secrets (ConfigError names them); only TestingConfig skips the check.
+    Web, worker and clock all come through here, so they load the same features, and each
+    refuses to start with missing, public or weak secrets (ConfigError names them); only
+    TestingConfig skips the check.
     """
     config = config or Config()
     if not config.TESTING:
@@ -28,9 +29,10 @@ def create_app(config: Config | None = None) -> Flask:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from bot import gateway
-    from cityhall import i18n
+    from cityhall import features, i18n
     from cityhall.db import db
 
+    app.extensions[features.EXTENSION] = features.load(app.config.get("CITYHALL_FEATURES"))
     db.init_app(app)
     i18n.init_app(app)
     gateway.init_app(app)
@@ -40,24 +42,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(webhook_bp)
     app.register_blueprint(health_bp)
-
-    import staff
-    from staff.security import csrf
-
-    staff.init_app(app)
-    csrf.exempt(webhook_bp)  # LINE signs the webhook; it carries no CSRF token
-
-    import checkin
-
-    checkin.init_app(app)  # check-in's chat handlers, clock job and staff pages
-
-    import residents
-
-    residents.init_app(app)  # the staff inbox of applications
-
-    import dashboards
-
-    dashboards.init_app(app)  # aggregation jobs, dashboard pages, JSON and downloads
+    features.init_app(app)
     return app
 
 

@@ -131,9 +131,9 @@ def jobs_group() -> None:
 @with_appcontext
 def jobs_list() -> None:
     """Print the registered jobs."""
-    from cityhall.jobs import JOBS
+    from cityhall.jobs import jobs
 
-    for job in JOBS.values():
+    for job in jobs().values():
         click.echo(f"{job.name}\t{job.trigger} {job.trigger_args}\t{job.description}")
 
 
@@ -143,10 +143,11 @@ def jobs_list() -> None:
 @with_appcontext
 def jobs_run(name: str, now_text: str | None) -> None:
     """Run one job now, as of --now."""
-    from cityhall.jobs import JOBS, run_job
+    from cityhall.jobs import jobs, run_job
 
-    if name not in JOBS:
-        raise click.BadParameter(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}")
+    known = jobs()
+    if name not in known:
+        raise click.BadParameter(f"unknown job {name!r}; known: {', '.join(sorted(known))}")
     result = run_job(name, parse_now(now_text))
     click.echo(f"{name}: {result}")
 
@@ -161,19 +162,8 @@ def demo_command(port: int, emulator_port: int) -> None:
     sys.exit(run_demo(port, emulator_port))
 
 
-from staff.cli import create_staff  # noqa: E402  (the staff package owns its command)
+from bot.cli import forms_group, richmenu_command, webhook_group  # noqa: E402  (the bot's)
 
-main.add_command(create_staff)
-
-from residents.cli import COMMANDS as _RESIDENT_COMMANDS  # noqa: E402  (forms, richmenu)
-
-for _command in _RESIDENT_COMMANDS:
-    main.add_command(_command)
-
-from checkin.cli import qr_command  # noqa: E402  (the checkin package owns its command)
-
-main.add_command(qr_command)
-
-from dashboards.cli import aggregate_command  # noqa: E402  (the dashboards package owns it)
-
-main.add_command(aggregate_command)
+main.add_command(forms_group)
+main.add_command(richmenu_command)
+main.add_command(webhook_group)

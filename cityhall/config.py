@@ -50,12 +50,17 @@ class Config:
             env.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'cityhall.sqlite3'}")
         )
         self.CITYHALL_TIMEZONE = env.get("CITYHALL_TIMEZONE", "Asia/Tokyo")
+        # The features to load, in order (see cityhall.features and docs/architecture.md).
+        from cityhall.features import parse_list
+
+        self.CITYHALL_FEATURES = parse_list(env.get("CITYHALL_FEATURES"))
         self.BABEL_DEFAULT_LOCALE = "ja"
         self.BABEL_DEFAULT_TIMEZONE = self.CITYHALL_TIMEZONE
         self.OUTBOX_BATCH_SIZE = int(env.get("OUTBOX_BATCH_SIZE", "50"))
         self.OUTBOX_MAX_ATTEMPTS = int(env.get("OUTBOX_MAX_ATTEMPTS", "12"))
         self.OUTBOX_POLL_SECONDS = float(env.get("OUTBOX_POLL_SECONDS", "1"))
         self.WEBHOOK_EVENT_RETENTION_DAYS = int(env.get("WEBHOOK_EVENT_RETENTION_DAYS", "14"))
+        self.WEBHOOK_MAX_BODY_BYTES = int(env.get("WEBHOOK_MAX_BODY_BYTES", str(1024 * 1024)))
         # Finished outbox rows keep recipients and messages this long (docs/decisions.md).
         self.OUTBOX_RETENTION_DAYS = int(env.get("OUTBOX_RETENTION_DAYS", "30"))
         # Keys the anonymous survey's ballots; empty: HMAC-derived from SECRET_KEY.

@@ -12,31 +12,29 @@ from flask_babel import Babel
 # Languages a resident can choose, with the name shown in that language.
 RESIDENT_LANGUAGES: dict[str, str] = {"ja": "日本語", "en": "English"}
 DEFAULT_LANGUAGE = "ja"
-# Each feature package keeps its own catalogue under <package>/translations, so features
-# never edit one shared file; all are merged. A new feature adds its package name here.
-FEATURE_PACKAGES = ["cityhall", "bot", "staff", "residents", "checkin", "dashboards",
-                    "notices", "events", "reports"]
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-STAFF_PACKAGE = "staff"
+def translation_dirs() -> list[Path]:
+    """Return the catalogue folders of the core and the loaded features, in load order."""
+    from cityhall.features import current
 
-
-def translation_dirs(packages: list[str] | None = None) -> list[Path]:
-    """Return the catalogue folders of these (default: all) feature packages that have one."""
-    dirs = [PROJECT_ROOT / name / "translations" for name in packages or FEATURE_PACKAGES]
-    return [d for d in dirs if d.is_dir()]
+    return current().translation_folders()
 
 
 def staff_translation_dirs() -> list[Path]:
-    """Return every catalogue, the staff web's last: a later catalogue's wording wins a clash."""
-    others = [name for name in FEATURE_PACKAGES if name != STAFF_PACKAGE]
-    return translation_dirs(others + [STAFF_PACKAGE])
+    """Return every catalogue, staff-only ones last: a later catalogue's wording wins a clash."""
+    from cityhall.features import current
+
+    residents = current().translation_folders(residents=True)
+    return residents + [d for d in current().translation_folders() if d not in residents]
 
 
 def resident_translation_dirs() -> list[Path]:
     """Return the catalogues residents read: every one but the staff web's."""
-    return translation_dirs([name for name in FEATURE_PACKAGES if name != STAFF_PACKAGE])
+    from cityhall.features import current
+
+    return current().translation_folders(residents=True)
+
 
 babel = Babel()
 
@@ -56,15 +54,22 @@ def _select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    babel.init_app(app, locale_selector=_select_locale, default_translation_directories=";".join(
-        str(d) for d in staff_translation_dirs()))
+    """Bind Flask-Babel with the loaded features' catalogues (call after features.load)."""
+    with app.app_context():
+        directories = staff_translation_dirs()
+    babel.init_app(app, locale_selector=_select_locale,
+                   default_translation_directories=";".join(str(d) for d in directories))
+
+
+def catalogue(language: str) -> NullTranslations:
+    """Return one language's catalogue merged from the loaded features' (read once)."""
+    return _merged(language, tuple(resident_translation_dirs()))
 
 
 @cache
-def catalogue(language: str) -> NullTranslations:
-    """Load and merge one language's compiled catalogues once per process."""
+def _merged(language: str, directories: tuple[Path, ...]) -> NullTranslations:
     merged = Translations()
-    for directory in resident_translation_dirs():
+    for directory in directories:
         merged.merge(Translations.load(str(directory), [language]))
     return merged
 

@@ -1,13 +1,14 @@
 """Scheduled jobs: plain functions of (session, now), idempotent per period.
 
 The clock process schedules them; `cityhall jobs run NAME --now ISO` runs one by hand, and
-tests call them directly. Features add their jobs with `register`.
+tests call them directly. A feature lists its jobs in its declaration (`Feature.jobs`); the
+`job` decorator only attaches the schedule to the function, it registers nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,20 +33,19 @@ class Job:
     trigger_args: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
+    def __call__(self, session: Session, now: datetime) -> Any:
+        return self.func(session, now)
 
-JOBS: dict[str, Job] = {}
 
-
-def register(name: str, trigger: str, description: str = "", **trigger_args: Any):
-    """Register a job function under a stable name."""
-    def wrap(func: JobFunc) -> JobFunc:
-        JOBS[name] = Job(name, func, trigger, trigger_args, description)
-        return func
+def job(name: str, trigger: str, description: str = "", **trigger_args: Any):
+    """Make a job of a function of (session, now) under a stable name; list it in a Feature."""
+    def wrap(func: JobFunc) -> Job:
+        return Job(name, func, trigger, trigger_args, description)
     return wrap
 
 
-@register("prune-webhook-events", "cron", "Forget dedup records older than the retention period",
-          hour=3, minute=30)
+@job("prune-webhook-events", "cron", "Forget dedup records older than the retention period",
+     hour=3, minute=30)
 def prune_webhook_events(session: Session, now: datetime) -> int:
     """Delete dedup rows old enough that LINE will never redeliver their events."""
     days = current_app.config["WEBHOOK_EVENT_RETENTION_DAYS"]
@@ -55,8 +55,8 @@ def prune_webhook_events(session: Session, now: datetime) -> int:
     return result.rowcount
 
 
-@register("purge-outbox", "cron", "Clear recipients and messages of finished pushes past retention",
-          hour=3, minute=45)
+@job("purge-outbox", "cron", "Clear recipients and messages of finished pushes past retention",
+     hour=3, minute=45)
 def purge_outbox(session: Session, now: datetime) -> int:
     """Clear the payload of outbox rows finished more than OUTBOX_RETENTION_DAYS ago."""
     days = current_app.config["OUTBOX_RETENTION_DAYS"]
@@ -65,10 +65,23 @@ def purge_outbox(session: Session, now: datetime) -> int:
     return count
 
 
+def jobs() -> Mapping[str, Job]:
+    """Return the jobs of the loaded features (the current app's), by name."""
+    from cityhall import features
+
+    return features.current().jobs
+
+
+def __getattr__(name: str) -> Any:
+    # `JOBS` reads the loaded features' jobs, so `from cityhall.jobs import JOBS` keeps working.
+    if name == "JOBS":
+        return jobs()
+    raise AttributeError(name)
+
+
 def run_job(name: str, now: datetime) -> Any:
     """Run one job by name in its own transaction."""
     from cityhall.db import db
 
-    job = JOBS[name]
     with db.transaction() as session:
-        return job.func(session, now)
+        return jobs()[name].func(session, now)

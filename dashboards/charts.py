@@ -142,4 +142,3 @@ CHARTS = [
           {"kind": "bar", "x": "department", "y": ["count"], "series": "status", "stack": True},
           ("dates",)),
 ]
-BY_SLUG = {chart.slug: chart for chart in CHARTS}

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from cityhall.city import current_city
 from dashboards import aggregate, plotly_css
-from dashboards.charts import AGE_BAND_LABELS, CHARTS, LABELS, Chart
+from dashboards.charts import AGE_BAND_LABELS, LABELS, Chart
 from dashboards.queries import GRAINS, Filters
 from models import utcnow
 from staff import audit, exports
@@ -27,7 +27,7 @@ from staff.access import current_staff, require_role, scoped_centers, scoped_dep
 from staff.args import DATE_RANGE_MESSAGE, MAX_DATE, MIN_DATE, parse_date
 from staff.database import db_session
 from staff.errors import BadArgument
-from staff.nav import register_nav
+from staff.nav import nav_item
 from staff.templating import current_language
 
 bp = Blueprint("dashboards", __name__, url_prefix="/staff/dashboards",
@@ -37,9 +37,11 @@ api = Blueprint("dashboards_api", __name__, url_prefix="/staff/api/dashboards")
 vendor = Blueprint("dashboards_vendor", __name__, url_prefix="/staff/dashboards/vendor",
                    static_folder=str(files("plotly") / "package_data"), static_url_path="/plotly")
 
-register_nav("dashboards.index", _l("Dashboards"), roles={"admin", "center", "department"},
+NAV = [
+    nav_item("dashboards.index", _l("Dashboards"), roles={"admin", "center", "department"},
              description=_l("Visits by day, weekday and hour, district, child age; forecast; "
-                            "applications by status; CSV and Excel."), order=40)
+                            "applications by status; CSV and Excel."), order=40),
+]
 DEFAULT_DAYS = 90
 MAX_DAYS = 5 * 366
 
@@ -48,9 +50,11 @@ MAX_DAYS = 5 * 366
 @require_role("admin", "center", "department")
 def index():
     """List the dashboards this staff member may open."""
+    from cityhall.features import current
+
     role = current_staff().role.value
-    return render_template("dashboards/index.html",
-                           charts=[c for c in CHARTS if role in c.roles], as_of=_as_of())
+    return render_template("dashboards/index.html", as_of=_as_of(),
+                           charts=[c for c in current().charts.values() if role in c.roles])
 
 
 def _as_of() -> str | None:
@@ -201,9 +205,17 @@ def data_view(chart: Chart, kind: str):
     return view
 
 
-def add_routes() -> None:
-    """Add the page, JSON, CSV and Excel routes of every chart, each behind its roles."""
-    for chart in CHARTS:
+_routed: set[str] = set()
+
+
+def add_routes(charts: list[Chart]) -> None:
+    """Add the page, JSON, CSV and Excel routes of every chart, each behind its roles.
+
+    The charts are every loaded feature's (`Feature.charts`); a blueprint takes routes only
+    until its first registration, so the first app built in a process fixes them.
+    """
+    for chart in [c for c in charts if c.slug not in _routed]:
+        _routed.add(chart.slug)
         guard = require_role(*chart.roles)
         bp.add_url_rule(f"/{chart.slug}", chart.slug, guard(page_view(chart)))
         api.add_url_rule(f"/{chart.slug}", chart.slug, guard(data_view(chart, "json")))
@@ -211,5 +223,3 @@ def add_routes() -> None:
             bp.add_url_rule(f"/{chart.slug}.{kind}", f"{chart.slug}_{kind}",
                             guard(data_view(chart, kind)))
 
-
-add_routes()

@@ -1,10 +1,11 @@
-"""Webhook events already processed, keyed by LINE's webhookEventId."""
+"""Webhook events already processed, keyed by LINE's webhookEventId, and those that failed."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -19,3 +20,24 @@ class ProcessedEvent(Base):
     event_type: Mapped[str] = mapped_column(String(32))
     line_user_id: Mapped[str | None] = mapped_column(String(64))
     processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class FailedEvent(Base):
+    """A webhook event whose handler failed for good: kept with its error until replayed.
+
+    The row holds the raw event (LINE sent it once; it is the only copy). A successful replay
+    deletes it, so what the resident wrote is not kept longer than needed.
+    """
+
+    __tablename__ = "failed_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Unique, so a redelivery that fails again updates its row; NULL for an event without id.
+    webhook_event_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(32))
+    line_user_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=1)
+    first_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_failed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

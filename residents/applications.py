@@ -28,7 +28,6 @@ from models.application import ReceiptCounter, StatusChange, Submission, Submiss
 from models.conversation import Conversation
 from models.household import Child, Household
 from models.survey import SurveyAnswer
-from residents.services import ERASERS
 
 S = SubmissionStatus
 
@@ -330,6 +329,3 @@ def erase(session: Session, resident: Resident, household: Household | None) -> 
                     .execution_options(synchronize_session=False))
     for submission in submissions:
         session.expire(submission)
-
-
-ERASERS.append(erase)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -10,56 +9,50 @@ from flask import current_app
 from sqlalchemy import select
 
 from bot import messages
-from bot.flows import hooks
 from bot.flows.dates import weekday_key
+from bot.flows.hooks import FormHooks
 from bot.flows.schema import Option
 from cityhall.i18n import RESIDENT_LANGUAGES
 from models import Center, District
 from residents import applications, services, surveys
+from residents.signals import resident_registered
 
 if TYPE_CHECKING:
     from bot.flows.engine import Turn
 
-# Features that finish what a newcomer began before registering (a check-in waiting for the
-# registration) add a function of the turn returning more replies; it runs once registered.
-AFTER_REGISTRATION: list[Callable[[Turn], list[dict[str, Any]]]] = []
+
+def _after_registration(turn: Turn, guardian) -> list[dict[str, Any]]:
+    """Tell listeners (a check-in waiting for the registration); return their replies."""
+    results = resident_registered.send(turn.resident, session=turn.session, guardian=guardian,
+                                       now=turn.ctx.now, ctx=turn.ctx)
+    return [reply for _receiver, replies in results for reply in replies or []]
 
 
-def _after_registration(turn: Turn) -> list[dict[str, Any]]:
-    return [reply for hook in AFTER_REGISTRATION for reply in hook(turn)]
-
-
-@hooks.provide("profile")
 def _profile(session, resident) -> dict[str, Any]:
     return services.profile(session, resident)
 
 
-@hooks.provide("children")
 def _children(session, resident) -> list[tuple[int, str]]:
     guardian = services.guardian_of(session, resident)
     return [(c.id, c.name) for c in guardian.household.children] if guardian else []
 
 
-@hooks.provide("registered")
 def _registered(session, resident) -> bool:
     return services.guardian_of(session, resident) is not None
 
 
-@hooks.option_source("districts")
 def district_options(session) -> list[Option]:
     """The city's districts, as seeded by `cityhall seed`."""
     rows = session.scalars(select(District).order_by(District.id))
     return [Option(d.code, {"ja": d.name_ja, "en": d.name_en}) for d in rows]
 
 
-@hooks.option_source("centers")
 def center_options(session) -> list[Option]:
     """The centers residents can use now (a form routes to the one chosen: route_to_center)."""
     rows = session.scalars(select(Center).where(Center.active).order_by(Center.id))
     return [Option(c.code, {"ja": c.name_ja, "en": c.name_en}) for c in rows]
 
 
-@hooks.calendar("centers")
 def center_is_open(session, code: str, day: date) -> bool:
     """Tell whether a center opens on a day: hours that weekday, and not a closed day."""
     center = session.scalars(select(Center).where(Center.code == code)).first()
@@ -69,7 +62,6 @@ def center_is_open(session, code: str, day: date) -> bool:
             and center.hours_on(weekday_key(day)) is not None)
 
 
-@hooks.option_source("languages")
 def language_options(session) -> list[Option]:
     """The languages residents can choose."""
     return [Option(code, {"ja": name, "en": name}) for code, name in RESIDENT_LANGUAGES.items()]
@@ -80,7 +72,6 @@ def _done(turn: Turn, fallback: str) -> dict[str, Any]:
     return messages.text(turn.text(turn.form.done) if turn.form.done else fallback)
 
 
-@hooks.submit_handler("registration")
 def submit_registration(turn: Turn, answers: dict[str, Any]) -> list[dict[str, Any]]:
     """Register, join a partner's household, or change items of an existing registration."""
     session, resident, context = turn.session, turn.resident, turn.conv.context
@@ -95,13 +86,13 @@ def submit_registration(turn: Turn, answers: dict[str, Any]) -> list[dict[str, A
             return [messages.text(turn.t("Sorry, that invite code has expired or was already "
                                          "used. Please ask your partner for a new one."))]
         return [messages.text(turn.t("You have joined your partner's household. You now share "
-                                     "the children's registration.")), *_after_registration(turn)]
-    services.register(session, resident, answers, turn.ctx.now)
+                                     "the children's registration.")),
+                *_after_registration(turn, joined)]
+    guardian = services.register(session, resident, answers, turn.ctx.now)
     return [_done(turn, turn.t("Registration complete. It is valid at every center.")),
-            *_after_registration(turn)]
+            *_after_registration(turn, guardian)]
 
 
-@hooks.submit_handler("child")
 def submit_child(turn: Turn, answers: dict[str, Any]) -> list[dict[str, Any]]:
     """Add a child to the household, or change items of one."""
     session, resident = turn.session, turn.resident
@@ -112,13 +103,12 @@ def submit_child(turn: Turn, answers: dict[str, Any]) -> list[dict[str, Any]]:
     if child_id:
         child = services.household_child(session, resident, int(child_id))
         if child is not None:
-            services.update_child(session, child, answers)
+            services.update_child(session, child, answers, resident)
             return [messages.text(turn.t("Your data has been updated."))]
     child = services.add_child(session, guardian.household, answers)
     return [messages.text(turn.t("%(name)s has been added.", name=child.name))]
 
 
-@hooks.submit_handler("application")
 def submit_application(turn: Turn, answers: dict[str, Any]) -> list[dict[str, Any]]:
     """Store the application and give its receipt number; an anonymous answer gets none."""
     if turn.form.anonymous:
@@ -147,3 +137,13 @@ def already_answered(ctx, form) -> dict[str, Any]:
                "quarter": ctx.t("this quarter"), "year": ctx.t("this year")}
     return messages.text(ctx.t("You have already answered this survey %(period)s. Thank you!",
                                period=periods[form.period]))
+
+
+HOOKS = FormHooks(
+    option_sources={"districts": district_options, "languages": language_options,
+                    "centers": center_options},
+    calendars={"centers": center_is_open},
+    submit_handlers={"registration": submit_registration, "child": submit_child,
+                     "application": submit_application},
+    profile=_profile, children=_children, registered=_registered,
+)

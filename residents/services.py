@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,16 +19,14 @@ from models import District, OutboxMessage, Resident, utcnow
 from models.audit import AuditLog
 from models.conversation import Conversation
 from models.household import Child, Guardian, Household, InviteCode
+from residents.buttons import PartnerList
+from residents.signals import profile_changed, registration_erasing
 
 INVITE_VALID_FOR = timedelta(days=7)
 # No 0/O, 1/I/L: a code is read aloud or copied by hand.
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 GUARDIAN_FIELDS = ("name", "kana", "phone", "postal_code", "address", "district")
 CHILD_FIELDS = ("name", "kana", "birth_date", "sex", "notes")
-
-# Features that keep personal data about a household register an eraser here (visits, ...).
-Eraser = Callable[[Session, Resident, "Household | None"], None]
-ERASERS: list[Eraser] = []
 
 
 def guardian_of(session: Session, resident: Resident) -> Guardian | None:
@@ -78,6 +75,10 @@ def update_guardian(session: Session, guardian: Guardian, resident: Resident,
         setattr(guardian, key, value)
     _set_language(resident, answers)
     session.flush()
+    changed = [f"guardian.{key}" for key in GUARDIAN_FIELDS if key in answers]
+    if "language" in answers:
+        changed.append("resident.language")
+    profile_changed.send(resident, session=session, guardian=guardian, changed=changed)
 
 
 def add_child(session: Session, household: Household, answers: dict[str, Any]) -> Child:
@@ -88,13 +89,17 @@ def add_child(session: Session, household: Household, answers: dict[str, Any]) -
     return child
 
 
-def update_child(session: Session, child: Child, answers: dict[str, Any]) -> None:
-    """Change the given items of a child."""
+def update_child(session: Session, child: Child, answers: dict[str, Any],
+                 resident: Resident | None = None) -> None:
+    """Change the given items of a child (told to listeners as the resident's change)."""
     for key in CHILD_FIELDS:
         if key in answers:
             value = answers[key]
             setattr(child, key, date.fromisoformat(value) if key == "birth_date" else value)
     session.flush()
+    guardian = guardian_of(session, resident) if resident is not None else None
+    profile_changed.send(resident, session=session, guardian=guardian,
+                         changed=[f"child.{key}" for key in CHILD_FIELDS if key in answers])
 
 
 def household_child(session: Session, resident: Resident, child_id: int) -> Child | None:
@@ -249,7 +254,7 @@ def partner_joined_message(language: str, name: str, when: datetime) -> dict[str
         "the children's names, birth dates and notes, not your contact details. If you do not "
         "know this person, remove them: My data → Partners.", name=name,
         time=when.strftime("%Y-%m-%d %H:%M")), quick_replies=[messages.postback_item(
-            translate(language, "Partners"), "action=mydata&op=partners",
+            translate(language, "Partners"), PartnerList(),
             translate(language, "Partners"))])
 
 
@@ -314,16 +319,20 @@ def district_name(session: Session, code: str, language: str) -> str:
 def delete_registration(session: Session, resident: Resident, now: datetime | None = None) -> bool:
     """Remove the resident's personal data; keep only anonymous records (docs/decisions.md).
 
-    Each feature erases its own data through ERASERS (submissions, uploads, visits, ...);
-    the outbox goes last, so nothing queued by the steps before reaches the resident. A
+    This feature erases its own data (submissions, uploads, survey ballots), then tells the
+    others on `registration_erasing` (check-in unlinks its visits); the outbox goes last, so nothing queued by the steps before reaches the resident. A
     reply sent after this transaction (the confirmation) is not affected.
     """
     now = now or utcnow()
     guardian = guardian_of(session, resident)
     household = guardian.household if guardian else None
     last_guardian = household is not None and len(household.guardians) == 1
-    for eraser in ERASERS:
-        eraser(session, resident, household if last_guardian else None)
+    erased = household if last_guardian else None
+    from residents import applications, surveys  # they import this module
+
+    applications.erase(session, resident, erased)
+    surveys.erase(session, resident, erased)
+    registration_erasing.send(resident, session=session, household=erased)
     session.execute(Conversation.__table__.delete().where(Conversation.resident_id == resident.id))
     session.execute(update(InviteCode).where(InviteCode.used_by_resident_id == resident.id)
                     .values(used_by_resident_id=None).execution_options(synchronize_session=False))
@@ -352,6 +361,3 @@ def forget_partner_notices(session: Session, guardian: Guardian, now: datetime) 
         if names or row.source == f"partner-joined:{guardian.id}":
             drop_or_purge(session, row, now)
 
-
-# The residents feature's own erasers register themselves (they need ERASERS defined first).
-from residents import applications, surveys  # noqa: E402,F401

@@ -30,17 +30,19 @@ from staff.access import (current_staff, require_role, samples, scoped_center_co
 from staff.args import page_arg
 from staff.baseform import StaffForm
 from staff.database import db_session
-from staff.nav import register_nav
+from staff.nav import nav_item
 from staff.templating import current_language
 
 bp = Blueprint("applications_staff", __name__, url_prefix="/staff/applications",
                template_folder="templates", static_folder="static", static_url_path="/static")
 api = Blueprint("applications_api", __name__, url_prefix="/staff/api/applications")
 
-register_nav("applications_staff.inbox", _l("Applications"),
+NAV = [
+    nav_item("applications_staff.inbox", _l("Applications"),
              roles={"admin", "department", "center"},
              description=_l("Applications residents sent in LINE: open them and change their "
-                            "status; the resident is told."), order=40)
+                            "status; the resident is told."), order=40),
+]
 # Center staff see what a form routed to their centers (temporary childcare at their center).
 ROLES = ("admin", "department", "center")
 # Anonymous answers are never routed to a center: only their department reads them.

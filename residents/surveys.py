@@ -23,7 +23,6 @@ from cityhall.db import dialect_insert
 from models import Resident
 from models.household import Household
 from models.survey import SurveyAnswer, SurveyBallot
-from residents.services import ERASERS
 
 
 def ballot_key(config: Mapping[str, Any]) -> bytes:
@@ -141,6 +140,3 @@ def erase(session: Session, resident: Resident, _household: Household | None) ->
     from flask import current_app
 
     forget_ballots(session, ballot_key(current_app.config), resident.line_user_id)
-
-
-ERASERS.append(erase)

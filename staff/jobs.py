@@ -8,13 +8,13 @@ from flask import current_app
 from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
-from cityhall.jobs import register
+from cityhall.jobs import job
 from models.staff import StaffSession
 from staff import throttle
 
 
-@register("prune-staff-sign-ins", "cron", "Forget ended staff sessions and spent sign-in throttles",
-          hour=3, minute=40)
+@job("prune-staff-sign-ins", "cron", "Forget ended staff sessions and spent sign-in throttles",
+     hour=3, minute=40)
 def prune_staff_sign_ins(session: Session, now: datetime) -> int:
     """Delete sessions that ended over a day ago and throttle counters that have forgotten."""
     hours = current_app.config["STAFF_SESSION_HOURS"]

@@ -20,7 +20,7 @@ from staff.auth import (WRONG_CODE, attempt_second_step, attempt_sign_in, begin_
 from staff.database import db_session
 from staff.errors import StaffError
 from staff.forms import CodeForm, LanguageForm, LoginForm, OwnPasswordForm
-from staff.nav import nav_for, register_nav
+from staff.nav import nav_for, nav_item
 from staff.passwords import verify_password
 from staff.templating import init_templating
 
@@ -28,10 +28,12 @@ bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="template
                static_folder="static", static_url_path="/static")
 init_templating(bp)
 
-register_nav("staff.centers", _l("Centers"), roles={"admin", "center"},
-             description=_l("Your centers: opening hours, address and check-in mode."), order=20)
-register_nav("staff.departments", _l("Departments"), roles={"admin", "department"},
-             description=_l("Your departments."), order=30)
+NAV = [
+    nav_item("staff.centers", _l("Centers"), roles={"admin", "center"},
+             description=_l("Your centers: opening hours, address and check-in mode."), order=20),
+    nav_item("staff.departments", _l("Departments"), roles={"admin", "department"},
+             description=_l("Your departments."), order=30),
+]
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.richmenu import MenuTap
 from emulator.client import EmulatorClient
 
 
@@ -40,7 +41,7 @@ class Resident:
 
     def menu(self, item: str) -> dict[str, Any]:
         """Tap a rich-menu area."""
-        return self.postback(f"action=menu&item={item}")
+        return self.postback(MenuTap(item).pack())
 
     def tap(self, label: str) -> dict[str, Any]:
         """Tap the quick reply with this label on the last message."""

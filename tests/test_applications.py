@@ -16,6 +16,7 @@ from models.application import StatusChange, Submission, SubmissionStatus
 from models.survey import SurveyAnswer
 from residents import applications
 from residents.applications import Scope
+from residents.chat import ApplyForm
 from tests.chat import Resident
 from tests.flows_helpers import query, register, seed_city, submissions
 
@@ -101,7 +102,7 @@ def test_childcare_with_two_children_asks_which_and_the_conditional_reason(city,
 
 def test_application_needs_registration(city, line, app):
     person = Resident(line)
-    person.postback("action=apply&form=childcare")
+    person.postback(ApplyForm("childcare").pack())
     assert person.last() == "先に利用者登録をしてください。メニューの「登録」を押してください。"
 
 

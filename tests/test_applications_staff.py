@@ -16,6 +16,7 @@ from cityhall.db import db
 from models import OutboxMessage
 from models.application import StatusChange
 from models.staff import StaffRole
+from residents.chat import ApplyForm
 from tests.chat import Resident
 from tests.flows_helpers import query, register, submissions
 from tests.staff_support import StaffClient, add_staff, audit_entries, seed_staff
@@ -230,7 +231,7 @@ def photo_form():
 
 def test_photo_is_shown_through_a_scoped_route(city, line, app, photo_form):
     person = Resident(line)
-    person.postback("action=apply&form=pothole")
+    person.postback(ApplyForm("pothole").pack())
     person.send_image(JPEG)
     person.tap("送信")
     sent = submissions(app, "pothole")[0]

@@ -21,6 +21,7 @@ from cityhall.jobs import run_job
 from models import OutboxMessage, OutboxStatus, Resident as ResidentRow, utcnow
 from models.staff import StaffRole
 from models.visit import Visit
+from residents.chat import ApplyForm
 from tests.chat import Resident
 from tests.checkin_support import family, open_all_day, scan_text, visits
 from tests.flows_helpers import query, register
@@ -163,7 +164,7 @@ def test_erasure_leaves_no_personal_value_in_any_table(city, line, app, photo_fo
     assert response.status_code == 302
     childcare_with_details(person)
     consultation_by_email(person)
-    person.postback("action=apply&form=pothole")
+    person.postback(ApplyForm("pothole").pack())
     person.send_image(PHOTO)
     person.tap("送信")
     person.menu("mydata")

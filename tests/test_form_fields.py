@@ -10,6 +10,7 @@ import pytest
 from bot.flows.registry import forms
 from bot.flows.schema import form_from_data
 from models import utcnow
+from residents.chat import ApplyForm
 from tests.chat import Resident
 from tests.flows_helpers import conversation, query, register, seed_city, submissions
 
@@ -44,7 +45,7 @@ def field_form():
 
 
 def start(person: Resident, form_id: str) -> None:
-    person.postback(f"action=apply&form={form_id}")
+    person.postback(ApplyForm(form_id).pack())
 
 
 INVALID = [

@@ -5,7 +5,6 @@ exactly once."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,11 +14,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import select
 
 from bot.flows.registry import forms
+from bot.flows.taps import FormTap
 from bot.flows.schema import form_from_data
 from models import Resident as ResidentRow
 from models import utcnow
 from models.application import Submission
 from models.conversation import Conversation
+from residents.chat import ApplyForm
 from tests.flows_helpers import query
 
 TODAY = utcnow().astimezone(ZoneInfo("Asia/Tokyo")).date()
@@ -101,16 +102,13 @@ class FormMachine(RuleBasedStateMachine):
 
     def post(self, op: str, value: str | None = None, nonce: int | None = None) -> None:
         conv = self.conversation()
-        fields = {"action": "form", "f": "prop", "n": nonce if nonce is not None else
-                  (conv["nonce"] if conv else 0), "op": op}
-        if value is not None:
-            fields["v"] = value
-        self.send_postback(urlencode(fields))
+        self.send_postback(FormTap("prop", nonce if nonce is not None else
+                                   (conv["nonce"] if conv else 0), op, value).pack())
 
     def send_postback(self, data: str) -> None:
         conv = self.conversation()
-        fields = dict(p.split("=", 1) for p in data.split("&"))
-        if (conv and fields.get("op") == "send" and str(conv["nonce"]) == fields.get("n")
+        tap = FormTap.unpack(data) if data.startswith(FormTap.prefix + ":") else None
+        if (conv and tap and tap.op == "send" and conv["nonce"] == tap.nonce
                 and conv["step"] == "confirm" and conv["status"] == "active"
                 and not conv["draft"]):
             self.expected += 1
@@ -124,7 +122,7 @@ class FormMachine(RuleBasedStateMachine):
 
     @rule()
     def start(self) -> None:
-        self.send_postback("action=apply&form=prop")
+        self.send_postback(ApplyForm("prop").pack())
 
     @rule(data=st.data(), run=st.integers(1, 7))
     def answer_valid(self, data, run: int) -> None:
@@ -140,7 +138,7 @@ class FormMachine(RuleBasedStateMachine):
         """Start or resume, answer whatever is left correctly and tap Send (walks reach the end)."""
         conv = self.conversation()
         if not conv or conv["status"] != "active":
-            self.send_postback("action=apply&form=prop")
+            self.send_postback(ApplyForm("prop").pack())
         for _ in range(8):
             conv = self.conversation()
             if not conv or conv["step"] not in VALID:

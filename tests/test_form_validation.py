@@ -13,6 +13,7 @@ from bot.flows.registry import forms
 from bot.flows.schema import FormError, form_from_data
 from cityhall.city import City
 from models import utcnow
+from residents.chat import ApplyForm
 from tests.chat import Resident
 from tests.flows_helpers import conversation, register, seed_city, submissions
 
@@ -194,7 +195,7 @@ def test_a_refused_answer_says_why_and_asks_again(live_app, line, app, rules_for
     form = rules_form(fields)
     person = Resident(line, language=language)
     person.follow()
-    person.postback(f"action=apply&form={form.id}")
+    person.postback(ApplyForm(form.id).pack())
     for answer in before:
         person.say(answer)
     step = conversation(app, person.user_id)[0]["step"]
@@ -207,7 +208,7 @@ def test_a_refused_answer_says_why_and_asks_again(live_app, line, app, rules_for
 def test_the_error_example_is_an_answer_the_field_takes(live_app, line, app, rules_form):
     form = rules_form(OPEN_FIELDS)
     person = Resident(line)
-    person.postback(f"action=apply&form={form.id}")
+    person.postback(ApplyForm(form.id).pack())
     assert person.picker("date")["initial"] == EXAMPLE.isoformat()
     person.say("いつでも")
     example = person.texts()[-2].removeprefix("⚠️ ").split("のように")[0]
@@ -220,7 +221,7 @@ def test_changing_an_earlier_answer_asks_again_what_it_breaks(live_app, line, ap
     form = rules_form(HOURS)
     person = Resident(line, language="en")
     person.follow()
-    person.postback(f"action=apply&form={form.id}")
+    person.postback(ApplyForm(form.id).pack())
     person.say("9:00")
     person.say("8")
     assert conversation(app, person.user_id)[0]["answers"] == {"start": "09:00", "hours": 8}
@@ -387,7 +388,7 @@ def test_a_day_the_chosen_center_is_closed_is_refused(city, line, app, rules_for
     form = rules_form([field("center", "choice", options_from="centers"),
                        field("day", "date", min_date="+1d", open_at="center")])
     person = Resident(line)
-    person.postback(f"action=apply&form={form.id}")
+    person.postback(ApplyForm(form.id).pack())
     person.tap("中央子育て支援センター")
     person.pick_date(closed)
     assert person.texts()[-2] == (f"⚠️ {closed.isoformat()}は中央子育て支援センターの休館日です。"

@@ -13,6 +13,7 @@ from models import OutboxMessage, utcnow
 from models.audit import AuditLog
 from models.conversation import Conversation
 from models.household import Guardian, Household, InviteCode
+from residents.buttons import PartnerList, Unshare, UnshareKeep, UnshareYes
 from tests.builders import event, post_webhook
 from tests.chat import Resident
 from tests.checkin_support import family
@@ -133,10 +134,10 @@ def test_forged_and_stale_removals_change_nothing_and_name_nobody(city, line, ap
     for value in (str(outsider), str(guardian_id(app, first)), "abc", "-1", "0",
                   "99999999999999999999", ""):
         for op in ("unshare", "unshare_yes"):
-            first.postback(f"action=mydata&op={op}&v={value}")
+            first.postback({"unshare": Unshare, "unshare_yes": UnshareYes}[op](value).pack())
             assert first.last() == refusal, (op, value)
     # The partner who joined later cannot push out the guardian who invited them.
-    partner.postback(f"action=mydata&op=unshare_yes&v={guardian_id(app, first)}")
+    partner.postback(UnshareYes(str(guardian_id(app, first))).pack())
     assert partner.last() == refusal
     partner.tap("パートナー")
     assert "外す" not in " ".join(partner.labels()) and "山田花子（" in partner.last()
@@ -145,9 +146,9 @@ def test_forged_and_stale_removals_change_nothing_and_name_nobody(city, line, ap
     first.tap("パートナー")
     first.tap("山田一郎さんを外す")
     first.tap("外す")
-    first.postback(f"action=mydata&op=unshare_yes&v={guardian_id(app, partner)}")
+    first.postback(UnshareYes(str(guardian_id(app, partner))).pack())
     assert first.last() == refusal
-    first.postback("action=mydata&op=unshare_keep")
+    first.postback(UnshareKeep().pack())
     assert first.last() == "何も変更していません。"
     assert len(actions(app, "household.partner_removed")) == 1
     assert guardian(app, other.user_id)["household_id"] != guardian(app, first.user_id)[
@@ -161,7 +162,7 @@ def test_a_guardian_without_partners_is_offered_an_invite(city, line, app):
     register(person, children=1)
     person.menu("mydata")
     assert "パートナー" not in person.labels()
-    person.postback("action=mydata&op=partners")
+    person.postback(PartnerList().pack())
     assert person.last().startswith("世帯を共有している人はいません。")
     assert person.labels() == ["パートナー招待"]
 
@@ -170,7 +171,7 @@ def test_two_guardians_removing_the_same_partner_at_once_remove_them_once(city, 
     founder, second, third = Resident(line), Resident(line), Resident(line)
     household = family(app, [founder.user_id, second.user_id, third.user_id])
     target = guardian_id(app, third)
-    data = f"action=mydata&op=unshare_yes&v={target}"
+    data = UnshareYes(str(target)).pack()
     bodies = [json.dumps({"events": [event("postback", u, postback={"data": data})]}).encode()
               for u in (founder.user_id, second.user_id)]
     barrier = threading.Barrier(len(bodies))

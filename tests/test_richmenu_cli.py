@@ -9,16 +9,19 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from residents import richmenu
-from residents.chat import MENU, MENU_AREAS
-from residents.cli import forms_group, richmenu_command
+from bot import richmenu
+from bot.cli import forms_group, richmenu_command
+from bot.richmenu import MENU_AREAS, MenuTap
+from cityhall.features import load
 from tests.chat import Resident
+
+MENU = load().routes.menu  # the areas the loaded features answer
 
 
 def test_menu_has_six_areas_in_a_grid_each_a_postback():
     menu = richmenu.menu_json("cityhall-main-x")
     assert [a["action"]["data"] for a in menu["areas"]] == [
-        f"action=menu&item={key}" for key, _, _ in MENU_AREAS]
+        MenuTap(key).pack() for key, _, _ in MENU_AREAS]
     assert [a["action"]["displayText"] for a in menu["areas"]][:3] == ["登録", "チェックイン", "申し込み"]
     covered = sum(a["bounds"]["width"] * a["bounds"]["height"] for a in menu["areas"])
     assert covered == richmenu.WIDTH * richmenu.HEIGHT

@@ -34,6 +34,7 @@ BAD_QUERIES = {
 MUST_REFUSE = {
     "/staff/admin/audit": {"page", "since", "until"},
     "/staff/admin/audit.csv": {"since", "until"},
+    "/staff/admin/failed-events": {"page"},
     "/staff/applications/": {"page"},
     "/staff/api/applications": {"page"},
     "/staff/dashboards/usage": {"start", "end"},

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import dispatch
+from bot.chat import ChooseLanguage
 from models import ProcessedEvent, Resident
 from tests.builders import event, new_user_id, post_webhook, sign, text_event
 
@@ -93,18 +94,18 @@ def test_profile_language_english_greets_in_english(live_app, line, db_session):
 def test_language_choice_postback_switches_language(live_app, line, db_session):
     user = line.create_user(display_name="Alex", language="ja")["userId"]
     line.follow(user)
-    line.send_postback(user, "action=lang&value=en")
+    line.send_postback(user, ChooseLanguage("en").pack())
     stored = resident(db_session, user)
     assert stored.language == "en" and stored.language_chosen
     assert line.texts(user)[-1] == "I will talk to you in English from now on."
-    line.send_postback(user, "action=lang&value=ja")
+    line.send_postback(user, ChooseLanguage("ja").pack())
     assert line.texts(user)[-1] == "これから日本語でお話しします。"
 
 
 def test_unknown_language_and_stale_postback_get_an_answer(live_app, line):
     user = line.create_user(display_name="A")["userId"]
     line.follow(user)
-    line.send_postback(user, "action=lang&value=xx")
+    line.send_postback(user, ChooseLanguage("xx").pack())
     line.send_postback(user, "action=gone")
     texts = line.texts(user)
     assert texts[-2] == "申し訳ありません。その言語にはまだ対応していません。"

@@ -24,6 +24,7 @@ from bot.flows.fields import Input, Invalid, check_selection, parse, parse_yesno
 from bot.flows.registry import forms
 from bot.flows.schema import Field, Form, Option
 from bot.flows.steps import Step
+from bot.flows.taps import FormTap
 from models import Resident
 from models.conversation import Conversation
 from models.application import Upload
@@ -112,6 +113,18 @@ def conversations(session, resident: Resident) -> list[Conversation]:
     """Return the resident's conversations, most recent first."""
     return list(session.scalars(select(Conversation).where(Conversation.resident_id == resident.id)
                                 .order_by(Conversation.updated_at.desc(), Conversation.id.desc())))
+
+
+def lock(session, resident: Resident) -> None:
+    """Lock the resident's conversations until the event commits, so two events queue.
+
+    Without it two taps at once (a double-tapped "Send") both read the same nonce on
+    PostgreSQL and both submit; with it the second waits, then reads what the first wrote.
+    """
+    # populate_existing: a row this session loaded before the lock is read again.
+    session.scalars(select(Conversation).where(Conversation.resident_id == resident.id)
+                    .order_by(Conversation.id).with_for_update()
+                    .execution_options(populate_existing=True)).all()
 
 
 def active(session, resident: Resident) -> Conversation | None:
@@ -454,7 +467,7 @@ def submit(turn: Turn) -> None:
         advance(turn)
         return
     answers = steps.collect(turn.form, conv.answers, conv.context)
-    replies = hooks.SUBMIT_HANDLERS[turn.form.on_submit](turn, answers)
+    replies = hooks.submit_handler(turn.form.on_submit)(turn, answers)
     turn.session.delete(conv)
     turn.session.flush()
     turn.ctx.reply(*replies)
@@ -466,6 +479,7 @@ def submit(turn: Turn) -> None:
 def handle_message(ctx: EventContext, inp: Input) -> bool:
     """Apply a message to the sender's active form; False when no form is active."""
     resident = ctx.resident()
+    lock(ctx.session, resident)
     conv = active(ctx.session, resident)
     if conv is None:
         return False
@@ -519,12 +533,12 @@ OPS = {
 }
 
 
-def handle_postback(ctx: EventContext, params: dict[str, str], picked: dict[str, str]) -> None:
+def handle_postback(ctx: EventContext, tap: FormTap, picked: dict[str, str]) -> None:
     """Apply a form postback if it belongs to the last prompt; answer an old one."""
     resident = ctx.resident()
-    conv = next((c for c in conversations(ctx.session, resident)
-                 if c.form_id == params.get("f")), None)
-    if conv is None or str(conv.nonce) != params.get("n"):
+    lock(ctx.session, resident)
+    conv = next((c for c in conversations(ctx.session, resident) if c.form_id == tap.form), None)
+    if conv is None or conv.nonce != tap.nonce:
         stale(ctx)
         return
     if conv.status != "active":
@@ -532,7 +546,7 @@ def handle_postback(ctx: EventContext, params: dict[str, str], picked: dict[str,
     turn = open_turn(ctx, conv)
     if turn is None:
         return
-    op, value = params.get("op", ""), params.get("v")
+    op, value = tap.op, tap.value
     if op == "answer":
         answer(turn, Input("postback", value=value, params=picked))
     elif op == "page":

@@ -113,7 +113,7 @@ def options_of(session: Session, f: Field) -> list[Option]:
     from bot.flows import hooks
 
     if f.options_from:
-        return hooks.OPTION_SOURCES[f.options_from](session)
+        return hooks.option_source(f.options_from)(session)
     return list(f.options)
 
 

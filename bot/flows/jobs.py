@@ -8,11 +8,11 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from cityhall.city import current_city
-from cityhall.jobs import register
+from cityhall.jobs import job
 from models.conversation import Conversation
 
 
-@register("expire-forms", "interval", "Drop forms left unfinished too long", minutes=30)
+@job("expire-forms", "interval", "Drop forms left unfinished too long", minutes=30)
 def expire_forms(session: Session, now: datetime) -> int:
     """Delete conversations untouched for longer than the expiry; return how many."""
     limit = current_city().form_expiry

@@ -1,28 +1,25 @@
-"""The loaded forms: every YAML file under bot/flows/forms/, read once and checked."""
+"""The loaded forms: every YAML file of every loaded feature's forms folder, read once, checked."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bot.flows import hooks
 from bot.flows.schema import Form, FormError, read_form
-
-FORMS_DIR = Path(__file__).resolve().parent / "forms"
 
 
 class FormRegistry:
     """Forms by id; `fields_from` may name a form from a file read earlier in name order."""
 
-    def __init__(self) -> None:
+    def __init__(self, directories: list[Path] | None = None) -> None:
         self._forms: dict[str, Form] = {}
         self._loaded = False
+        self.directories = directories or []
 
-    def load(self, directory: Path = FORMS_DIR) -> None:
-        """Read every form file of the directory; raise FormError on the first bad one."""
-        hooks.load_plugins()
+    def load(self) -> None:
+        """Read every form file of the folders; raise FormError on the first bad one."""
         # "_" files hold shared parts (a child) that other forms include, so they come first.
-        for path in sorted(directory.glob("*.yaml"), key=lambda p: (not p.name.startswith("_"),
-                                                                     p.name)):
+        paths = [p for d in self.directories for p in d.glob("*.yaml")]
+        for path in sorted(paths, key=lambda p: (not p.name.startswith("_"), p.name)):
             self.add(read_form(path, self._forms))
         self._loaded = True
 
@@ -58,12 +55,15 @@ class FormRegistry:
         return [f for f in self.all() if f.menu]
 
 
-_registry = FormRegistry()
-
-
 def forms() -> FormRegistry:
-    """Return the process's form registry (loaded on first use)."""
-    return _registry
+    """Return the form registry of the loaded features (read on first use)."""
+    from cityhall.features import current
+
+    features = current()
+    found = features.cache.get("forms")
+    if found is None:
+        found = features.cache.setdefault("forms", FormRegistry(features.form_folders()))
+    return found
 
 
 def check_file(path: Path) -> Form:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from bot import messages
 from bot.flows import steps
 from bot.flows.fields import Button, Device, Picker, kind_of
 from bot.flows.steps import Step
+from bot.flows.taps import FormTap
 
 if TYPE_CHECKING:
     from bot.flows.engine import Turn
@@ -16,12 +16,9 @@ if TYPE_CHECKING:
 Item = dict[str, Any]
 
 
-def data(turn: Turn, op: str, value: str | None = None) -> str:
+def data(turn: Turn, op: str, value: str | None = None) -> FormTap:
     """Build a form postback: it names the form and the prompt's nonce, so old taps are caught."""
-    fields = {"action": "form", "f": turn.form.id, "n": turn.conv.nonce, "op": op}
-    if value is not None:
-        fields["v"] = value
-    return urlencode(fields)
+    return FormTap(turn.form.id, turn.conv.nonce, op, value)
 
 
 def item(turn: Turn, label: str, op: str, value: str | None = None) -> Item:
@@ -66,7 +63,8 @@ def button(turn: Turn, b: Button) -> Item:
         return {"type": "action", "action": {"type": b.action, "label": b.label}}
     if isinstance(b, Picker):
         action: dict[str, Any] = {"type": "datetimepicker", "label": b.label,
-                                  "data": data(turn, "answer"), "mode": b.mode}
+                                  "data": data(turn, "answer").pack(),
+                                  "mode": b.mode}
         action.update({k: v for k, v in (("min", b.min), ("max", b.max),
                                           ("initial", b.initial)) if v is not None})
         return {"type": "action", "action": action}

@@ -5,20 +5,14 @@ from __future__ import annotations
 import logging
 
 from bot import messages
+from bot.chat import language_choice
 from bot.context import EventContext
 from bot.dispatch import on
 from bot.flows.fields import strip_controls
 from bot.gateway import LineError, gateway
-from cityhall.i18n import RESIDENT_LANGUAGES, normalize_language
+from cityhall.i18n import normalize_language
 
 log = logging.getLogger(__name__)
-
-
-def language_choice(ctx: EventContext) -> dict:
-    """Build the language question with one quick reply per language."""
-    items = [messages.postback_item(name, f"action=lang&value={code}", display_text=name)
-             for code, name in RESIDENT_LANGUAGES.items()]
-    return messages.text(ctx.t("Please choose your language."), quick_replies=items)
 
 
 @on("follow")

@@ -1,68 +1,26 @@
-"""Message events: global commands first, then the active form, then patterns, then help."""
+"""Message events: global commands first, then the active form, then patterns, then help.
+
+The commands and patterns come from the loaded features' routers (bot.router), the bot's
+own router first.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Any
 
-from bot import messages
+from bot.chat import help_text
 from bot.context import EventContext
 from bot.dispatch import on
 from bot.flows import engine
 from bot.flows.fields import Input
-from bot.handlers.follow import language_choice
-
-TextHandler = Callable[[EventContext, str], None]
-_commands: dict[str, tuple[TextHandler, bool]] = {}
-_patterns: list[tuple[re.Pattern[str], TextHandler, bool, bool]] = []
+from bot.router import TextHandler, normalize_word
 
 
-def command(*words: str, interrupts: bool = True) -> Callable[[TextHandler], TextHandler]:
-    """Register a text command under each of its words (any language).
+def routes():
+    """Return the root dispatcher's tables for the current app."""
+    from cityhall.features import current
 
-    A command that `interrupts` pauses the resident's running form and offers to resume it
-    afterwards; "cancel" acts on the form itself, so it does not.
-    """
-    def register(fn: TextHandler) -> TextHandler:
-        for word in words:
-            _commands[word.strip().lower()] = (fn, interrupts)
-        return fn
-    return register
-
-
-def pattern(regex: re.Pattern[str], before_form: bool = False,
-            interrupts: bool = True) -> Callable[[TextHandler], TextHandler]:
-    """Register a handler for text of a shape (an invite code), tried when no form is running.
-
-    A pattern `before_form` (a scanned check-in code) is tried before the running form; one
-    that does not `interrupts` decides itself whether to pause the form and offer it again.
-    """
-    def register(fn: TextHandler) -> TextHandler:
-        _patterns.append((regex, fn, before_form, interrupts))
-        return fn
-    return register
-
-
-def run_pattern(ctx: EventContext, body: str, before_form: bool) -> bool:
-    """Run the first pattern of this kind the text matches; False when none does."""
-    for regex, handler, early, interrupts in _patterns:
-        if early == before_form and regex.match(body):
-            run_command(ctx, handler, body, interrupts)
-            return True
-    return False
-
-
-def help_text(ctx: EventContext) -> dict:
-    """Build the answer to a message the bot does not understand."""
-    return messages.text(ctx.t("Please use the menu below. To change the language, send "
-                               "\"language\"."))
-
-
-@command("language", "言語", "げんご")
-def change_language(ctx: EventContext, _text: str) -> None:
-    """Offer the language choice again."""
-    ctx.reply(language_choice(ctx))
+    return current().routes
 
 
 def to_input(message: dict[str, Any]) -> Input:
@@ -87,15 +45,24 @@ def run_command(ctx: EventContext, handler: TextHandler, body: str, interrupts: 
         engine.offer_resume(ctx)
 
 
+def run_pattern(ctx: EventContext, body: str, before_form: bool) -> bool:
+    """Run the first pattern of this kind the text matches; False when none does."""
+    found = routes().match_pattern(body, before_form)
+    if found is None:
+        return False
+    run_command(ctx, found.handler, body, found.interrupts)
+    return True
+
+
 @on("message")
 def handle(ctx: EventContext) -> None:
     """Route a message: commands, early patterns, the running form, patterns, then help."""
     ctx.resident()
     inp = to_input(ctx.raw.get("message") or {})
     body = inp.text.strip()
-    found = _commands.get(body.lower()) if inp.kind == "text" else None
+    found = routes().commands.get(normalize_word(body)) if inp.kind == "text" else None
     if found is not None:
-        run_command(ctx, found[0], body, found[1])
+        run_command(ctx, found.handler, body, found.interrupts)
         return
     if inp.kind == "text" and run_pattern(ctx, body, before_form=True):
         return

@@ -1,68 +1,50 @@
-"""Postback: route by the `action` key of the postback data (a query string)."""
+"""Postback: unpack the typed data (bot.postback) and call the action its prefix names.
+
+Forged, stale, truncated or unknown data is answered with "that button is no longer valid";
+it never reaches a handler and never raises.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from urllib.parse import parse_qs
 
 from bot import messages
+from bot.chat import INVALID_BUTTON
 from bot.context import EventContext
 from bot.dispatch import on
 from bot.flows import engine
-from cityhall.i18n import RESIDENT_LANGUAGES
+from bot.postback import InvalidPostback, prefix_of
 
 log = logging.getLogger(__name__)
 
-PostbackHandler = Callable[[EventContext, dict[str, str]], None]
-_actions: dict[str, PostbackHandler] = {}
 
-
-def action(name: str) -> Callable[[PostbackHandler], PostbackHandler]:
-    """Register the handler for one postback action."""
-    def register(fn: PostbackHandler) -> PostbackHandler:
-        _actions[name] = fn
-        return fn
-    return register
-
-
-def parse_data(data: str) -> dict[str, str]:
-    """Parse postback data like "action=lang&value=en" into a flat dict."""
-    return {k: v[0] for k, v in parse_qs(data, keep_blank_values=True).items()}
+def invalid(ctx: EventContext, data: str, why: str) -> None:
+    """Answer a button the bot cannot honour."""
+    log.info("postback refused (%s): %r from %s", why, data[:300], ctx.user_id)
+    ctx.reply(messages.text(ctx.t(INVALID_BUTTON)))
 
 
 @on("postback")
 def handle(ctx: EventContext) -> None:
-    """Call the action the postback names; answer an unknown one instead of ignoring it.
+    """Call the action the data's prefix names with the unpacked data.
 
-    A form's own buttons go to the engine; any other action pauses a running form and
-    offers to resume it afterwards.
+    An action that interrupts (all but the form engine's own buttons) pauses a running form
+    and offers to resume it afterwards.
     """
-    params = parse_data(ctx.event.postback.data)
-    if params.get("action") == "form":
-        engine.handle_postback(ctx, params, (ctx.raw.get("postback") or {}).get("params") or {})
-        return
-    handler = _actions.get(params.get("action", ""))
-    if handler is None:
-        log.info("unknown postback %r from %s", ctx.event.postback.data, ctx.user_id)
-        ctx.reply(messages.text(ctx.t("Sorry, that button is no longer valid.")))
-        return
-    engine.interrupt(ctx)
-    handler(ctx, params)
-    engine.offer_resume(ctx)
+    from cityhall.features import current
 
-
-@action("lang")
-def choose_language(ctx: EventContext, params: dict[str, str]) -> None:
-    """Store the chosen language, confirm in it, and offer registration to a newcomer."""
-    from residents.chat import registration_offer
-
-    code = params.get("value", "")
-    if code not in RESIDENT_LANGUAGES:
-        ctx.reply(messages.text(ctx.t("Sorry, that language is not available yet.")))
+    data = ctx.event.postback.data or ""
+    found = current().routes.actions.get(prefix_of(data))
+    if found is None:
+        invalid(ctx, data, "unknown action")
         return
-    resident = ctx.resident()
-    resident.language = code
-    resident.language_chosen = True
-    ctx.reply(messages.text(ctx.t("I will talk to you in English from now on."),
-                            quick_replies=registration_offer(ctx)))
+    try:
+        params = found.data.unpack(data)
+    except InvalidPostback as err:
+        invalid(ctx, data, str(err))
+        return
+    if found.interrupts:
+        engine.interrupt(ctx)
+    found.handler(ctx, params)
+    if found.interrupts:
+        engine.offer_resume(ctx)

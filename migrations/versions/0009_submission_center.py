@@ -1,7 +1,7 @@
 """submissions: the center a form routed the submission to (route_to_center)
 
 Revision ID: 0009_submission_center
-Revises: 0007_staff_signin
+Revises: 0006_failed_events
 Create Date: 2026-12-01 11:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0009_submission_center'
-down_revision = '0007_staff_signin'
+down_revision = '0006_failed_events'
 branch_labels = None
 depends_on = None
 

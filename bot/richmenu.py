@@ -1,4 +1,6 @@
-"""The account's rich menu: six areas, an image drawn with Pillow, installed idempotently."""
+"""The rich-menu registry: the account's six areas, an image drawn with Pillow, installed
+idempotently. Features answer an area with `Router.menu(key)`; an area no loaded feature
+answers says "coming soon" (bot.chat), never nothing."""
 
 from __future__ import annotations
 
@@ -7,15 +9,30 @@ import io
 import json
 import logging
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
 from bot.gateway import LineError, LineGateway
-from residents.chat import MENU_AREAS
+from bot.postback import PostbackData
 
 log = logging.getLogger(__name__)
+
+# The areas drawn, in order: (key, Japanese label, English label). The design fixes them;
+# a feature that answers one (or a new key, reachable as a quick reply) needs no edit here.
+MENU_AREAS = [("register", "登録", "Register"), ("checkin", "チェックイン", "Check in"),
+              ("apply", "申し込み", "Apply"), ("events", "イベント", "Events"),
+              ("report", "通報", "Report"), ("mydata", "マイデータ", "My data")]
+LABELS = {key: (ja, en) for key, ja, en in MENU_AREAS}
+
+
+@dataclass(frozen=True)
+class MenuTap(PostbackData, prefix="bt.menu"):
+    """A tap on a rich-menu area (or a quick reply that stands for one)."""
+
+    area: str
 
 WIDTH, HEIGHT = 2500, 1686
 COLUMNS, ROWS = 3, 2
@@ -38,7 +55,7 @@ def area_bounds(index: int) -> dict[str, int]:
 def menu_json(name: str) -> dict[str, Any]:
     """Build the rich menu object: each area sends a postback the bot answers."""
     areas = [{"bounds": area_bounds(i),
-              "action": {"type": "postback", "data": f"action=menu&item={key}",
+              "action": {"type": "postback", "data": MenuTap(key).pack(),
                          "displayText": ja, "label": en}}
              for i, (key, ja, en) in enumerate(MENU_AREAS)]
     return {"size": {"width": WIDTH, "height": HEIGHT}, "selected": True, "name": name,

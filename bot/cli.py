@@ -1,4 +1,5 @@
-"""`cityhall forms list|show|check` and `cityhall richmenu`."""
+"""The bot's own commands: `cityhall forms list|show|check`, `cityhall richmenu` and
+`cityhall webhook failed|replay` (the dead letter of webhook events)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 
 from bot.flows.registry import check_file, forms
 from bot.flows.schema import FormError
@@ -15,7 +16,7 @@ from bot.flows.schema import FormError
 
 @click.group("forms")
 def forms_group() -> None:
-    """Forms declared as data (bot/flows/forms/*.yaml)."""
+    """Forms declared as data (each feature's forms/*.yaml)."""
 
 
 @forms_group.command("list")
@@ -62,8 +63,8 @@ def forms_check(path: Path) -> None:
 @with_appcontext
 def richmenu_command(font: str | None, image_out: Path | None) -> None:
     """Create the rich menu, upload its image and make it the default (idempotent)."""
+    from bot import richmenu
     from bot.gateway import gateway
-    from residents import richmenu
 
     font = font or richmenu.find_cjk_font()
     if font is None:
@@ -75,4 +76,56 @@ def richmenu_command(font: str | None, image_out: Path | None) -> None:
     click.echo(f"rich menu {menu_id} {'created and set' if created else 'already set'} as default")
 
 
-COMMANDS = [forms_group, richmenu_command]
+webhook_group = AppGroup("webhook", help="Webhook events whose handler failed for good.")
+
+OUTCOME_TEXT = {
+    "done": "replayed; replies queued for push",
+    "duplicate": "already processed; removed from the failed list",
+    "failed": "failed again; kept with the new error",
+    "lost": "failed again and could not be kept (see the log)",
+}
+
+
+@webhook_group.command("failed")
+def failed_command() -> None:
+    """Print one line per failed event: id, type, error (tab-separated)."""
+    from bot import deadletter
+    from cityhall.db import db
+
+    with db.session() as session:
+        for row in deadletter.listing(session):
+            click.echo(f"{row.id}\t{row.event_type}\t{' '.join(row.error.split())}")
+
+
+@webhook_group.command("replay")
+@click.argument("failed_id", metavar="ID", type=int, required=False)
+@click.option("--all", "replay_all", is_flag=True, help="Replay every failed event, oldest first.")
+def replay_command(failed_id: int | None, replay_all: bool) -> None:
+    """Process failed events again; their replies go by push (the reply token has expired)."""
+    from bot import deadletter
+    from bot.webhook import replay
+    from cityhall.db import db
+
+    if (failed_id is None) == (not replay_all):
+        raise click.UsageError("give one ID or --all")
+    if replay_all:
+        with db.session() as session:
+            targets = deadletter.ids(session)
+        if not targets:
+            click.echo("no failed events")
+            return
+    else:
+        targets = [failed_id]
+    failures = 0
+    for target in targets:
+        try:
+            outcome = replay(target)
+        except LookupError as exc:
+            if replay_all:  # replayed by someone else since the list was read
+                click.echo(f"{target}\talready replayed")
+                continue
+            raise click.ClickException(str(exc)) from exc
+        failures += outcome in ("failed", "lost")
+        click.echo(f"{target}\t{OUTCOME_TEXT[outcome]}")
+    if failures:
+        raise click.ClickException(f"{failures} event(s) failed again")
