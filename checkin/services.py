@@ -386,6 +386,46 @@ def staff_check_in_text(session: Session, language: str, center: Center, visit: 
     return "\n".join(lines)
 
 
+def stay_text(language: str, visit: Visit) -> str:
+    """Show how long an ended visit lasted, in hours and minutes."""
+    hours, minutes = divmod(int((visit.checked_out_at - visit.checked_in_at).total_seconds())
+                            // 60, 60)
+    if hours:
+        return translate(language, "%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
+    return translate(language, "%(minutes)s min", minutes=minutes)
+
+
+def check_out_by_staff(session: Session, visit: Visit, now: datetime, *, city: City) -> bool:
+    """Check a family out by hand and tell its guardians by push; False when already out."""
+    if not check_out(session, visit, now, "staff"):
+        return False
+    household = session.get(Household, visit.household_id) if visit.household_id else None
+    if household is not None:  # a walk-in family has no LINE to tell
+        tell_family_of_staff_check_out(session, household, visit, city=city)
+    return True
+
+
+def tell_family_of_staff_check_out(session: Session, household: Household, visit: Visit, *,
+                                   city: City) -> None:
+    """Queue one push per guardian, in their language: who checked out where, when, how long."""
+    center = session.get(Center, visit.center_id)
+    names = "、".join(c.name for c in household.children
+                      if c.id in {vc.child_id for vc in visit.children})
+    for guardian in household.guardians:
+        resident = session.get(Resident, guardian.resident_id)
+        if resident is None or resident.blocked:
+            continue
+        language = resident.language
+        lines = [translate(language, "The staff of %(center)s checked you out by hand at "
+                                     "%(time)s: %(names)s. You stayed %(stay)s.",
+                           center=center.name(language),
+                           time=city.local(visit.checked_out_at).strftime("%H:%M"),
+                           names=names, stay=stay_text(language, visit)),
+                 translate(language, "If this was not you, please tell the center.")]
+        enqueue(session, [resident.line_user_id], [messages.text("\n".join(lines))],
+                source=f"staff-checkout:{visit.id}")
+
+
 # The clock
 
 

@@ -110,8 +110,7 @@ def roster_rows(center: Center) -> list[dict]:
     now, city = utcnow(), current_city()
     return [{"id": v.id, "guardian": services.guardian_name(session, v),
              "walk_in": v.walk_in_name is not None,
-             "children": [{"name": _child_name(session, c.child_id), "age": age_label(c.age_months)}
-                          for c in v.children],
+             "children": [_child_row(session, c.child_id, c.age_months) for c in v.children],
              "since": city.local(v.checked_in_at).strftime("%H:%M"),
              "stay": gettext("%(minutes)s min",
                              minutes=int((now - v.checked_in_at).total_seconds() // 60)),
@@ -120,9 +119,12 @@ def roster_rows(center: Center) -> list[dict]:
             for v in services.roster(session, center)]
 
 
-def _child_name(session, child_id: int | None) -> str:
+def _child_row(session, child_id: int | None, age_months: int) -> dict:
+    """Describe a child on the roster: name, age, and the allergy and care notes registered now."""
     child = session.get(Child, child_id) if child_id else None
-    return child.name if child else "—"
+    notes = (child.notes or "").strip() if child else ""
+    return {"name": child.name if child else "—", "age": age_label(age_months),
+            "care_notes": notes or None}
 
 
 def age_label(months: int) -> str:
@@ -137,11 +139,11 @@ def age_label(months: int) -> str:
 @require_role(*ROLES)
 @samples(visit_id=_sample_visit)
 def checkout(center_code: str, visit_id: int):
-    """Check a family out by hand (audited)."""
+    """Check a family out by hand (audited); its guardians are told by push."""
     session = db_session()
     center = require_center(session, center_code)
     visit = _visit_at(center, visit_id)
-    if services.check_out(session, visit, utcnow(), "staff"):
+    if services.check_out_by_staff(session, visit, utcnow(), city=current_city()):
         audit.record(session, "visit.checkout", target=f"visit:{visit.id}",
                      detail={"center": center.code})
         flash(gettext("Checked out."), "info")

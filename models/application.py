@@ -34,6 +34,9 @@ class Submission(Base):
     receipt_no: Mapped[str] = mapped_column(String(32), unique=True)
     form_id: Mapped[str] = mapped_column(String(64), index=True)
     department_code: Mapped[str] = mapped_column(String(32), index=True)
+    # The center the resident chose when the form routes to one (route_to_center): that
+    # center's staff see the submission too. A code, like the department's.
+    center_code: Mapped[str | None] = mapped_column(String(32), index=True)
     resident_id: Mapped[int | None] = mapped_column(
         ForeignKey("residents.id", ondelete="SET NULL"), index=True)
     household_id: Mapped[int | None] = mapped_column(

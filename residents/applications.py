@@ -1,17 +1,18 @@
 """Applications: store a submitted form under a receipt number; staff change its status.
 
-The staff inbox calls `list_submissions`, `get_submission`, `answer_rows` and
-`change_status`; every status change queues exactly one push to the resident in the same
-transaction (transactional outbox).
+The staff inbox calls `list_submissions`, `get_submission`, `answer_rows`, `care_notes` and
+`change_status` with a `Scope` (which departments and centers the staff member sees); every
+status change of a submission linked to a resident queues exactly one push to them in the
+same transaction (transactional outbox).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, false, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,10 +23,10 @@ from bot.flows.schema import Field, Form
 from bot.outbox import enqueue
 from cityhall.city import City
 from cityhall.i18n import translate
-from models import Resident
+from models import Center, Resident
 from models.application import ReceiptCounter, StatusChange, Submission, SubmissionStatus, Upload
 from models.conversation import Conversation
-from models.household import Household
+from models.household import Child, Household
 from models.survey import SurveyAnswer
 
 S = SubmissionStatus
@@ -50,6 +51,42 @@ STATUS_LABELS = {S.RECEIVED: N_("Received"), S.IN_REVIEW: N_("In review"),
 
 class StatusError(ValueError):
     """A status change that is not allowed; the message says why."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which submissions a staff member sees: their departments' and those routed to their centers.
+
+    Each is a set of codes, or None for all (admins). The default sees nothing, so a
+    forgotten scope shows nothing rather than everything.
+    """
+
+    departments: frozenset[str] | None = field(default=frozenset())
+    centers: frozenset[str] | None = field(default=frozenset())
+
+    def where(self) -> ColumnElement[bool]:
+        """Return the WHERE clause: a submission of a department OR routed to a center in scope."""
+        if self.departments is None or self.centers is None:
+            return true()
+        clauses = []
+        if self.departments:
+            clauses.append(Submission.department_code.in_(sorted(self.departments)))
+        if self.centers:
+            clauses.append(Submission.center_code.in_(sorted(self.centers)))
+        return or_(*clauses) if clauses else false()
+
+    def sees(self, submission: Submission) -> bool:
+        """Tell whether this scope includes a submission (the same rule as `where`)."""
+        if self.departments is None or self.centers is None:
+            return True
+        return (submission.department_code in self.departments
+                or (submission.center_code is not None and submission.center_code in self.centers))
+
+    def sees_form(self, form: Form) -> bool:
+        """Tell whether submissions of this form can be in scope (for the inbox's form filter)."""
+        if self.departments is None or self.centers is None:
+            return True
+        return form.department in self.departments or bool(form.route_to_center and self.centers)
 
 
 def status_label(status: SubmissionStatus, language: str) -> str:
@@ -89,17 +126,27 @@ def submit_application(session: Session, form: Form, resident: Resident,
         receipt_no=next_receipt_no(session, form.receipt_prefix, local.year), form_id=form.id,
         department_code=form.department, answers=answers, language=resident.language,
         status=S.RECEIVED, submitted_at=now, updated_at=now, resident_id=resident.id,
-        household_id=household_id)
+        household_id=household_id, center_code=routed_center(session, form, answers))
     session.add(submission)
     session.flush()
     return submission
 
 
-def list_submissions(session: Session, department_codes: list[str],
+def routed_center(session: Session, form: Form, answers: dict[str, Any]) -> str | None:
+    """Return the code of the center the resident chose, when the form routes to one."""
+    if not form.route_to_center:
+        return None
+    code = answers.get(form.route_to_center)
+    if not isinstance(code, str):
+        return None  # skipped or not asked: the department alone sees it
+    return session.scalar(select(Center.code).where(Center.code == code))
+
+
+def list_submissions(session: Session, scope: Scope,
                      status: SubmissionStatus | None = None, form_id: str | None = None,
                      limit: int = 100, offset: int = 0) -> list[Submission]:
-    """Return the departments' submissions, newest first, optionally by status or form."""
-    query = select(Submission).where(Submission.department_code.in_(department_codes))
+    """Return the submissions in scope, newest first, optionally by status or form."""
+    query = select(Submission).where(scope.where())
     if status is not None:
         query = query.where(Submission.status == status)
     if form_id is not None:
@@ -108,21 +155,20 @@ def list_submissions(session: Session, department_codes: list[str],
     return list(session.scalars(query.limit(limit).offset(offset)))
 
 
-def count_by_status(session: Session, department_codes: list[str]) -> dict[str, int]:
-    """Count the departments' submissions per status (for the inbox tabs)."""
+def count_by_status(session: Session, scope: Scope) -> dict[str, int]:
+    """Count the submissions in scope per status (for the inbox tabs)."""
     rows = session.execute(select(Submission.status, func.count())
-                           .where(Submission.department_code.in_(department_codes))
-                           .group_by(Submission.status))
+                           .where(scope.where()).group_by(Submission.status))
     return {str(status): n for status, n in rows}
 
 
 def get_submission(session: Session, submission_id: int,
-                   department_codes: list[str] | None = None) -> Submission | None:
-    """Return one submission, only if it belongs to one of the departments (when given)."""
+                   scope: Scope | None = None) -> Submission | None:
+    """Return one submission, only if it is in the scope (when given)."""
     submission = session.get(Submission, submission_id)
     if submission is None:
         return None
-    if department_codes is not None and submission.department_code not in department_codes:
+    if scope is not None and not scope.sees(submission):
         return None
     return submission
 
@@ -161,6 +207,50 @@ def _row(session: Session, f: Field, value: Any, language: str, prefix: str = ""
                      upload_id=kind.upload_id(value))
 
 
+@dataclass(frozen=True)
+class CareNote:
+    child: str
+    notes: str
+
+
+def care_notes(session: Session, submission: Submission) -> list[CareNote]:
+    """Return the allergy and care notes of the children a submission is about, as registered now.
+
+    Read from the household's current record, not the answers: a note added after sending
+    still reaches the staff who look after the child.
+    """
+    if submission.household_id is None:
+        return []
+    form = forms().get(submission.form_id)
+    ids = _child_ids(form.fields, submission.answers) if form else []
+    if not ids:
+        return []
+    children = session.scalars(select(Child).where(
+        Child.id.in_(ids), Child.household_id == submission.household_id))
+    by_id = {c.id: c for c in children}
+    return [CareNote(by_id[i].name, by_id[i].notes.strip()) for i in dict.fromkeys(ids)
+            if i in by_id and by_id[i].notes and by_id[i].notes.strip()]
+
+
+def _child_ids(fields: tuple[Field, ...], answers: dict[str, Any]) -> list[int]:
+    """Collect the child ids answered in child fields, in groups too."""
+    ids: list[int] = []
+    for f in fields:
+        value = answers.get(f.id)
+        if f.type == "child" and isinstance(value, dict) and isinstance(value.get("id"), int):
+            ids.append(value["id"])
+        elif f.fields and isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    ids += _child_ids(f.fields, item)
+    return ids
+
+
+def recipient(session: Session, submission: Submission) -> Resident | None:
+    """Return the resident a status change is pushed to; None when anonymous or erased."""
+    return session.get(Resident, submission.resident_id) if submission.resident_id else None
+
+
 def change_status(session: Session, submission: Submission, status: SubmissionStatus,
                   comment: str | None, now: datetime, changed_by: str | None = None) -> StatusChange:
     """Move a submission to a new status and queue one push telling the resident."""
@@ -181,7 +271,7 @@ def change_status(session: Session, submission: Submission, status: SubmissionSt
 
 def _notify(session: Session, submission: Submission, change: StatusChange) -> None:
     """Queue the push in this transaction: the change and its message commit together."""
-    resident = session.get(Resident, submission.resident_id) if submission.resident_id else None
+    resident = recipient(session, submission)
     if resident is None:
         return  # anonymous or erased: nobody to tell
     enqueue(session, [resident.line_user_id], [status_message(submission, change, resident.language)],

@@ -47,6 +47,12 @@ def district_options(session) -> list[Option]:
     return [Option(d.code, {"ja": d.name_ja, "en": d.name_en}) for d in rows]
 
 
+def center_options(session) -> list[Option]:
+    """The centers residents can use now (a form routes to the one chosen: route_to_center)."""
+    rows = session.scalars(select(Center).where(Center.active).order_by(Center.id))
+    return [Option(c.code, {"ja": c.name_ja, "en": c.name_en}) for c in rows]
+
+
 def center_is_open(session, code: str, day: date) -> bool:
     """Tell whether a center opens on a day: hours that weekday, and not a closed day."""
     center = session.scalars(select(Center).where(Center.code == code)).first()
@@ -134,7 +140,8 @@ def already_answered(ctx, form) -> dict[str, Any]:
 
 
 HOOKS = FormHooks(
-    option_sources={"districts": district_options, "languages": language_options},
+    option_sources={"districts": district_options, "languages": language_options,
+                    "centers": center_options},
     calendars={"centers": center_is_open},
     submit_handlers={"registration": submit_registration, "child": submit_child,
                      "application": submit_application},

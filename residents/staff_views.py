@@ -1,7 +1,8 @@
 """Staff inbox of applications: list, open, change the status (the resident is told by push).
 
 Every view goes through staff.access: department staff see their departments' submissions,
-admins all of them; anything else answers 404 like a submission that does not exist.
+center staff the submissions a form routed to their centers (route_to_center), admins all of
+them; anything else answers 404 like a submission that does not exist.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from wtforms.validators import Length
 
 from bot.flows.registry import forms
 from cityhall.city import current_city
-from models import Resident, utcnow
+from models import Center, Resident, utcnow
 from models.application import Submission, SubmissionStatus, Upload
 from models.household import Guardian
 from residents import applications, surveys
-from residents.applications import STATUS_LABELS, TRANSITIONS, StatusError, upload_ids
+from residents.applications import STATUS_LABELS, TRANSITIONS, Scope, StatusError, upload_ids
 from staff import audit
-from staff.access import current_staff, require_role, samples, scoped_departments
+from staff.access import (current_staff, require_role, samples, scoped_center_codes,
+                          scoped_department_codes, scoped_departments)
 from staff.args import page_arg
 from staff.baseform import StaffForm
 from staff.database import db_session
@@ -36,11 +38,15 @@ bp = Blueprint("applications_staff", __name__, url_prefix="/staff/applications",
 api = Blueprint("applications_api", __name__, url_prefix="/staff/api/applications")
 
 NAV = [
-    nav_item("applications_staff.inbox", _l("Applications"), roles={"admin", "department"},
+    nav_item("applications_staff.inbox", _l("Applications"),
+             roles={"admin", "department", "center"},
              description=_l("Applications residents sent in LINE: open them and change their "
                             "status; the resident is told."), order=40),
 ]
-ROLES = ("admin", "department")
+# Center staff see what a form routed to their centers (temporary childcare at their center).
+ROLES = ("admin", "department", "center")
+# Anonymous answers are never routed to a center: only their department reads them.
+SURVEY_ROLES = ("admin", "department")
 PAGE_SIZE = 50
 COMMENT_MAX = 1000
 
@@ -66,8 +72,15 @@ class StatusForm(StaffForm):
 
 
 def department_codes() -> list[str]:
-    """Return the codes of the departments the signed-in staff member may see."""
+    """Return the codes of the departments in scope (anonymous answers go to departments only)."""
     return [d.code for d in scoped_departments(db_session())]
+
+
+def inbox_scope() -> Scope:
+    """Return what the signed-in staff member sees: their departments and their centers."""
+    session = db_session()
+    return Scope(departments=scoped_department_codes(session),
+                 centers=scoped_center_codes(session))
 
 
 def scoped_submission(submission_id: int, lock: bool = False) -> Submission:
@@ -77,7 +90,7 @@ def scoped_submission(submission_id: int, lock: bool = False) -> Submission:
         # Two staff (or one double click) changing the same submission take turns here.
         session.execute(select(Submission.id).where(Submission.id == submission_id)
                         .with_for_update())
-    submission = applications.get_submission(session, submission_id, department_codes())
+    submission = applications.get_submission(session, submission_id, inbox_scope())
     if submission is None:
         abort(404)
     return submission
@@ -90,7 +103,7 @@ def version_of(submission: Submission) -> str:
 
 
 def _sample_submission(session) -> Submission:
-    """Return the access test's submission in the "roads" department, with a photo."""
+    """Return the access test's submission: "roads" department, routed to "central", a photo."""
     receipt = "Z-2000-000001"
     found = session.scalars(select(Submission).where(Submission.receipt_no == receipt)).first()
     if found is not None:
@@ -99,6 +112,7 @@ def _sample_submission(session) -> Submission:
     session.add(upload)
     session.flush()
     submission = Submission(receipt_no=receipt, form_id="sample", department_code="roads",
+                            center_code="central",
                             answers={"photo": {"upload_id": upload.id, "content_type": "image/png",
                                                "bytes": 11}},
                             status=SubmissionStatus.RECEIVED)
@@ -142,18 +156,18 @@ def is_anonymous(submission: Submission) -> bool:
     return bool(form and form.anonymous)
 
 
-def inbox_forms(codes: list[str], anonymous: bool = False) -> list[tuple[str, str]]:
-    """Return (id, title) of the departments' application (or anonymous) forms, for a filter."""
+def inbox_forms(scope: Scope, anonymous: bool = False) -> list[tuple[str, str]]:
+    """Return (id, title) of the application (or anonymous) forms that may be in scope."""
     return [(f.id, form_title(f.id)) for f in forms().all()
-            if f.on_submit == "application" and f.department in codes
-            and f.anonymous == anonymous]
+            if f.on_submit == "application" and f.anonymous == anonymous
+            and scope.sees_form(f)]
 
 
 def summary(submission: Submission) -> dict[str, Any]:
     """Describe a submission for a list: no personal data."""
     return {"id": submission.id, "receipt_no": submission.receipt_no,
             "form_id": submission.form_id, "form_title": form_title(submission.form_id),
-            "department": submission.department_code,
+            "department": submission.department_code, "center": submission.center_code,
             "submitted_at": local_time(submission.submitted_at),
             "status": submission.status.value, "status_label": status_label(submission.status),
             "anonymous": is_anonymous(submission)}
@@ -189,6 +203,14 @@ def history(submission: Submission) -> list[dict[str, Any]]:
              "changed_at": local_time(c.changed_at)} for c in submission.changes]
 
 
+def center_name(code: str | None) -> str | None:
+    """Name the center a submission was routed to, in the staff language."""
+    if code is None:
+        return None
+    center = db_session().scalars(select(Center).where(Center.code == code)).first()
+    return center.name(current_language()) if center else None
+
+
 def next_statuses(submission: Submission) -> list[tuple[str, str]]:
     """Return (value, label) of the statuses this submission may move to, in workflow order."""
     allowed = TRANSITIONS[submission.status]
@@ -198,6 +220,10 @@ def next_statuses(submission: Submission) -> list[tuple[str, str]]:
 def detail(submission: Submission) -> dict[str, Any]:
     """Describe one submission in full: who, every answer, the history, the next statuses."""
     return {**summary(submission), "applicant": applicant(submission),
+            "care_notes": [{"child": n.child, "notes": n.notes}
+                           for n in applications.care_notes(db_session(), submission)],
+            "notifies": applications.recipient(db_session(), submission) is not None,
+            "center_name": center_name(submission.center_code),
             "answers": answers(submission), "history": history(submission),
             "comment": submission.status_comment, "version": version_of(submission),
             "next_statuses": [value for value, _label in next_statuses(submission)]}
@@ -227,15 +253,16 @@ def filters() -> tuple[SubmissionStatus | None, str | None, int]:
 def inbox_page() -> dict[str, Any]:
     """Return one page of the inbox and the counts per status, in the user's scope."""
     status, form_id, page = filters()
-    codes = department_codes()
-    found = applications.list_submissions(db_session(), codes, status=status, form_id=form_id,
+    scope = inbox_scope()
+    found = applications.list_submissions(db_session(), scope, status=status, form_id=form_id,
                                           limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-    counts = applications.count_by_status(db_session(), codes)
+    counts = applications.count_by_status(db_session(), scope)
     return {"status": status.value if status else None, "form": form_id, "page": page,
             "has_next": len(found) > PAGE_SIZE, "rows": [summary(s) for s in found[:PAGE_SIZE]],
             "counts": {s.value: counts.get(s.value, 0) for s in SubmissionStatus},
-            "total": sum(counts.values()), "forms": inbox_forms(codes),
-            "survey_answers": sum(surveys.count_by_form(db_session(), codes).values())}
+            "total": sum(counts.values()), "forms": inbox_forms(scope),
+            "survey_answers": sum(surveys.count_by_form(db_session(), department_codes()).values()),
+            "surveys_link": current_staff().role.value in SURVEY_ROLES}
 
 
 def survey_page() -> dict[str, Any]:
@@ -252,7 +279,7 @@ def survey_page() -> dict[str, Any]:
             for a in found[:PAGE_SIZE]]
     return {"form": form_id, "page": page, "has_next": len(found) > PAGE_SIZE, "rows": rows,
             "counts": surveys.count_by_form(db_session(), codes),
-            "forms": inbox_forms(codes, anonymous=True)}
+            "forms": inbox_forms(Scope(departments=frozenset(codes)), anonymous=True)}
 
 
 # Pages
@@ -268,7 +295,7 @@ def inbox():
 
 
 @bp.get("/surveys")
-@require_role(*ROLES)
+@require_role(*SURVEY_ROLES)
 def survey_answers():
     """List the departments' anonymous survey answers (no receipt, no person, only the day)."""
     return render_template("residents/surveys.html", **survey_page())
@@ -297,7 +324,7 @@ def render_submission(submission: Submission, form: StatusForm, error: str | Non
                       code: int = 200):
     """Render the submission page (its views audit it when it shows personal data)."""
     data = detail(submission)
-    audit.personal_view_detail(department=submission.department_code)
+    audit.personal_view_detail(**scope_detail(submission))
     return render_template("residents/submission.html", submission=data, form=form,
                            error=error), code
 
@@ -325,9 +352,26 @@ def change_status(submission_id: int):
         session.rollback()
         return render_submission(found, form, error=error, code=400)
     session.commit()
-    flash(gettext("The status is now \"%(status)s\". The resident will be told in LINE.",
-                  status=status_label(found.status)), "info")
+    flash(changed_message(found), "info")
     return redirect(url_for("applications_staff.submission", submission_id=found.id))
+
+
+def changed_message(submission: Submission) -> str:
+    """Say what the change did, and whether anyone is told: an erased resident is not."""
+    status = status_label(submission.status)
+    if applications.recipient(db_session(), submission) is not None:
+        return gettext("The status is now \"%(status)s\". The resident will be told in LINE.",
+                       status=status)
+    return gettext("The status is now \"%(status)s\". Nobody is notified: the resident "
+                   "deleted their registration.", status=status)
+
+
+def scope_detail(submission: Submission) -> dict[str, str]:
+    """Return the department and routed center of a submission, for audit details."""
+    detail = {"department": submission.department_code}
+    if submission.center_code:
+        detail["center"] = submission.center_code
+    return detail
 
 
 def apply_change(submission: Submission, form: StatusForm) -> str | None:
@@ -341,7 +385,7 @@ def apply_change(submission: Submission, form: StatusForm) -> str | None:
         return refusal(exc)
     audit.record(db_session(), "application.status_change", target=f"submission:{submission.id}",
                  detail={"from": before, "to": change.status.value,
-                         "department": submission.department_code,
+                         "department": submission.department_code, "center": submission.center_code,
                          "comment": change.comment is not None})
     return None
 
@@ -385,7 +429,7 @@ def inbox_json():
 
 
 @api.get("/surveys")
-@require_role(*ROLES)
+@require_role(*SURVEY_ROLES)
 def survey_answers_json():
     """Return one page of anonymous survey answers."""
     data = survey_page()
@@ -400,6 +444,6 @@ def survey_answers_json():
 def submission_json(submission_id: int):
     """Return one submission in full (audited when it holds personal data)."""
     found = scoped_submission(submission_id)
-    audit.personal_view_detail(department=found.department_code)
+    audit.personal_view_detail(**scope_detail(found))
     return jsonify(detail(found))
 

@@ -121,6 +121,21 @@ def scoped_departments(session: Session, user: StaffUser | None = None) -> list[
     return list(session.scalars(query))
 
 
+def scoped_center_codes(session: Session, user: StaffUser | None = None) -> frozenset[str] | None:
+    """Return the codes of the centers the user may see, or None for all (admins)."""
+    if scoped_center_ids(user) is None:
+        return None
+    return frozenset(c.code for c in scoped_centers(session, user))
+
+
+def scoped_department_codes(session: Session,
+                            user: StaffUser | None = None) -> frozenset[str] | None:
+    """Return the codes of the departments the user may see, or None for all (admins)."""
+    if scoped_department_ids(user) is None:
+        return None
+    return frozenset(d.code for d in scoped_departments(session, user))
+
+
 def require_center(session: Session, code: str, user: StaffUser | None = None) -> Center:
     """Return the center with this code, or answer 404 when it is missing or out of scope."""
     center = session.scalars(select(Center).where(

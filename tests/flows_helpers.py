@@ -92,5 +92,6 @@ def submissions(app, form_id: str | None = None) -> list[dict[str, Any]]:
             q = q.where(Submission.form_id == form_id)
         return [{"id": s.id, "receipt": s.receipt_no, "answers": s.answers, "status": s.status,
                  "resident_id": s.resident_id, "household_id": s.household_id,
-                 "submitted_at": s.submitted_at} for s in session.scalars(q)]
+                 "submitted_at": s.submitted_at, "center": s.center_code}
+                for s in session.scalars(q)]
     return query(app, read)

@@ -15,6 +15,7 @@ from models import OutboxMessage, utcnow
 from models.application import StatusChange, Submission, SubmissionStatus
 from models.survey import SurveyAnswer
 from residents import applications
+from residents.applications import Scope
 from residents.chat import ApplyForm
 from tests.chat import Resident
 from tests.flows_helpers import query, register, seed_city, submissions
@@ -32,12 +33,14 @@ def city(live_app, app):
     return live_app
 
 
-def childcare(person: Resident, child: str | None = "山田太郎") -> None:
+def childcare(person: Resident, child: str | None = "山田太郎",
+              center: str = "中央子育て支援センター") -> None:
     """Send the childcare request; the child is asked only when there are several."""
     person.menu("apply")
     person.tap("一時預かりの申し込み")
     if child:
         person.tap(child)
+    person.tap(center)
     person.pick_date(CHILDCARE_DAY)
     person.pick_time("09:00")
     person.say("3")
@@ -51,12 +54,13 @@ def test_childcare_request_prefilled_for_a_registered_resident(city, line, app):
     register(person, children=1)
     person.typed = person.taps = 0
     childcare(person, child=None)  # one child: prefilled, like the phone number
-    assert person.typed == 1 and person.taps == 7
+    assert person.typed == 1 and person.taps == 8
     sent = submissions(app, "childcare")
     assert len(sent) == 1 and RECEIPT.match(sent[0]["receipt"])
     assert sent[0]["receipt"].startswith(f"A-{TODAY.year}-")
     answers = sent[0]["answers"]
     assert answers["child"]["name"] == "山田太郎" and answers["contact_phone"] == "09012345678"
+    assert answers["center"] == "central" and sent[0]["center"] == "central"
     assert answers["date"] == str(CHILDCARE_DAY) and answers["hours"] == 3
     assert answers["notes"] is None and "reason_detail" not in answers
     assert person.last() == (f"送信しました。受付番号は{sent[0]['receipt']}です。"
@@ -70,6 +74,9 @@ def test_childcare_with_two_children_asks_which_and_the_conditional_reason(city,
     person.tap("一時預かりの申し込み")
     assert person.labels()[:2] == ["山田太郎", "山田次郎"]
     person.tap("山田次郎")
+    assert person.labels()[:3] == ["中央子育て支援センター", "東子育て支援センター",
+                                   "西子育て支援センター"]
+    person.tap("東子育て支援センター")
     person.pick_date(CHILDCARE_DAY)
     person.say("10:30")
     person.say("9")
@@ -227,11 +234,12 @@ def test_inbox_services_list_and_describe_by_department(city, line, app):
     childcare(person, child=None)
 
     def inbox(session):
-        mine = applications.list_submissions(session, ["childcare"])
-        other = applications.list_submissions(session, ["roads"])
-        hidden = applications.get_submission(session, mine[0].id, ["roads"])
+        mine = applications.list_submissions(session, Scope(departments=frozenset({"childcare"})))
+        other = applications.list_submissions(session, Scope(departments=frozenset({"roads"})))
+        hidden = applications.get_submission(session, mine[0].id,
+                                             Scope(departments=frozenset({"roads"})))
         rows = applications.answer_rows(session, mine[0], "ja")
-        counts = applications.count_by_status(session, ["childcare"])
+        counts = applications.count_by_status(session, Scope(departments=frozenset({"childcare"})))
         return len(mine), other, hidden, [(r.label, r.value) for r in rows], counts
     count, other, hidden, rows, counts = query(app, inbox)
     assert count == 1 and other == [] and hidden is None

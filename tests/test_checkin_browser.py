@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.browser import chromium_page, marks, screenshot
 from tests.chat import Resident
 from tests.checkin_support import family, open_all_day, scan_text
+from tests.test_care_notes import set_notes
 from tests.staff_support import PASSWORD, seed_staff
 
 pytestmark = marks
@@ -18,6 +19,7 @@ def test_roster_refreshes_itself_when_a_family_scans_in(live_app, app, line, mon
     open_all_day(app)
     person = Resident(line)
     family(app, [person.user_id], children=2)
+    set_notes(app, "子ども2", "卵アレルギー")
     with chromium_page(live_app.url) as page:
         page.goto("/staff/login")
         page.get_by_label("ユーザー名").fill("central")
@@ -32,5 +34,9 @@ def test_roster_refreshes_itself_when_a_family_scans_in(live_app, app, line, mon
         row = page.inner_text("#roster tbody")
         assert "保護者1" in row and "子ども1" in row and "子ども2" in row
         assert page.inner_text("#roster-summary").startswith("利用中：1組・子ども2人")
+        # The refresh draws the allergy badge too: an icon hidden from screen readers, a label.
+        badge = page.locator("#roster .care-note")
+        assert badge.count() == 1 and badge.inner_text().endswith("アレルギー・配慮事項: 卵アレルギー")
+        assert badge.locator(".care-icon").get_attribute("aria-hidden") == "true"
         screenshot(page, "checkin-roster", request)
         assert page.console_errors == []

@@ -12,9 +12,11 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import select
 
-from checkin import tokens
+from checkin import services, tokens
+from cityhall.city import current_city
 from cityhall.db import db
-from models import utcnow
+from models import Center, OutboxMessage, utcnow
+from models import Resident as ResidentRow
 from models.household import Child, Household
 from models.visit import Visit, VisitChild
 from tests.chat import Resident
@@ -87,6 +89,50 @@ def test_manual_check_out_is_audited_and_happens_once(live_app, center_staff, st
     [entry] = audit_entries(staff_app, "visit.checkout")
     assert entry.target == f"visit:{visit['id']}" and entry.username == "central"
     assert center_staff.get("/staff/api/checkin/central/roster").get_json()["count"] == 0
+    drain(staff_app)
+    told = [t for t in person.texts() if "手入力でチェックアウト" in t]
+    assert len(told) == 1  # the second click pushed nothing
+    assert re.fullmatch(r"中央子育て支援センターのスタッフが\d\d:\d\dに手入力でチェックアウトしました："
+                        r"子ども1。滞在時間は\d+分でした。\nお心当たりがない場合は、センターにお知らせください。",
+                        told[0]), told[0]
+    assert outbox_sources(staff_app) == [f"staff-checkout:{visit['id']}"]
+
+
+def outbox_sources(app) -> list[str]:
+    with app.app_context(), db.transaction() as session:
+        return [s for s in session.scalars(select(OutboxMessage.source).order_by(OutboxMessage.id))
+                if s and s.startswith("staff-checkout:")]
+
+
+def test_manual_check_out_tells_every_guardian_in_their_language(live_app, center_staff,
+                                                                 staff_app, line):
+    parent, partner = Resident(line), Resident(line)
+    household = family(staff_app, [parent.user_id, partner.user_id], children=2)
+    with staff_app.app_context(), db.transaction() as session:
+        resident = session.scalars(select(ResidentRow).where(
+            ResidentRow.line_user_id == partner.user_id)).one()
+        resident.language = "en"
+    parent.say(scan_text(staff_app))
+    parent.tap("子ども全員")
+    [visit] = visits(staff_app, household)
+    path = f"/staff/checkin/central/visits/{visit['id']}/checkout"
+    assert center_staff.post(path).status_code == 302
+    drain(staff_app)
+    assert "子ども1、子ども2。滞在時間は" in parent.texts()[-1]
+    english = partner.texts()[-1]
+    assert english.startswith("The staff of Central Child Support Center checked you out by hand")
+    assert "子ども1、子ども2. You stayed " in english and "please tell the center" in english
+
+
+def test_manual_check_out_of_a_walk_in_family_pushes_nothing(center_staff, staff_app):
+    with staff_app.app_context(), db.transaction() as session:
+        center = session.scalars(select(Center).where(Center.code == "central")).one()
+        visit_id = services.check_in_walk_in(session, center, "見本", None, [date(2023, 4, 1)],
+                                             utcnow(), city=current_city()).id
+    path = f"/staff/checkin/central/visits/{visit_id}/checkout"
+    assert center_staff.post(path).status_code == 302
+    assert outbox_sources(staff_app) == []
+    assert [e.target for e in audit_entries(staff_app, "visit.checkout")] == [f"visit:{visit_id}"]
 
 
 def by_phone(client: StaffClient, phone: str, kana: str):

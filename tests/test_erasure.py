@@ -74,6 +74,7 @@ def register_distinctive(person: Resident) -> None:
 def childcare_with_details(person: Resident) -> None:
     person.menu("apply")
     person.tap("一時預かりの申し込み")
+    person.tap("中央子育て支援センター")
     person.pick_date(CHILDCARE_DAY)
     person.pick_time("10:00")
     person.say("4")

@@ -390,6 +390,7 @@ def test_double_tapped_send_submits_once(live_app, line, app, emulator_server, m
     register(person, children=1)
     person.menu("apply")
     person.tap("一時預かりの申し込み")
+    person.tap("中央子育て支援センター")
     person.pick_date(utcnow().date() + timedelta(days=7))
     person.pick_time("09:00")
     person.say("3")

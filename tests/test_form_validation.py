@@ -259,6 +259,8 @@ def test_childcare_turn_by_turn_respects_sundays_and_the_closing_time(city, line
     register(person, children=1)
     person.menu("apply")
     person.tap("一時預かりの申し込み")
+    assert state(app, person)[0] == "center"  # the center comes first: it routes the request
+    person.tap("中央子育て支援センター")
     assert state(app, person)[0] == "date"
     assert person.last().startswith("利用したい日を選んでください（明日から60日以内、日曜休み）。")
 

@@ -18,7 +18,8 @@ CONDITION_KEYS = {"field", "equals", "not_equals", "in", "is_set"}
 COMMON_KEYS = {"id", "type", "label", "prompt", "required", "prefill", "when", "error",
                "differs_from"}
 FORM_KEYS = {"id", "title", "description", "department", "receipt_prefix", "anonymous",
-             "requires_registration", "on_submit", "confirm", "fields", "menu", "done", "period"}
+             "requires_registration", "on_submit", "confirm", "fields", "menu", "done", "period",
+             "route_to_center"}
 # How often a resident may answer an anonymous form: once per calendar week, month, ...
 PERIODS = ("week", "month", "quarter", "year")
 
@@ -109,6 +110,9 @@ class Form:
     confirm: bool = True
     menu: bool = False
     done: Text | None = None
+    # The id of a choice field whose answer is a center code: the submission goes to that
+    # center's staff too (its department still sees it).
+    route_to_center: str | None = None
     source: str = ""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -160,7 +164,7 @@ class Reader:
             on_submit=str(data.get("on_submit", "application")),
             confirm=bool(data.get("confirm", True)), menu=bool(data.get("menu", False)),
             done=self.text(data.get("done"), "done", required=False),
-            source=self.source, raw=data)
+            route_to_center=data.get("route_to_center"), source=self.source, raw=data)
         self.check_form(form)
         return form
 
@@ -179,6 +183,17 @@ class Reader:
         if form.anonymous and any(f.prefill or kind_of(f).personal for f in form.fields):
             raise self.fail("anonymous", "an anonymous form cannot prefill, ask for a child, "
                                          "a photo or a location")
+        if form.route_to_center is not None:
+            self.check_route(form)
+
+    def check_route(self, form: Form) -> None:
+        """Check `route_to_center` names a top-level single choice of an application form."""
+        target = form.field(form.route_to_center) if isinstance(form.route_to_center, str) else None
+        if form.on_submit != "application":
+            raise self.fail("route_to_center", "only an application form can be routed")
+        if target is None or target.type != "choice":
+            raise self.fail("route_to_center", "must name a top-level field of type choice "
+                                               "whose answer is a center code")
 
     def fields(self, items: Any, where: str) -> tuple[Field, ...]:
         """Read a list of fields, checking ids are unique and conditions look backwards."""

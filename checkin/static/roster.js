@@ -34,6 +34,23 @@
     return form;
   };
 
+  // Allergies and care notes: an icon and a text label, never colour alone.
+  const careNote = (notes) => {
+    const badge = el("span", undefined, "care-note");
+    const icon = el("span", "⚠", "care-icon");
+    icon.setAttribute("aria-hidden", "true");
+    badge.append(icon, " ", el("span", table.dataset.careLabel, "care-label"), `: ${notes}`);
+    return badge;
+  };
+
+  const childItem = (child) => {
+    const item = el("li", `${child.name} (${child.age})`);
+    if (child.care_notes) {
+      item.append(" ", careNote(child.care_notes));
+    }
+    return item;
+  };
+
   const row = (visit) => {
     const tr = el("tr");
     const guardian = el("td", visit.guardian);
@@ -41,7 +58,7 @@
       guardian.append(" ", el("span", table.dataset.walkInLabel, "badge"));
     }
     const list = el("ul", undefined, "inline");
-    visit.children.forEach((child) => list.append(el("li", `${child.name} (${child.age})`)));
+    visit.children.forEach((child) => list.append(childItem(child)));
     const children = el("td");
     children.append(list);
     const since = el("td", `${visit.since} `);

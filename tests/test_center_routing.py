@@ -1,0 +1,139 @@
+"""A form routes to the center the resident chose: that center's staff see and handle the
+submission, its department still does, other centers see nothing; a status change says
+whether anyone is notified."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.flows.schema import FormError, form_from_data
+from cityhall.city import City
+from models import OutboxMessage, utcnow
+from models import Resident as ResidentRow
+from residents import applications
+from residents.applications import Scope
+from tests.chat import Resident
+from tests.flows_helpers import query, register, submissions
+from tests.test_applications import childcare, drain
+from tests.test_applications_staff import (change, city, page, pushes, signed_in,  # noqa: F401
+                                           text)
+
+INBOX = "/staff/applications/"
+TOKYO = City("Asia/Tokyo")
+CHOICE = {"id": "where", "type": "choice", "label": {"ja": "場所", "en": "Where"},
+          "prompt": {"ja": "どこ？", "en": "Where?"}, "options_from": "centers"}
+
+
+def routed_form(**extra) -> dict:
+    return {"id": "routed", "title": {"ja": "試験", "en": "Test"}, "department": "childcare",
+            "receipt_prefix": "T", "fields": [CHOICE], **extra}
+
+
+def sent_to(line, app, center: str, name: str = "山田花子") -> dict:
+    """Register a resident and send a childcare request to a center (its name in Japanese)."""
+    person = Resident(line)
+    register(person, children=1, name=name)
+    childcare(person, child=None, center=center)
+    return person, submissions(app, "childcare")[-1]
+
+
+def outbox_count(app) -> int:
+    return query(app, lambda s: s.scalar(select(func.count()).select_from(OutboxMessage)))
+
+
+def test_center_staff_see_and_handle_only_what_was_routed_to_their_center(city, line, app):
+    person, to_central = sent_to(line, app, "中央子育て支援センター")
+    _other, to_east = sent_to(line, app, "東子育て支援センター", name="鈴木一郎")
+    assert (to_central["center"], to_east["center"]) == ("central", "east")
+    central = signed_in(app, "central")
+    inbox = text(central.get(INBOX))
+    assert to_central["receipt"] in inbox and to_east["receipt"] not in inbox
+    listed = central.get("/staff/api/applications").get_json()
+    assert [r["receipt_no"] for r in listed["rows"]] == [to_central["receipt"]]
+    assert listed["total"] == 1 and [f["id"] for f in listed["forms"]] == ["childcare"]
+    shown = text(page(central, to_central["id"]))
+    assert "山田花子" in shown and "中央子育て支援センター" in shown
+    assert page(central, to_east["id"]).status_code == 404
+    assert central.get(f"/staff/api/applications/{to_east['id']}").status_code == 404
+    assert change(central, to_east["id"], "done", at="received.0").status_code == 404
+    assert change(central, to_central["id"], "approved", "お待ちしています。").status_code == 302
+    drain(app)
+    assert "承認" in pushes(line, person)[-1]
+    east = signed_in(app, "higashi")
+    assert [r["receipt_no"] for r in east.get("/staff/api/applications").get_json()["rows"]] == [
+        to_east["receipt"]]
+    department = signed_in(app, "kosodate").get("/staff/api/applications").get_json()
+    assert {r["receipt_no"] for r in department["rows"]} == {to_central["receipt"],
+                                                             to_east["receipt"]}
+    assert signed_in(app, "roads").get("/staff/api/applications").get_json()["rows"] == []
+
+
+def test_a_form_that_is_not_routed_reaches_its_department_only(city, line, app):
+    person = Resident(line)
+    register(person, children=1)
+    plain = form_from_data(routed_form(), "test")  # no route_to_center
+
+    def send(session):
+        resident = session.scalars(select(ResidentRow)).one()
+        found = applications.submit_application(session, plain, resident, None,
+                                                {"where": "central"}, utcnow(), city=TOKYO)
+        return found.id, found.center_code
+    submission_id, center_code = query(app, send)
+    assert center_code is None
+    assert page(signed_in(app, "central"), submission_id).status_code == 404
+    assert page(signed_in(app, "kosodate"), submission_id).status_code == 200
+    assert signed_in(app, "central").get("/staff/applications/surveys").status_code == 403
+
+
+def test_scope_is_departments_or_centers_and_nothing_by_default(city, line, app):
+    _person, sent = sent_to(line, app, "西子育て支援センター")
+
+    def seen(scope: Scope) -> tuple[int, bool]:
+        def read(session):
+            found = applications.list_submissions(session, scope)
+            one = applications.get_submission(session, sent["id"], scope)
+            return len(found), one is not None
+        return query(app, read)
+
+    assert seen(Scope()) == (0, False)
+    assert seen(Scope(departments=None, centers=None)) == (1, True)
+    assert seen(Scope(centers=frozenset({"west"}))) == (1, True)
+    assert seen(Scope(centers=frozenset({"central", "east"}))) == (0, False)
+    assert seen(Scope(departments=frozenset({"childcare"}))) == (1, True)
+    assert seen(Scope(departments=frozenset({"roads"}), centers=frozenset({"west"}))) == (1, True)
+
+
+def test_route_to_center_must_name_a_top_level_choice():
+    assert form_from_data(routed_form(route_to_center="where"), "t").route_to_center == "where"
+    with pytest.raises(FormError, match="route_to_center: must name a top-level field"):
+        form_from_data(routed_form(route_to_center="nowhere"), "t")
+    with pytest.raises(FormError, match="route_to_center: must name a top-level field"):
+        form_from_data(routed_form(route_to_center="note", fields=[CHOICE, {
+            "id": "note", "type": "text", "label": {"ja": "メモ", "en": "Note"},
+            "prompt": {"ja": "メモ", "en": "Note"}}]), "t")
+    with pytest.raises(FormError, match="only an application form can be routed"):
+        form_from_data(routed_form(route_to_center="where", on_submit="child"), "t")
+
+
+def test_linked_status_change_still_says_the_resident_is_told(city, line, app):
+    _person, sent = sent_to(line, app, "中央子育て支援センター")
+    client = signed_in(app, "kosodate")
+    before = text(page(client, sent["id"]))
+    assert "新しい状況と一緒にLINEで住民に送られます。" in before and "誰にも通知されません" not in before
+    assert change(client, sent["id"], "in_review").status_code == 302
+    assert "状況を「審査中」にしました。住民にLINEで通知されます。" in text(page(client, sent["id"]))
+
+
+def test_status_change_after_the_registration_was_deleted_says_nobody_is_notified(city, line,
+                                                                                  app):
+    person, sent = sent_to(line, app, "中央子育て支援センター")
+    person.menu("mydata")
+    person.tap("削除する")
+    person.tap("削除する")
+    client = signed_in(app, "central")
+    queued = outbox_count(app)
+    assert change(client, sent["id"], "done").status_code == 302
+    shown = text(page(client, sent["id"]))
+    assert "住民が登録を削除したため、誰にも通知されません。" in shown
+    assert "住民にLINEで通知されます" not in shown and outbox_count(app) == queued
