@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -362,16 +363,26 @@ def tell_family_of_staff_check_in(session: Session, household: Household, visit:
                                   moved: list[Visit], *, city: City) -> None:
     """Queue one push per guardian, in their language: who checked in where, what ended."""
     center = session.get(Center, visit.center_id)
-    names = "、".join(c.name for c in household.children
-                      if c.id in {vc.child_id for vc in visit.children})
+    names = visit_children_names(household, visit)
+    push_to_guardians(session, household, f"staff-checkin:{visit.id}", lambda language: (
+        staff_check_in_text(session, language, center, visit, moved, names, city=city)))
+
+
+def visit_children_names(household: Household, visit: Visit) -> str:
+    """Join the names of the household's children in this visit, the Japanese way."""
+    in_visit = {vc.child_id for vc in visit.children}
+    return "、".join(c.name for c in household.children if c.id in in_visit)
+
+
+def push_to_guardians(session: Session, household: Household, source: str,
+                      text_for: Callable[[str], str]) -> None:
+    """Queue one text push per guardian who still follows us, worded in their language."""
     for guardian in household.guardians:
         resident = session.get(Resident, guardian.resident_id)
         if resident is None or resident.blocked:
             continue
-        enqueue(session, [resident.line_user_id],
-                [messages.text(staff_check_in_text(session, resident.language, center, visit,
-                                                   moved, names, city=city))],
-                source=f"staff-checkin:{visit.id}")
+        enqueue(session, [resident.line_user_id], [messages.text(text_for(resident.language))],
+                source=source)
 
 
 def staff_check_in_text(session: Session, language: str, center: Center, visit: Visit,
@@ -409,21 +420,18 @@ def tell_family_of_staff_check_out(session: Session, household: Household, visit
                                    city: City) -> None:
     """Queue one push per guardian, in their language: who checked out where, when, how long."""
     center = session.get(Center, visit.center_id)
-    names = "、".join(c.name for c in household.children
-                      if c.id in {vc.child_id for vc in visit.children})
-    for guardian in household.guardians:
-        resident = session.get(Resident, guardian.resident_id)
-        if resident is None or resident.blocked:
-            continue
-        language = resident.language
-        lines = [translate(language, "The staff of %(center)s checked you out by hand at "
-                                     "%(time)s: %(names)s. You stayed %(stay)s.",
-                           center=center.name(language),
-                           time=city.local(visit.checked_out_at).strftime("%H:%M"),
-                           names=names, stay=stay_text(language, visit)),
-                 translate(language, "If this was not you, please tell the center.")]
-        enqueue(session, [resident.line_user_id], [messages.text("\n".join(lines))],
-                source=f"staff-checkout:{visit.id}")
+    names = visit_children_names(household, visit)
+
+    def text_for(language: str) -> str:
+        return "\n".join([
+            translate(language, "The staff of %(center)s checked you out by hand at "
+                                "%(time)s: %(names)s. You stayed %(stay)s.",
+                      center=center.name(language),
+                      time=city.local(visit.checked_out_at).strftime("%H:%M"),
+                      names=names, stay=stay_text(language, visit)),
+            translate(language, "If this was not you, please tell the center.")])
+
+    push_to_guardians(session, household, f"staff-checkout:{visit.id}", text_for)
 
 
 # The clock
