@@ -100,6 +100,17 @@ def run_demo(port: int, emulator_port: int) -> int:
     processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
     # A SIGTERM (not only Ctrl-C) stops the children too.
     signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _serve(processes, env, port, emulator_port, admin_password, totp_secret)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM, also while the emulator is being set up
+        return 0
+    finally:
+        _stop(processes)
+
+
+def _serve(processes: dict[str, subprocess.Popen], env: dict[str, str], port: int,
+           emulator_port: int, admin_password: str, totp_secret: str) -> int:
+    """Set up the emulator, print the banner and wait until a process exits or Ctrl-C."""
     set_up_emulator(env, f"http://127.0.0.1:{emulator_port}")
     click.echo(f"""
 Smartphone City Hall demo is running:
@@ -111,20 +122,20 @@ Centers are open around the clock in this demo (real hours apply outside it), so
 works whenever you try it: open the chat's scan menu and pick a center's poster.
 Press Ctrl-C to stop everything.
 """)
-    try:
-        while all(p.poll() is None for p in processes.values()):
-            time.sleep(0.5)
-        dead = [name for name, p in processes.items() if p.poll() is not None]
-        click.echo(f"stopped because {', '.join(dead)} exited", err=True)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        for p in processes.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in processes.values():
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    while all(p.poll() is None for p in processes.values()):
+        time.sleep(0.5)
+    dead = [name for name, p in processes.items() if p.poll() is not None]
+    click.echo(f"stopped because {', '.join(dead)} exited", err=True)
+    return 1
+
+
+def _stop(processes: dict[str, subprocess.Popen]) -> None:
+    """Stop every child, killing those that do not stop within 10 s."""
+    for p in processes.values():
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in processes.values():
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
