@@ -1,10 +1,13 @@
-"""`cityhall qr CENTER --format url|png|pdf [--out FILE]`: a center's check-in QR code."""
+"""`cityhall qr CENTER --format url|png|pdf [--out FILE]`: a center's check-in QR code;
+`cityhall scan-targets [--post EMULATOR_URL]`: every center's poster text for the chat page."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
+import requests
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -54,3 +57,30 @@ def write(data: bytes, out: str | None) -> None:
         return
     sys.stdout.buffer.write(data)
     sys.stdout.flush()
+
+
+@click.command("scan-targets")
+@click.option("--post", "emulator_url", metavar="EMULATOR_URL",
+              help="Post them to this LINE emulator's scan menu instead of printing them.")
+@with_appcontext
+def scan_targets_command(emulator_url: str | None) -> None:
+    """Print (as JSON) or post every center's current poster text as {label, text}."""
+    from cityhall.db import db
+
+    with db.transaction() as session:
+        targets = [{"label": center.name_ja,
+                    "text": qr.line_url(services.current_token(session, center, utcnow()))}
+                   for center in session.scalars(select(Center).where(Center.active)
+                                                   .order_by(Center.code))]
+    if not emulator_url:
+        click.echo(json.dumps(targets, ensure_ascii=False, indent=1))
+        return
+    try:
+        response = requests.post(f"{emulator_url.rstrip('/')}/_emulator/scan-targets",
+                                 json=targets, timeout=(2.0, 15.0))
+    except requests.RequestException as err:
+        raise click.ClickException(f"cannot reach the emulator at {emulator_url}: {err}") from err
+    if response.status_code >= 400:
+        raise click.ClickException(f"the emulator refused the scan targets: "
+                                   f"{response.status_code} {response.text[:200]}")
+    click.echo(f"posted {len(targets)} scan targets to {emulator_url}")

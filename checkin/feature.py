@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from checkin import chat, jobs, services, staff_views
-from checkin.cli import qr_command
+from checkin.cli import qr_command, scan_targets_command
 from cityhall.features import Feature
 from residents.signals import registration_erasing, resident_registered
 
@@ -23,7 +23,7 @@ feature = Feature(
     router=chat.router,
     jobs=[jobs.auto_checkout],
     nav=staff_views.NAV,
-    cli=[qr_command],
+    cli=[qr_command, scan_targets_command],
     translations=Feature.folder(__file__, "translations"),
     setup=setup,
 )

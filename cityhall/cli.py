@@ -87,15 +87,18 @@ def db_upgrade(revision: str) -> None:
 
 
 @main.command("seed")
+@click.option("--demo", is_flag=True,
+              help="Open the demo centers around the clock, every day (for `cityhall demo`).")
 @with_appcontext
-def seed_command() -> None:
+def seed_command(demo: bool) -> None:
     """Create the city's districts, the demo centers and the departments."""
     from cityhall.db import db
     from cityhall.seed import seed
 
     with db.transaction() as session:
-        seed(session)
-    click.echo("seeded districts, centers and departments")
+        seed(session, demo=demo)
+    click.echo("seeded districts, centers and departments"
+               + (" (centers open around the clock)" if demo else ""))
 
 
 @main.group("centers")

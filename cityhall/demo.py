@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import click
+import requests
 
 from cityhall.config import INSTANCE_DIR
 
@@ -55,6 +56,23 @@ def demo_environment(port: int, emulator_port: int,
     return env
 
 
+def set_up_emulator(env: dict[str, str], emulator_url: str, wait: float = 20.0) -> None:
+    """Once the emulator answers, install the rich menu and every center's poster to scan."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            requests.get(f"{emulator_url}/_emulator/scan-targets", timeout=1.0).raise_for_status()
+            break
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    # Through the CLI, as an operator would: the core never imports a feature (checkin's command).
+    cityhall = [sys.executable, "-m", "cityhall"]
+    subprocess.run(cityhall + ["richmenu"], env=env, check=True)
+    subprocess.run(cityhall + ["scan-targets", "--post", emulator_url], env=env, check=True)
+
+
 def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
@@ -63,7 +81,7 @@ def run_demo(port: int, emulator_port: int) -> int:
     """Start every process, print the URLs, and stop them all on Ctrl-C."""
     env = demo_environment(port, emulator_port)
     cityhall = [sys.executable, "-m", "cityhall"]
-    for step in (["db", "upgrade"], ["seed"]):
+    for step in (["db", "upgrade"], ["seed", "--demo"]):
         subprocess.run(cityhall + step, env=env, check=True)
     # A fresh password each run, for the demo only; it is printed in the banner below.
     admin_password = secrets.token_urlsafe(12)
@@ -82,29 +100,42 @@ def run_demo(port: int, emulator_port: int) -> int:
     processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
     # A SIGTERM (not only Ctrl-C) stops the children too.
     signal.signal(signal.SIGTERM, _interrupt)
-    time.sleep(1.5)
+    try:
+        return _serve(processes, env, port, emulator_port, admin_password, totp_secret)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM, also while the emulator is being set up
+        return 0
+    finally:
+        _stop(processes)
+
+
+def _serve(processes: dict[str, subprocess.Popen], env: dict[str, str], port: int,
+           emulator_port: int, admin_password: str, totp_secret: str) -> int:
+    """Set up the emulator, print the banner and wait until a process exits or Ctrl-C."""
+    set_up_emulator(env, f"http://127.0.0.1:{emulator_port}")
     click.echo(f"""
 Smartphone City Hall demo is running:
   LINE chat (emulator):  http://127.0.0.1:{emulator_port}/chat
   Staff web:             http://127.0.0.1:{port}/staff/  (user admin, password {admin_password})
   Admin's 2FA secret:    {totp_secret}  (add it to an authenticator app for the 6-digit code)
   Health:                http://127.0.0.1:{port}/healthz
+Centers are open around the clock in this demo (real hours apply outside it), so check-in
+works whenever you try it: open the chat's scan menu and pick a center's poster.
 Press Ctrl-C to stop everything.
 """)
-    try:
-        while all(p.poll() is None for p in processes.values()):
-            time.sleep(0.5)
-        dead = [name for name, p in processes.items() if p.poll() is not None]
-        click.echo(f"stopped because {', '.join(dead)} exited", err=True)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        for p in processes.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in processes.values():
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    while all(p.poll() is None for p in processes.values()):
+        time.sleep(0.5)
+    dead = [name for name, p in processes.items() if p.poll() is not None]
+    click.echo(f"stopped because {', '.join(dead)} exited", err=True)
+    return 1
+
+
+def _stop(processes: dict[str, subprocess.Popen]) -> None:
+    """Stop every child, killing those that do not stop within 10 s."""
+    for p in processes.values():
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in processes.values():
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()

@@ -23,6 +23,8 @@ CENTERS = [
 # 9:00-16:00 Monday to Saturday, closed on Sunday.
 OPENING_HOURS: dict[str, list[str] | None] = {day: ["09:00", "16:00"] for day in WEEKDAYS[:6]}
 OPENING_HOURS["sun"] = None
+# `cityhall demo` only: open around the clock, so the demo checks in whenever it is shown.
+DEMO_OPENING_HOURS: dict[str, list[str] | None] = {day: ["00:00", "24:00"] for day in WEEKDAYS}
 
 DEPARTMENTS = [
     ("childcare", "子育て支援課", "Child Support Division"),
@@ -40,8 +42,8 @@ def _upsert(session: Session, model, code: str, **values) -> object:
     return row
 
 
-def seed(session: Session) -> None:
-    """Create what is missing; never overwrite what staff changed."""
+def seed(session: Session, *, demo: bool = False) -> None:
+    """Create what is missing; never overwrite what staff changed (the demo opens all day)."""
     districts = {code: _upsert(session, District, code, name_ja=ja, name_en=en)
                  for code, ja, en in DISTRICTS}
     for code, ja, en, district, address in CENTERS:
@@ -49,5 +51,7 @@ def seed(session: Session) -> None:
                          district_id=districts[district].id, opening_hours=dict(OPENING_HOURS))
         if not center.opening_hours:  # added empty by a migration: fill once, never overwrite
             center.opening_hours = dict(OPENING_HOURS)
+        if demo:  # the demo's own centers only; the closed-center rule itself is unchanged
+            center.opening_hours, center.closed_days = dict(DEMO_OPENING_HOURS), []
     for code, ja, en in DEPARTMENTS:
         _upsert(session, Department, code, name_ja=ja, name_en=en)
