@@ -41,7 +41,10 @@ def render(center: Center, url: str, version: int, kind: str) -> bytes:
     if kind == "png":
         return qr.qr_png(url)
     if kind == "pdf":
-        return qr.poster_pdf(center, url, version)
+        try:
+            return qr.poster_pdf(center, url, version)
+        except qr.PosterFontMissing as err:
+            raise click.ClickException(str(err)) from None
     return (url + "\n").encode()
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
+from pathlib import Path
 from urllib.parse import quote
 
 import qrcode
@@ -13,6 +16,15 @@ from qrcode.constants import ERROR_CORRECT_M
 from models import Center
 
 SCAN_WORD = "チェックイン"
+POSTER_FONT = "CityhallPosterGothic"
+# Debian's fonts-ipafont-gothic; the proportional face first, as its Latin is not full-width.
+KNOWN_FONTS = ("/usr/share/fonts/opentype/ipafont-gothic/ipagp.ttf",
+               "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
+               "/usr/share/fonts/truetype/fonts-japanese-gothic.ttf")
+
+
+class PosterFontMissing(RuntimeError):
+    """No Japanese TrueType font to embed in the poster; the message says how to get one."""
 
 
 def scan_text(token: str) -> str:
@@ -41,25 +53,55 @@ def qr_png(url: str, box_size: int = 10) -> bytes:
     return buffer.getvalue()
 
 
+def poster_font_path() -> Path:
+    """Find the Japanese TrueType font to embed: CITYHALL_POSTER_FONT, Debian's IPA, fontconfig."""
+    configured = current_app.config.get("CITYHALL_POSTER_FONT")
+    if configured:
+        if Path(configured).is_file():
+            return Path(configured)
+        raise PosterFontMissing(f"CITYHALL_POSTER_FONT is not a file: {configured}")
+    for known in KNOWN_FONTS:
+        if Path(known).is_file():
+            return Path(known)
+    found = _fontconfig_japanese_ttf()
+    if found:
+        return found
+    raise PosterFontMissing("no Japanese TrueType font for the QR poster: install "
+                            "fonts-ipafont-gothic or set CITYHALL_POSTER_FONT to a .ttf file")
+
+
+def _fontconfig_japanese_ttf() -> Path | None:
+    # Only single-face .ttf files: reportlab embeds those directly.
+    if not shutil.which("fc-list"):
+        return None
+    done = subprocess.run(["fc-list", ":lang=ja:fontformat=TrueType", "file"],
+                          capture_output=True, text=True, timeout=10, check=False)
+    files = sorted(line.rstrip(": ") for line in done.stdout.splitlines())
+    return next((Path(f) for f in files if f.lower().endswith(".ttf")), None)
+
+
 def poster_pdf(center: Center, url: str, version: int) -> bytes:
-    """Lay out the A4 poster: center name, instructions in Japanese and English, the code."""
+    """Lay out the A4 poster: center name, instructions in Japanese and English, the code.
+
+    Every glyph comes from one embedded (subset) TrueType font, so the poster prints the
+    same everywhere; a reader's stand-in for a non-embedded font may lack the kana.
+    """
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen import canvas
 
-    # A standard Japanese font every PDF reader has: nothing to embed or install.
-    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))
+    pdfmetrics.registerFont(TTFont(POSTER_FONT, str(poster_font_path())))
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4)
+    pdf = canvas.Canvas(buffer, pagesize=A4, initialFontName=POSTER_FONT)
     width, height = A4
     pdf.setTitle(f"{center.name_ja} QR")
     _poster_text(pdf, center, width, height, mm)
     side = 120 * mm
     pdf.drawImage(ImageReader(qr_image(url, box_size=20)), (width - side) / 2, 75 * mm, side, side)
-    pdf.setFont("Helvetica", 9)
+    pdf.setFont(POSTER_FONT, 9)
     pdf.drawCentredString(width / 2, 20 * mm, f"{center.code} / v{version}")
     pdf.showPage()
     pdf.save()
@@ -67,13 +109,11 @@ def poster_pdf(center: Center, url: str, version: int) -> bytes:
 
 
 def _poster_text(pdf, center: Center, width: float, height: float, mm: float) -> None:
-    # Latin text in Helvetica: the Japanese font's Latin glyphs are spaced for full-width text.
-    ja, en = "HeiseiKakuGo-W5", "Helvetica"
-    lines = [(ja, 26, center.name_ja, 260), (en, 16, center.name_en, 247),
-             (ja, 20, "LINEでQRコードを読み取って、送信するだけ", 220),
-             (en, 13, "Scan this code with LINE and send the message to check in.", 210),
-             (ja, 14, "帰るときも、もう一度読み取ってください", 62),
-             (en, 11, "Scan again when you leave to check out.", 54)]
-    for font, size, text, y in lines:
-        pdf.setFont(font, size)
+    lines = [(26, center.name_ja, 260), (16, center.name_en, 247),
+             (20, "LINEでQRコードを読み取って、送信するだけ", 220),
+             (13, "Scan this code with LINE and send the message to check in.", 210),
+             (14, "帰るときも、もう一度読み取ってください", 62),
+             (11, "Scan again when you leave to check out.", 54)]
+    for size, text, y in lines:
+        pdf.setFont(POSTER_FONT, size)
         pdf.drawCentredString(width / 2, y * mm, text)

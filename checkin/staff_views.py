@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import (Blueprint, Response, abort, flash, jsonify, redirect,
+from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect,
                    render_template, url_for)
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import func, select
@@ -277,7 +277,14 @@ def poster(center_code: str):
     center = require_center(session, center_code)
     version = services.poster_version(session, center)
     url = qr.line_url(tokens.poster_token(center.code, version))
-    return Response(qr.poster_pdf(center, url, version), mimetype="application/pdf", headers={
+    try:
+        pdf = qr.poster_pdf(center, url, version)
+    except qr.PosterFontMissing as err:
+        current_app.logger.error("QR poster: %s", err)
+        flash(gettext("The poster cannot be made: the server has no Japanese font. "
+                      "Ask the administrator to install one (see docs/checkin.md)."), "error")
+        return redirect(url_for("checkin_staff.qr_page", center_code=center.code))
+    return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="checkin-{center.code}-v{version}.pdf"'})
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from sqlalchemy import select
 
 from cityhall import create_app
@@ -28,7 +28,32 @@ def load_app():
         raise NoAppException(str(err)) from None
 
 
-@click.group(cls=FlaskGroup, create_app=load_app, add_version_option=False)
+class CityhallGroup(FlaskGroup):
+    """The command group; a database that is missing or not migrated is a one-line error."""
+
+    def invoke(self, ctx: click.Context):
+        from cityhall.dberrors import missing_schema
+
+        try:
+            return super().invoke(ctx)
+        except Exception as err:
+            if not missing_schema(err):
+                raise
+            url = ctx.ensure_object(ScriptInfo).load_app().config["DATABASE_URL"]
+            raise click.ClickException(no_schema_message(url)) from None
+
+
+def no_schema_message(url: str) -> str:
+    """Say which database has no schema and how to fix it, without a password."""
+    from sqlalchemy.engine import make_url
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    return (f"no database schema at {shown}: run `cityhall db upgrade` to create it, or set "
+            "DATABASE_URL (or CITYHALL_INSTANCE_DIR, where the default SQLite file lives) "
+            "to the database you meant")
+
+
+@click.group(cls=CityhallGroup, create_app=load_app, add_version_option=False)
 def main() -> None:
     """Smartphone City Hall."""
 

@@ -67,6 +67,8 @@ class Config:
         self.SURVEY_BALLOT_KEY = env.get("SURVEY_BALLOT_KEY", "")
         # Signs the QR codes on posters and kiosks; never derived from SECRET_KEY.
         self.CHECKIN_TOKEN_KEY = env.get("CHECKIN_TOKEN_KEY", "")
+        # The Japanese .ttf embedded in QR posters; empty: Debian's IPA Gothic, then fontconfig.
+        self.CITYHALL_POSTER_FONT = env.get("CITYHALL_POSTER_FONT", "")
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted.
         self.CITYHALL_PROXY_HOPS = env.get("CITYHALL_PROXY_HOPS", "0")
         self.FORM_EXPIRY_MINUTES = int(env.get("FORM_EXPIRY_MINUTES", "1440"))  # unfinished forms

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event
@@ -31,18 +33,35 @@ def _sqlite_begin(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
-    """Build an engine with the settings each backend needs."""
+def make_engine(url: str, create: bool = False) -> Engine:
+    """Build an engine with the settings each backend needs.
+
+    A SQLite file is made only with `create` (migrations do that): a process that only reads
+    must fail on a missing file instead of leaving an empty database behind.
+    """
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        options: dict = {"connect_args": {"timeout": 10, "check_same_thread": False}}
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False},
-                               pool_size=10, max_overflow=20)
+            if create:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            else:
+                options = {"creator": _open_existing(path)}
+        engine = create_engine(url, pool_size=10, max_overflow=20, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _open_existing(path: str):
+    """Return a connect function that opens an existing SQLite file and never creates one."""
+    uri = f"file:{quote(path)}?mode=rw"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, timeout=10, check_same_thread=False)
+
+    return connect
 
 
 def dialect_insert(session: Session):

@@ -64,3 +64,22 @@ def describe(exc: BaseException) -> str:
     else:
         text = f"{type(exc).__name__}: {exc}"
     return " ".join(text.split())[:1000]
+
+
+# SQLSTATEs of a database that is absent or was never migrated: undefined table, no database.
+MISSING_SCHEMA_SQLSTATES = frozenset({"42P01", "3D000"})
+SQLITE_CANTOPEN = 14
+
+
+def missing_schema(exc: BaseException) -> bool:
+    """Say whether `exc` means the database is missing or has no tables (not migrated yet)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in MISSING_SCHEMA_SQLSTATES:
+        return True
+    if isinstance(orig, sqlite3.Error):
+        # SQLite reports a missing table with the generic SQLITE_ERROR: only its text tells.
+        code = getattr(orig, "sqlite_errorcode", None)
+        return code == SQLITE_CANTOPEN or str(orig).startswith("no such table")
+    return False

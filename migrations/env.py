@@ -19,7 +19,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    engine = make_engine(config.get_main_option("sqlalchemy.url"), create=True)
     with engine.connect() as connection:
         # Batch mode lets ALTER TABLE work on SQLite by copying the table.
         context.configure(connection=connection, target_metadata=target_metadata,

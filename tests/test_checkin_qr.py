@@ -59,6 +59,26 @@ def test_png_and_poster_pdf_decode_back_to_the_url(cli, tmp_path):
     assert decode(page) == url
 
 
+def test_the_poster_embeds_its_one_japanese_font(cli, tmp_path):
+    pdf = tmp_path / "poster.pdf"
+    assert cli.invoke(main, ["qr", "central", "--format", "pdf", "--out", str(pdf)]).exit_code == 0
+    assert shutil.which("pdffonts"), "pdffonts is missing: apt-get install poppler-utils"
+    done = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, timeout=60,
+                          check=True)
+    header, _rule, *rows = done.stdout.splitlines()
+    emb = header.index("emb")
+    assert rows and all(row[emb:emb + 3] == "yes" for row in rows), done.stdout
+    assert len(rows) == 1 and "TrueType" in rows[0]
+
+
+def test_a_missing_poster_font_is_a_clear_error(cli, app, tmp_path):
+    app.config["CITYHALL_POSTER_FONT"] = str(tmp_path / "nope.ttf")
+    result = cli.invoke(main, ["qr", "central", "--format", "pdf", "--out", str(tmp_path / "p")])
+    assert result.exit_code == 1
+    assert f"CITYHALL_POSTER_FONT is not a file: {tmp_path / 'nope.ttf'}" in result.output
+    assert not (tmp_path / "p").exists()
+
+
 def test_unknown_center_is_refused(cli):
     result = cli.invoke(main, ["qr", "nowhere"])
     assert result.exit_code != 0 and "unknown center" in result.output

@@ -235,6 +235,15 @@ def test_poster_reissue_is_audited_and_changes_the_code(center_staff, staff_app)
         as_text=True)
 
 
+def test_poster_without_a_japanese_font_says_so_instead_of_failing(center_staff, staff_app,
+                                                                    tmp_path):
+    staff_app.config["CITYHALL_POSTER_FONT"] = str(tmp_path / "missing.ttf")
+    response = center_staff.get("/staff/checkin/central/poster.pdf")
+    assert response.status_code == 302 and response.location.endswith("/staff/checkin/central/qr")
+    assert "サーバーに日本語フォントがありません" in center_staff.get(
+        "/staff/checkin/central/qr").get_data(as_text=True)
+
+
 def test_kiosk_shows_a_fresh_code_of_this_window(center_staff, staff_app):
     page = center_staff.get("/staff/checkin/central/kiosk").get_data(as_text=True)
     assert 'id="kiosk-qr"' in page and 'data-refresh="60"' in page and "<script>" not in page

@@ -45,6 +45,27 @@ def test_cityhall_works_from_any_directory(database_url, tmp_path):
     assert "prune-webhook-events" in done.stdout
 
 
+def test_a_missing_or_empty_database_is_a_one_line_hint_and_no_file_is_made(tmp_path):
+    env = process_env()
+    env.pop("DATABASE_URL", None)
+    env.pop("CITYHALL_INSTANCE_DIR", None)
+    default = tmp_path / "instance" / "cityhall.sqlite3"
+    empty = tmp_path / "elsewhere" / "cityhall.sqlite3"
+    empty.parent.mkdir()
+    empty.touch()
+    for extra, path in (({}, default), ({"CITYHALL_INSTANCE_DIR": str(empty.parent)}, empty)):
+        done = subprocess.run([sys.executable, "-m", "cityhall", "centers", "list"],
+                              cwd=tmp_path, env=dict(env, **extra), capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 1
+        assert "Traceback" not in done.stderr
+        assert done.stderr.strip().splitlines() == [
+            f"Error: no database schema at sqlite:///{path}: run `cityhall db upgrade` to "
+            "create it, or set DATABASE_URL (or CITYHALL_INSTANCE_DIR, where the default "
+            "SQLite file lives) to the database you meant"]
+    assert not default.parent.exists()
+
+
 def test_jobs_run_takes_now_and_is_idempotent(app, cli):
     with app.app_context(), db.transaction() as session:
         session.add(ProcessedEvent(webhook_event_id="OLD", event_type="message",
