@@ -45,14 +45,24 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+def xdist_worker() -> str:
+    """This pytest-xdist worker's name (gw0, gw1, ...), or "main" without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
-    """Create a throw-away database on the configured server and migrate it once."""
+    """Create this worker's throw-away database on the configured server, migrated once.
+
+    Each pytest-xdist worker has its own (cityhall_test_gw0_..., cityhall_test_gw1_...).
+    Commits there need not wait for the disk: the data is thrown away after the run.
+    """
     admin_url = normalize_database_url(POSTGRES_URL)
-    name = f"cityhall_test_{uuid.uuid4().hex[:10]}"
+    name = f"cityhall_test_{xdist_worker()}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = admin.url.set(database=name).render_as_string(hide_password=False)
     try:
         migrations.upgrade(url)
@@ -63,6 +73,34 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+def empty_postgres(url: str) -> None:
+    """Empty every model's table and restart every sequence, as a TRUNCATE of all would.
+
+    TRUNCATE of every table costs 0.1-0.5 s (new files for each table); most tests write a few
+    tables, so only the tables holding rows are emptied, by DELETE with triggers and foreign
+    key checks off (the visit change-log trigger would refill its table), and sequences are
+    reset with setval: an order of magnitude faster, the same empty database.
+    """
+    tables = [t.name for t in Base.metadata.sorted_tables]
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            probe = "SELECT " + ", ".join(f'EXISTS (SELECT 1 FROM "{t}")' for t in tables)
+            filled = [t for t, rows in zip(tables, conn.execute(sa.text(probe)).one()) if rows]
+            if filled:
+                conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+                for table in reversed(filled):
+                    conn.execute(sa.text(f'DELETE FROM "{table}"'))
+            sequences = conn.execute(sa.text(
+                "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences "
+                "WHERE schemaname = current_schema()")).scalars().all()
+            if sequences:
+                conn.execute(sa.text("SELECT " + ", ".join(
+                    f"setval('{s}', 1, false)" for s in sequences)))
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path) -> str:
     """A migrated, empty database for this test."""
@@ -71,11 +109,7 @@ def database_url(request, tmp_path) -> str:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_database")
-    engine = sa.create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    empty_postgres(url)
     return url
 
 
@@ -109,13 +143,19 @@ def app(database_url, emulator_server):
     application.extensions["cityhall.db"][0].dispose()
 
 
+# How often a test server's loop looks for a shutdown request: stopping waits up to this long
+# (werkzeug's 0.5 s default cost half a second for every test served over HTTP).
+POLL_SECONDS = 0.02
+
+
 class LiveServer:
     """The app served by werkzeug in a thread, on a free loopback port."""
 
     def __init__(self, app) -> None:
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
+                                       kwargs={"poll_interval": POLL_SECONDS})
 
     def start(self) -> "LiveServer":
         self.thread.start()
