@@ -115,19 +115,35 @@ def database_url(request, tmp_path) -> str:
 
 @pytest.fixture(scope="session")
 def emulator_server():
+    import requests
+
+    from emulator.core import EXTENSION_KEY
     from emulator.server import EmulatorServer
 
     server = EmulatorServer(CHANNEL_SECRET, ACCESS_TOKEN).start()
+    # Webhook posts go through a session, so live_app can mount its app in-process on it.
+    server.app.extensions[EXTENSION_KEY].http = requests.Session()
     yield server
     server.stop()
 
 
+def over_http(request) -> bool:
+    """Tell whether this test drives the chat over real HTTP (marked `http`)."""
+    return request.node.get_closest_marker("http") is not None
+
+
 @pytest.fixture
-def line(emulator_server):
-    """The emulator's control client, reset for this test."""
+def line(request, emulator_server):
+    """The emulator's control client, reset for this test.
+
+    In-process (tests/inprocess.py) unless the test is marked `http`.
+    """
     from emulator.client import EmulatorClient
+    from tests import inprocess
 
     client = EmulatorClient(emulator_server.url)
+    if not over_http(request):
+        inprocess.mount(client.http, emulator_server.url, emulator_server.app)
     client.reset()
     return client
 
@@ -167,11 +183,22 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_app(app, line) -> Iterator[LiveServer]:
-    """The app over real HTTP, with the emulator's webhook pointed at it."""
+def live_app(request, app, line, emulator_server) -> Iterator[LiveServer]:
+    """The app over real HTTP, with the emulator's webhook pointed at it.
+
+    The emulator posts the webhook to it in-process (tests/inprocess.py) unless the test is
+    marked `http`; the server answers real HTTP either way (browsers, staff pages).
+    """
+    from emulator.core import EXTENSION_KEY
+    from tests import inprocess
+
     server = LiveServer(app).start()
     line.set_webhook(server.url + "/callback")
+    webhook = emulator_server.app.extensions[EXTENSION_KEY].http
+    if not over_http(request):
+        inprocess.mount(webhook, server.url, app)
     yield server
+    inprocess.unmount(webhook, server.url)
     server.stop()
 
 
