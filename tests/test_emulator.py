@@ -295,7 +295,9 @@ def test_retry_key_repeat_gets_409(emu, line):
     assert emu.texts(user) == ["once"]
 
 
-@pytest.mark.parametrize("path, key", [("push", "not-a-uuid"), ("reply", str(uuid.uuid4()))])
+# Fixed ids: pytest-xdist workers must collect the same names, and a fresh UUID differs in each.
+@pytest.mark.parametrize("path, key", [("push", "not-a-uuid"), ("reply", str(uuid.uuid4()))],
+                         ids=["push-not-a-uuid", "reply-a-uuid"])
 def test_bad_or_misplaced_retry_key_gets_400(emu, server, path, key):
     user = emu.create_user()["userId"]
     body = {"to": user, "replyToken": emu.send_text(user, "x")["replyTokens"][0], "messages": [text()]}
