@@ -12,12 +12,14 @@ the card; it must say the essentials on its own (at most 400 characters).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot.postback import PostbackData
 
 ALT_TEXT_LIMIT = 400
 LABEL_LIMIT = 20
+BUBBLE_LIMIT = 30 * 1024  # bytes of compact UTF-8 JSON
 EMPTY = "—"  # a Flex text must not be empty: an unanswered item shows a dash
 
 # The city's colours: green for done, blue for information, red for a problem.
@@ -106,6 +108,12 @@ def bubble(title: str, body: list[Component], *, footer: list[Component] | None 
         card["footer"] = {"type": "box", "layout": "vertical", "spacing": "sm",
                           "contents": footer}
     return card
+
+
+def fits(contents: Component) -> bool:
+    """Tell whether a bubble is within LINE's 30 KB (a summary of a very long form may not be)."""
+    return len(json.dumps(contents, ensure_ascii=False, separators=(",", ":")).encode()) \
+        <= BUBBLE_LIMIT
 
 
 def message(alt_text: str, contents: Component,

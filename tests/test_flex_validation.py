@@ -114,3 +114,18 @@ def test_the_emulator_answers_an_invalid_flex_reply_with_400(emulator_server):
     assert response.status_code == 400
     assert response.json()["details"] == [
         {"message": "Length must be between 1 and 400", "property": "messages[0].altText"}]
+
+
+def test_the_builders_keep_cards_inside_the_limits_and_the_sdk_carries_them_unchanged():
+    from bot.gateway import to_sdk_messages
+
+    long = flex.message("あ" * 500, flex.bubble("題", [flex.row("項目", "")], footer=[
+        flex.button("とても長いボタンのラベルはLINEでは二十文字まで", FormTap("f", 1, "send"))]))
+    assert len(long["altText"]) == flex.ALT_TEXT_LIMIT and long["altText"].endswith("…")
+    [action] = flex.actions(long)
+    assert len(action["label"]) == flex.LABEL_LIMIT
+    assert flex.texts(long) == ["題", "項目", flex.EMPTY]  # an empty value shows a dash
+    assert problems(long) == []
+    assert to_sdk_messages([long])[0].to_dict() == long
+    huge = flex.bubble("題", [flex.row("項目", "x" * 100)] * 400)
+    assert flex.fits(card()["contents"]) and not flex.fits(huge)

@@ -136,8 +136,16 @@ def confirmation(turn: Turn, page: int = 0) -> dict[str, Any]:
         # Keep the question readable: cut the list, not the end.
         ending = "\n…\n\n" + turn.t("Send this?")
         alt_text = alt_text[:flex.ALT_TEXT_LIMIT - len(ending)] + ending
-    return flex.message(alt_text, flex.bubble(title, body, footer=footer, accent="info",
-                                              subtitle=turn.t("Send this?")))
+    card = flex.bubble(title, body, footer=footer, accent="info", subtitle=turn.t("Send this?"))
+    if not flex.fits(card):  # a very long form: the rows without their buttons, then as text
+        card = flex.bubble(title, [flex.row(label, value) for label, value, _ in
+                                   summary_rows(turn)], footer=footer, accent="info")
+    if not flex.fits(card):
+        items = [item(turn, turn.t("Send"), "send"), item(turn, turn.t("Edit"), "edit"),
+                 item(turn, turn.t("◀ Back"), "back"), item(turn, turn.t("Cancel"), "cancel")]
+        body_text = "\n".join([f"【{title}】", *summary_lines(turn), "", turn.t("Send this?")])
+        return messages.text(body_text[:5000], quick_replies=items)
+    return flex.message(alt_text, card)
 
 
 def edit_choice(turn: Turn, page: int = 0) -> dict[str, Any]:
