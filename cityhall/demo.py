@@ -74,6 +74,17 @@ def set_up_emulator(env: dict[str, str], emulator_url: str, wait: float = 20.0) 
     subprocess.run(cityhall + ["scan-targets", "--post", emulator_url], env=env, check=True)
 
 
+def prepare_database(env: dict[str, str]) -> None:
+    """Migrate, seed the demo city, and load the synthetic demo data into a fresh database."""
+    cityhall = [sys.executable, "-m", "cityhall"]
+    for step in (["db", "upgrade"], ["seed", "--demo"]):
+        subprocess.run(cityhall + step, env=env, check=True)
+    # Into a fresh database only: demo-data refuses one with registrations of its own, and a
+    # database that has it already gets nothing twice (docs/demo-data.md).
+    if subprocess.run(cityhall + ["demo-data"], env=env).returncode != 0:
+        click.echo("the demo runs without demo data (see the reason above)", err=True)
+
+
 def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
@@ -82,12 +93,7 @@ def run_demo(port: int, emulator_port: int) -> int:
     """Start every process, print the URLs, and stop them all on Ctrl-C."""
     env = demo_environment(port, emulator_port)
     cityhall = [sys.executable, "-m", "cityhall"]
-    for step in (["db", "upgrade"], ["seed", "--demo"]):
-        subprocess.run(cityhall + step, env=env, check=True)
-    # Into a fresh database only: demo-data refuses one with registrations of its own, and a
-    # database that has it already gets nothing twice (docs/demo-data.md).
-    if subprocess.run(cityhall + ["demo-data"], env=env).returncode != 0:
-        click.echo("the demo runs without demo data (see the reason above)", err=True)
+    prepare_database(env)
     # A fresh password each run, for the demo only; it is printed in the banner below.
     admin_password = secrets.token_urlsafe(12)
     created = subprocess.run(cityhall + ["create-staff", "admin", "--role", "admin", "--reset"],

@@ -19,6 +19,7 @@ from cityhall import create_app
 from cityhall.city import City, current_city
 from cityhall.cli import main
 from cityhall.db import db
+from cityhall.demo import prepare_database
 from cityhall.demodata import DemoContext, load, months_before
 from cityhall.features import DEFAULT_FEATURES, Feature, current
 from models import District, Resident, utcnow
@@ -29,7 +30,7 @@ from models.rollup import AgeUsage, DistrictUsage, HourlyUsage
 from models.survey import SurveyAnswer
 from models.visit import Visit, VisitChild
 from residents.services import delete_registration
-from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET
+from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET, process_env
 from tests.dashboards_support import add_family
 from tests.flows_helpers import query
 from tests.staff_support import StaffClient, seed_staff
@@ -261,3 +262,10 @@ def test_without_seeded_districts_it_says_what_to_run(app):
     assert result.exit_code == 1 and "run `cityhall seed` first" in result.output
     assert query(app, lambda s: s.scalar(select(func.count()).select_from(DemoDataLoad))) == 0
 
+
+
+def test_cityhall_demo_prepares_a_fresh_database_with_the_demo_data(app, database_url, capfd):
+    prepare_database(process_env(DATABASE_URL=database_url))
+    assert "demo data (synthetic) loaded for: residents, checkin, dashboards" in capfd.readouterr().out
+    loaded = counts(app)
+    assert loaded["households"] == 300 and loaded["visits"] > 0
