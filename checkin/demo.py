@@ -43,6 +43,7 @@ class Family:
     id: int
     district: str
     joined: datetime
+    joined_day: date
     residents: list[int]
     children: list[tuple[int, date]]
     home: int
@@ -66,7 +67,7 @@ def demo_data(ctx: DemoContext) -> None:
             visits += [walk_in(ctx, day, center, districts) for center in centers
                        if ctx.rng.random() < 0.12]
     visits += inside_now(ctx, families, centers, seen)
-    ids = ctx.insert(Visit, [v for v, _kids in visits], Visit.id)
+    ids = ctx.insert(Visit, [v for v, _kids in visits], with_ids=True)
     ctx.insert(VisitChild, [kid | {"visit_id": vid} for vid, (_v, kids) in zip(ids, visits)
                             for kid in kids])
     new = sum(1 for v, _kids in visits if v["first_visit"] and v["household_id"])
@@ -103,7 +104,7 @@ def load_families(ctx: DemoContext, centers: list[int]) -> list[Family]:
         if household_id not in guardians or household_id not in children:
             continue
         district = guardians[household_id][0][1]
-        families.append(Family(household_id, district, joined,
+        families.append(Family(household_id, district, joined, ctx.city.today(joined),
                                [r for r, _d in guardians[household_id]],
                                children[household_id], homes.get(district, centers[0]),
                                ctx.rng.choices(*ACTIVITY)[0]))
@@ -117,11 +118,10 @@ def day_visits(ctx: DemoContext, day: date, families: list[Family], centers: lis
     factor = BASE * WEEKDAY[day.weekday()] * MONTH[day.month - 1]
     found = []
     for family in families:
-        joined = ctx.city.today(family.joined)
-        if joined > day:
+        if family.joined_day > day:
             continue
-        kids = [(cid, age_in_months(birth, day)) for cid, birth in family.children
-                if (day - birth).days >= 14 and age_in_months(birth, day) < 84]
+        kids = [(cid, age) for cid, birth in family.children if (day - birth).days >= 14
+                and (age := age_in_months(birth, day)) < 84]
         if not kids:
             continue
         first = family.id not in seen
@@ -187,7 +187,7 @@ def inside_now(ctx: DemoContext, families: list[Family], centers: list[int],
                seen: set[int]) -> list[tuple[dict, list[dict]]]:
     """Two or three families per center checked in during the last hour and still inside."""
     today = ctx.today
-    ready = [f for f in families if f.id in seen and ctx.city.today(f.joined) < today]
+    ready = [f for f in families if f.id in seen and f.joined_day < today]
     found = []
     for center in centers:
         local = [f for f in ready if f.home == center]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from cityhall.city import City
@@ -141,19 +141,30 @@ class DemoContext:
         """Return a local wall-clock time on a day as an aware datetime."""
         return datetime.combine(day, time(hour, minute, second), self.city.zone)
 
-    def insert(self, model: Any, rows: Sequence[dict[str, Any]],
-               returning: Any = None) -> list[Any]:
-        """Insert many rows with one executemany per batch; return `returning` in row order."""
+    def new_ids(self, model: Any, count: int) -> list[int]:
+        """Take `count` ids for rows of `model`, so other rows can name them before the insert."""
         table = getattr(model, "__table__", model)
-        found: list[Any] = []
+        if count <= 0:
+            return []
+        if self.session.get_bind().dialect.name == "postgresql":
+            return list(self.session.scalars(text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                "FROM generate_series(1, :count)"), {"table": table.name, "count": count}))
+        # SQLite: this transaction holds the write lock (BEGIN IMMEDIATE), so max + 1 is ours.
+        top = self.session.scalar(select(func.max(table.c.id))) or 0
+        return list(range(top + 1, top + count + 1))
+
+    def insert(self, model: Any, rows: Sequence[dict[str, Any]],
+               with_ids: bool = False) -> list[int]:
+        """Insert many rows, one executemany per batch; with_ids gives each an id first (returned
+        in row order). No RETURNING: psycopg parses a many-row RETURNING statement slowly."""
+        table = getattr(model, "__table__", model)
+        ids = self.new_ids(table, len(rows)) if with_ids else []
+        if with_ids:
+            rows = [row | {"id": n} for row, n in zip(rows, ids)]
         for start in range(0, len(rows), BATCH):
-            chunk = rows[start:start + BATCH]
-            if returning is None:
-                self.session.execute(insert(table), chunk)
-            else:
-                statement = insert(table).returning(returning, sort_by_parameter_order=True)
-                found += self.session.execute(statement, chunk).scalars().all()
-        return found
+            self.session.execute(insert(table), rows[start:start + BATCH])
+        return ids
 
     def note(self, text: str) -> None:
         """Say what was made (one line of the command's output)."""

@@ -161,9 +161,9 @@ def store_households(ctx: DemoContext, families: list[DemoHousehold]) -> None:
                   "created_at": g["created_at"] - timedelta(minutes=10),
                   "updated_at": g["created_at"]}
                  for n, (f, g) in enumerate((f, g) for f in families for g in f.guardians)]
-    resident_ids = iter(ctx.insert(Resident, residents, Resident.id))
+    resident_ids = iter(ctx.insert(Resident, residents, with_ids=True))
     household_ids = ctx.insert(Household, [{"created_at": f.joined} for f in families],
-                               Household.id)
+                               with_ids=True)
     guardians, children = [], []
     for family, household_id in zip(families, household_ids):
         family.id = household_id
@@ -174,7 +174,7 @@ def store_households(ctx: DemoContext, families: list[DemoHousehold]) -> None:
                                        "household_id": household_id})
         children += [child | {"household_id": household_id} for child in family.children]
     ctx.insert(Guardian, guardians)
-    child_ids = iter(ctx.insert(Child, children, Child.id))
+    child_ids = iter(ctx.insert(Child, children, with_ids=True))
     for family in families:
         family.child_ids = [next(child_ids) for _ in family.children]
 
@@ -209,7 +209,7 @@ def make_applications(ctx: DemoContext, families: list[DemoHousehold], centers: 
             last = changes[-1]
             row.update(status=last["status"], status_comment=last["comment"],
                        updated_at=last["changed_at"])
-    ids = ctx.insert(Submission, rows, Submission.id)
+    ids = ctx.insert(Submission, rows, with_ids=True)
     ctx.insert(StatusChange, [change | {"submission_id": submission_id}
                               for submission_id, changes in zip(ids, histories)
                               for change in changes])
