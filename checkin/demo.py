@@ -42,7 +42,6 @@ class Family:
 
     id: int
     district: str
-    joined: datetime
     joined_day: date
     residents: list[int]
     children: list[tuple[int, date]]
@@ -58,7 +57,7 @@ def demo_data(ctx: DemoContext) -> None:
     if not centers or not families:
         ctx.note("no centers or households: no visits")
         return
-    seen = {f.id for f in families if ctx.city.today(f.joined) < ctx.first_day}
+    seen = {f.id for f in families if f.joined_day < ctx.first_day}
     districts = list(ctx.session.scalars(select(District.code).order_by(District.id)))
     visits: list[tuple[dict, list[dict]]] = []
     for day in ctx.days():
@@ -104,7 +103,7 @@ def load_families(ctx: DemoContext, centers: list[int]) -> list[Family]:
         if household_id not in guardians or household_id not in children:
             continue
         district = guardians[household_id][0][1]
-        families.append(Family(household_id, district, joined, ctx.city.today(joined),
+        families.append(Family(household_id, district, ctx.city.today(joined),
                                [r for r, _d in guardians[household_id]],
                                children[household_id], homes.get(district, centers[0]),
                                ctx.rng.choices(*ACTIVITY)[0]))

@@ -59,7 +59,10 @@ def demo_data(ctx: DemoContext) -> None:
                                        .order_by(Center.code)))
     if not districts or not centers:
         raise DemoDataError("no districts or centers yet: run `cityhall seed` first")
-    families = [make_household(ctx, n, pick_district(ctx, districts, n))
+    with_center = set(ctx.session.scalars(select(Center.district_id)))
+    weights = [0.3 if d.code == "other" else 1.8 if d.id in with_center else 1.0
+               for d in districts]
+    families = [make_household(ctx, n, pick_district(ctx, districts, weights, n))
                 for n in range(ctx.households)]
     store_households(ctx, families)
     partners = sum(len(f.guardians) - 1 for f in families)
@@ -77,16 +80,12 @@ def demo_data(ctx: DemoContext) -> None:
 # Households
 
 
-def pick_district(ctx: DemoContext, districts: list[District], n: int) -> District:
-    """Give the first families one district each, so every district is used; then by weight.
-
-    Districts with a center are busier and "other" (outside the city) is rare.
-    """
+def pick_district(ctx: DemoContext, districts: list[District], weights: list[float],
+                  n: int) -> District:
+    """Give the first families one district each, so every district is used; then by weight
+    (districts with a center are busier, "other", outside the city, is rare)."""
     if n < len(districts):
         return districts[n]
-    with_center = set(ctx.session.scalars(select(Center.district_id)))
-    weights = [0.3 if d.code == "other" else 1.8 if d.id in with_center else 1.0
-               for d in districts]
     return ctx.rng.choices(districts, weights)[0]
 
 
@@ -116,12 +115,12 @@ def make_household(ctx: DemoContext, n: int, district: District) -> DemoHousehol
         home.guardians.append(guardian_row(ctx, home, district, 2 * n + 1, later))
     for birth in sorted(births):
         person = ctx.names.person(family, latin_first=language != "ja")
+        added = ctx.at(birth, 12) + timedelta(days=14)  # a younger child is added in My data
         home.children.append({
             "name": person.name, "kana": person.kana, "birth_date": birth,
             "sex": rng.choices(("girl", "boy", None), (0.49, 0.49, 0.02))[0],
             "notes": rng.choice(CARE_NOTES) if rng.random() < 0.1 else None,
-            "created_at": max(joined, ctx.at(birth, 12) + timedelta(days=14))
-            if ctx.at(birth, 12) + timedelta(days=14) < ctx.now else joined})
+            "created_at": max(joined, min(added, ctx.now))})
     return home
 
 
