@@ -59,6 +59,8 @@ class Config:
         self.OUTBOX_BATCH_SIZE = int(env.get("OUTBOX_BATCH_SIZE", "50"))
         self.OUTBOX_MAX_ATTEMPTS = int(env.get("OUTBOX_MAX_ATTEMPTS", "12"))
         self.OUTBOX_POLL_SECONDS = float(env.get("OUTBOX_POLL_SECONDS", "1"))
+        # How often a clock waiting for the one-clock lock tries again (cityhall/clock.py).
+        self.CLOCK_LOCK_POLL_SECONDS = float(env.get("CLOCK_LOCK_POLL_SECONDS", "5"))
         self.WEBHOOK_EVENT_RETENTION_DAYS = int(env.get("WEBHOOK_EVENT_RETENTION_DAYS", "14"))
         self.WEBHOOK_MAX_BODY_BYTES = int(env.get("WEBHOOK_MAX_BODY_BYTES", str(1024 * 1024)))
         # Finished outbox rows keep recipients and messages this long (docs/decisions.md).
@@ -119,6 +121,12 @@ def require_production_settings(config: Config) -> None:
         raise ConfigError(found)
 
 
+# argon2id (time cost, memory in KiB, parallelism) for tests only: the cheapest argon2 allows,
+# so signing in costs microseconds rather than the production ~50 ms of CPU. Production
+# never sets PASSWORD_HASH_PARAMETERS and keeps argon2-cffi's defaults (staff/passwords.py).
+TEST_PASSWORD_HASH_PARAMETERS = (1, 8, 1)
+
+
 class TestingConfig(Config):
     """Settings for tests: a given database and the emulator's URL; fixed, public secrets."""
 
@@ -135,6 +143,7 @@ class TestingConfig(Config):
             "LINE_READ_TIMEOUT": 2.0,
             "SESSION_COOKIE_SECURE": False,
             "WTF_CSRF_ENABLED": True,
+            "PASSWORD_HASH_PARAMETERS": TEST_PASSWORD_HASH_PARAMETERS,
         }
         defaults.update(overrides)
         super().__init__(**defaults)
