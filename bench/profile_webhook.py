@@ -71,6 +71,9 @@ def run(url: str, args) -> None:
         client.post("/callback", data=body, headers={"X-Line-Signature": signature,
                                                      "Content-Type": "application/json"})
     wait_drained(app)
+    from bot import webhook
+
+    webhook.shutdown_pool(app)  # the lanes start again, profiled, at the next event
     profiles: list[cProfile.Profile] = []
     original_run = threading.Thread.run
 

@@ -24,13 +24,18 @@ _STOP = object()
 
 
 class EventPool:
-    """N ordered lanes of work; `work(item)` runs on the lane of `key`."""
+    """N ordered lanes of work; `work(items)` runs on the lane of their key.
 
-    def __init__(self, work: Callable[[Any], None], lanes: int, depth: int,
-                 name: str = "webhook") -> None:
-        if lanes < 1 or depth < 1:
+    A lane hands `work` what has queued up on it, up to `batch` items at a time, in order:
+    one item when the pool keeps up, more under load (so the work can share a transaction).
+    """
+
+    def __init__(self, work: Callable[[list[Any]], None], lanes: int, depth: int,
+                 batch: int = 1, name: str = "webhook") -> None:
+        if lanes < 1 or depth < 1 or batch < 1:
             raise ValueError("an event pool needs at least one lane of depth one")
         self._work = work
+        self._batch = batch
         self._queues = [queue.Queue(maxsize=depth) for _ in range(lanes)]
         self._busy = 0
         self._idle = threading.Condition()
@@ -69,16 +74,25 @@ class EventPool:
             thread.join(timeout)
 
     def _run(self, lane: queue.Queue) -> None:
-        while True:
-            item = lane.get()
-            if item is _STOP:
-                return
+        stopping = False
+        while not stopping:
+            items = [lane.get()]
+            while len(items) < self._batch:
+                try:
+                    items.append(lane.get_nowait())
+                except queue.Empty:
+                    break
+            if items[-1] is _STOP:
+                items.pop()
+                stopping = True
+            if not items:
+                continue
             try:
-                self._work(item)
+                self._work(items)
             except Exception:  # the work keeps its own records; a lane must never die
                 log.exception("webhook pool: processing failed outside the event pipeline")
             finally:
                 with self._idle:
-                    self._busy -= 1
+                    self._busy -= len(items)
                     if not self._busy:
                         self._idle.notify_all()

@@ -222,12 +222,13 @@ def event_pool(app: Flask) -> EventPool:
         with _pool_lock:
             pool = app.extensions.get(POOL_KEY)
             if pool is None:
-                def work(raw: dict[str, Any]) -> None:
+                def work(raws: list[dict[str, Any]]) -> None:
                     with app.app_context():
-                        process_recorded(raw)
+                        process_recorded_batch(raws)
 
                 pool = EventPool(work, lanes=app.config.get("WEBHOOK_POOL_THREADS", 4),
-                                 depth=app.config.get("WEBHOOK_POOL_DEPTH", 200))
+                                 depth=app.config.get("WEBHOOK_POOL_DEPTH", 200),
+                                 batch=app.config.get("WEBHOOK_POOL_BATCH", 8))
                 app.extensions[POOL_KEY] = pool
     return pool
 
@@ -294,6 +295,59 @@ def _read_body(limit: int) -> bytes | None:
 def process_recorded(raw: dict[str, Any]) -> str:
     """Process an event the webhook recorded as pending (or one without id), then reply."""
     return process_event(raw, recorded=True)
+
+
+_AGAIN = object()  # an event that failed inside a batch: processed again on its own
+
+
+def process_recorded_batch(raws: list[dict[str, Any]]) -> list[str]:
+    """Process recorded events in order in one transaction, a savepoint each; then reply.
+
+    What queued up on a pool lane under load shares one commit. An event whose handler
+    fails is rolled back to its savepoint and, after the commit, processed again on its
+    own by process_recorded (retries, dead letter), as if alone. If the batch as a whole
+    cannot commit, nothing of it happened and every event is processed on its own.
+    """
+    if len(raws) == 1:
+        return [process_recorded(raws[0])]
+    try:
+        results = _handle_batch(raws)
+    except Exception as exc:  # the commit itself failed: nothing of the batch happened
+        log.warning("a batch of %d events could not commit (%s); processing one by one",
+                    len(raws), describe(exc))
+        return [process_recorded(raw) for raw in raws]
+    outcomes = []
+    for raw, ctx in zip(raws, results):
+        if ctx is _AGAIN:
+            outcomes.append(process_recorded(raw))
+        elif ctx is None:
+            log.info("event %s already processed; not processed again", raw.get("webhookEventId"))
+            outcomes.append(DUPLICATE)
+        else:
+            if ctx.replies and ctx.reply_token:
+                send_reply(ctx)
+            outcomes.append(DONE)
+    return outcomes
+
+
+def _handle_batch(raws: list[dict[str, Any]]) -> list[Any]:
+    results: list[Any] = []
+    with db.transaction() as session:
+        for raw in raws:
+            try:
+                with session.begin_nested():
+                    if not _take(session, raw):
+                        results.append(None)
+                        continue
+                    ctx = EventContext(session=session, event=to_model(raw), raw=raw,
+                                       now=utcnow())
+                    dispatch(ctx)
+                results.append(ctx)
+            except Exception as exc:  # rolled back to its savepoint; alone again later
+                log.info("event %s failed in a batch (%s); it runs again on its own",
+                         raw.get("webhookEventId"), describe(exc))
+                results.append(_AGAIN)
+    return results
 
 
 def process_event(raw: dict[str, Any], replay_of: int | None = None,

@@ -71,6 +71,8 @@ class Config:
         # holding at most WEBHOOK_POOL_DEPTH waiting events (docs/performance.md).
         self.WEBHOOK_POOL_THREADS = int(env.get("WEBHOOK_POOL_THREADS", "4"))
         self.WEBHOOK_POOL_DEPTH = int(env.get("WEBHOOK_POOL_DEPTH", "200"))
+        # Events queued up on one lane share a transaction (a savepoint each), up to this many.
+        self.WEBHOOK_POOL_BATCH = int(env.get("WEBHOOK_POOL_BATCH", "8"))
         # "1": process on the request thread before the 200 (the test configuration).
         self.WEBHOOK_PROCESS_INLINE = env.get("WEBHOOK_PROCESS_INLINE", "0") == "1"
         # A recorded event still pending this long is taken over by the worker's sweep.

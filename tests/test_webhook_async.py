@@ -188,7 +188,7 @@ def test_the_pool_keeps_each_keys_order_and_bounds_its_lanes():
         with lock:
             seen.setdefault(key, []).append(n)
 
-    pool = EventPool(work, lanes=3, depth=2)
+    pool = EventPool(lambda items: [work(i) for i in items], lanes=3, depth=2, batch=4)
     keys = [f"U{i}" for i in range(7)]
     for n in range(20):
         for key in keys:
@@ -262,3 +262,30 @@ def test_rate_limits_are_checked_by_the_control_api_and_the_command_line(line):
     with pytest.raises(SystemExit):
         parse_args(["--rate-limit", "push=fast"])
     assert json.loads(json.dumps(line.set_rate_limits({}))) == {}
+
+
+def test_a_batch_shares_a_transaction_and_a_failing_event_runs_alone(pooled, line, monkeypatch):
+    from bot import dispatch
+    from models.webhook import FailedEvent
+
+    original = dispatch._event_handlers["message"]
+
+    def explode_on_boom(ctx):
+        if ctx.raw["message"]["text"] == "boom":
+            raise RuntimeError("boom")
+        original(ctx)
+
+    monkeypatch.setitem(dispatch._event_handlers, "message", explode_on_boom)
+    user = line.create_user(display_name="一括")["userId"]
+    events = [text_event(user, text) for text in ("一", "boom", "二")]
+    line.issue_reply_tokens(user, [e["replyToken"] for e in events])
+    with pooled.app_context():
+        webhook.record(events)
+        assert webhook.process_recorded_batch(events + [events[0]]) == \
+            [webhook.DONE, webhook.FAILED, webhook.DONE, webhook.DUPLICATE]
+        with db.session() as session:
+            failed = [f.webhook_event_id for f in session.scalars(select(FailedEvent))]
+    assert failed == [events[1]["webhookEventId"]]
+    assert pending_rows(pooled) == []
+    assert len(line.received(user)) == 2
+    assert residents(pooled) == 1
