@@ -289,3 +289,27 @@ def test_a_batch_shares_a_transaction_and_a_failing_event_runs_alone(pooled, lin
     assert pending_rows(pooled) == []
     assert len(line.received(user)) == 2
     assert residents(pooled) == 1
+
+
+def test_two_processors_racing_for_one_recorded_event_process_it_once(pooled, line):
+    user = line.create_user(display_name="競争")["userId"]
+    recorded = text_event(user, "こんにちは")
+    line.issue_reply_tokens(user, [recorded["replyToken"]])
+    with pooled.app_context():
+        webhook.record([recorded])
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def process() -> None:  # a live lane and the recovery sweep, at the same moment
+        with pooled.app_context():
+            barrier.wait()
+            outcomes.append(webhook.process_recorded(recorded))
+
+    threads = [threading.Thread(target=process) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == [webhook.DONE, webhook.DUPLICATE]
+    assert len(line.received(user)) == 1
+    assert residents(pooled) == 1
