@@ -200,6 +200,11 @@ def run(name: str, url: str, args) -> None:
           f"visits {scan:.2f} s | ratio {seconds / scan:.1f}x (goal <= 5x) | {count:,} visits | "
           f"load {before}..{load()}", flush=True)
     print(f"  {name}: {result}; {count / seconds:,.0f} visits/s", flush=True)
+    if name == "postgresql":
+        # The rebuild deleted the 2.3 million change rows the bulk insert's triggers wrote;
+        # autovacuum clears them in production, before the next five-minute run.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE visit_changes")
     extra = [end + timedelta(days=1)]
     insert(engine, visit_rows(extra, centers, args.per_day, count + 1, rng))
     before = load()
@@ -229,7 +234,7 @@ def slow_statements() -> None:
     @event.listens_for(Engine, "after_cursor_execute")
     def after(conn, cursor, statement, parameters, context, executemany):
         took = time.perf_counter() - conn.info["started"].pop()
-        if took > 0.02:
+        if took > float(os.environ.get("BENCH_STATEMENT_SECONDS", "0.02")):
             print(f"    {took:7.3f} s  {' '.join(statement.split())[:150]}", flush=True)
 
 
