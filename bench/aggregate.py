@@ -4,8 +4,8 @@
 [--centers 20] [--per-day 45]` generates visits (about 1 million with the defaults) by bulk
 insert, then times a full rebuild against one plain GROUP BY scan of the raw visits (before
 and after it, the faster counts), an incremental run after one more day of visits, and
-dashboard JSON for a year of one center and of all centers. PostgreSQL runs in a throw-away database created and dropped
-here (CITYHALL_BENCH_POSTGRES_URL names the server). Not a test: the machine is shared.
+dashboard JSON for a year of one center and of all centers. PostgreSQL runs in a throw-away
+database created and dropped here (CITYHALL_BENCH_POSTGRES_URL names the server). Not a test: the machine is shared.
 """
 
 from __future__ import annotations

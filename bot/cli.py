@@ -77,7 +77,8 @@ def richmenu_command(font: str | None, image_out: Path | None) -> None:
     click.echo(f"rich menu {menu_id} {'created and set' if created else 'already set'} as default")
 
 
-webhook_group = AppGroup("webhook", help="Webhook events whose handler failed for good, or that a crash left pending.")
+webhook_group = AppGroup(
+    "webhook", help="Webhook events whose handler failed for good, or that a crash left pending.")
 
 OUTCOME_TEXT = {
     "done": "replayed; replies queued for push",
