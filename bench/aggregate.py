@@ -5,7 +5,8 @@
 insert, then times a full rebuild against one plain GROUP BY scan of the raw visits (before
 and after it, the faster counts), an incremental run after one more day of visits, and
 dashboard JSON for a year of one center and of all centers. PostgreSQL runs in a throw-away
-database created and dropped here (CITYHALL_BENCH_POSTGRES_URL names the server). Not a test: the machine is shared.
+database created and dropped here (CITYHALL_BENCH_POSTGRES_URL names the server). Not a
+test: the machine is shared.
 """
 
 from __future__ import annotations
