@@ -98,9 +98,7 @@ def run(url: str, args) -> None:
     main_profile.disable()
     total = time.perf_counter() - started
     threading.Thread.run = original_run
-    shutdown = getattr(__import__("bot.webhook", fromlist=["x"]), "shutdown_pool", None)
-    if shutdown:
-        shutdown(app)  # the pool threads end, so their profiles are complete
+    webhook.shutdown_pool(app)  # the lanes end, so their profiles are complete
     out = io.StringIO()
     stats = pstats.Stats(main_profile, stream=out)
     for profile in profiles:
@@ -119,9 +117,8 @@ def run(url: str, args) -> None:
 def wait_drained(app) -> None:
     from bot import webhook
 
-    drain = getattr(webhook, "wait_idle", None)
-    if drain:
-        drain(app, timeout=120)
+    if not webhook.wait_idle(app, timeout=120):
+        raise RuntimeError("the webhook pool did not drain in two minutes")
 
 
 if __name__ == "__main__":
