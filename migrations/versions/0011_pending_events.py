@@ -1,15 +1,15 @@
 """processed_events: pending events recorded with their payload before the 200
 
-Revision ID: 0010_pending_events
-Revises: 0009_submission_center
+Revision ID: 0011_pending_events
+Revises: 0010_demo_data
 Create Date: 2026-12-01 13:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010_pending_events'
-down_revision = '0009_submission_center'
+revision = '0011_pending_events'
+down_revision = '0010_demo_data'
 branch_labels = None
 depends_on = None
 
