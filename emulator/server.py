@@ -61,11 +61,14 @@ class EmulatorServer:
 
 
 def run_emulator(channel_secret: str, access_token: str, webhook_url: str | None = None,
-                 host: str = "127.0.0.1", port: int = 8001, quiet: bool = False) -> None:
+                 host: str = "127.0.0.1", port: int = 8001, quiet: bool = False,
+                 rate_limits: dict[str, float] | None = None) -> None:
     """Serve the emulator in the foreground until interrupted."""
     if quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(channel_secret, access_token, webhook_url)
+    if rate_limits:
+        app.extensions["line_emulator"].store.set_rate_limits(rate_limits)
     server = make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
     print(f"LINE emulator on http://{host}:{server.server_port}  "
           f"(chat page: http://{host}:{server.server_port}/chat)", flush=True)
