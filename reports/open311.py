@@ -72,6 +72,7 @@ def services_json():
 def service_definition(code: str):
     """A service's definition: its extra questions (disaster damage has two)."""
     with db.session() as session:
+        services.categories(session)
         category = services.category_by_code(session, code)
         if category is None or not category.active:
             return errors(404, f"unknown service_code {code}")
@@ -191,6 +192,7 @@ def create_request():
     if description and find_forbidden(description, True) is not None:
         return errors(400, "description holds control characters")
     with db.transaction() as session:
+        services.categories(session)  # creates the default categories on a fresh database
         category = services.category_by_code(session, form.get("service_code", ""))
         if category is None or not category.active:
             return errors(400, "unknown service_code")
