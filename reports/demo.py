@@ -78,7 +78,7 @@ def fill(session: Session, now: datetime, boundary: Boundary, year: int, count: 
                                  photos=[(clean.data, clean.width, clean.height, clean.sha256)])
         report = services.file_report(session, new, None, created, boundary=boundary,
                                       local_year=year, source="demo")
-        status = STATES[i % len(STATES)]
+        status = STATES[(i * 7) % len(STATES)]  # mixed across categories and places
         if status != ReportStatus.RECEIVED:
             services.change_status(session, report, status, created + timedelta(days=1),
                                    by="demo", public_comment="対応状況を更新しました",

@@ -49,9 +49,9 @@ CATEGORIES = [
 ]
 
 STATUS_NAMES = {
-    ReportStatus.RECEIVED: N_("Received"),
-    ReportStatus.IN_PROGRESS: N_("In progress"),
-    ReportStatus.DONE: N_("Done"),
+    ReportStatus.RECEIVED: N_("Report received"),
+    ReportStatus.IN_PROGRESS: N_("Work in progress"),
+    ReportStatus.DONE: N_("Fixed (done)"),
     ReportStatus.NOT_OURS: N_("Not handled by the city"),
     ReportStatus.MERGED: N_("Merged into another report"),
 }

@@ -101,10 +101,12 @@ def map_page():
     session = db_session()
     disaster = services.disaster_mode(session)
     now = utcnow()
+    b = boundary().bounds()
     config = {"api": url_for("reports_api.map_json"), "boundary": url_for(".boundary_json"),
               "detail": url_for(".detail", report_id=0).replace("/0", "/{id}"),
               "tiles": current_app.config.get("REPORTS_TILE_URL") or "",
               "attribution": current_app.config.get("REPORTS_TILE_ATTRIBUTION") or "",
+              "bounds": [[b[1], b[0]], [b[3], b[2]]],
               "refresh": DISASTER_REFRESH if disaster else NORMAL_REFRESH,
               "colours": COLOURS,
               "statuses": {s.value: str(STATUS_LABELS[s]) for s in ReportStatus},

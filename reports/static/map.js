@@ -7,7 +7,9 @@
   const box = document.getElementById("report-map");
   if (!box || !window.L) return;
   const config = JSON.parse(box.dataset.config);
-  const map = L.map(box, { preferCanvas: false, zoomControl: true });
+  const map = L.map(box, { zoomControl: true, minZoom: 9, maxZoom: 19 });
+  // A view first: the cluster layer needs one before it takes markers.
+  map.fitBounds(config.bounds);
   if (config.tiles) {
     L.tileLayer(config.tiles, { maxZoom: 19, attribution: config.attribution }).addTo(map);
   }
@@ -18,7 +20,6 @@
   fetch(config.boundary, { credentials: "same-origin" }).then((r) => r.json()).then((shape) => {
     const outline = L.geoJSON(shape, { style: { color: "#1a237e", weight: 2, fill: false } });
     outline.addTo(map);
-    map.fitBounds(outline.getBounds());
   });
 
   function label(row) {
@@ -71,7 +72,8 @@
 
   function load() {
     fetch(config.api + window.location.search, { credentials: "same-origin" })
-      .then((r) => r.json()).then(render);
+      .then((r) => r.json()).then(render)
+      .catch((error) => console.error("reports map:", error && error.stack ? error.stack : error));
   }
   load();
   if (config.refresh > 0) window.setInterval(load, config.refresh * 1000);
