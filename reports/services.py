@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import String, and_, case, false, func, insert, or_, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -409,21 +409,23 @@ def filtered(query, f: Filters):
     return query
 
 
-def map_rows(session: Session, scope, f: Filters, now: datetime) -> list[list[Any]]:
+def map_rows(session: Session, scope, f: Filters, now: datetime) -> list[tuple[Any, ...]]:
     """Return compact rows for the map: id, lat, lon, status, category code, overdue, receipt.
 
-    One query of plain columns (no ORM objects): 50,000 rows stay well under the goal.
+    One query of plain columns, the overdue test done by the database and no per-row type
+    conversion (the status is read as its stored text): 50,000 rows stay under the goal.
     """
-    targets = dict(session.execute(select(ReportCategory.id, ReportCategory.target_days)).all())
-    codes = dict(session.execute(select(ReportCategory.id, ReportCategory.code)).all())
-    query = filtered(select(Report.id, Report.latitude, Report.longitude, Report.status,
-                            Report.category_id, Report.created_at, Report.receipt_no)
+    cutoffs = [(Report.category_id == cid, now - timedelta(days=days)) for cid, days in
+               session.execute(select(ReportCategory.id, ReportCategory.target_days))]
+    late = and_(Report.status.in_(OPEN_STATUSES), Report.created_at < case(*cutoffs)) \
+        if cutoffs else false()
+    query = filtered(select(Report.id, Report.latitude, Report.longitude,
+                            type_coerce(Report.status, String), ReportCategory.code,
+                            case((late, True), else_=False), Report.receipt_no)
+                     .join(ReportCategory, ReportCategory.id == Report.category_id)
                      .where(scope), f).order_by(Report.id)
-    rows = []
-    for rid, lat, lon, status, cat, created, receipt in session.execute(query):
-        late = status in OPEN_STATUSES and now - created > timedelta(days=targets[cat])
-        rows.append([rid, round(lat, 6), round(lon, 6), status.value, codes[cat], late, receipt])
-    return rows
+    return [(rid, round(lat, 6), round(lon, 6), status, code, bool(late), receipt)
+            for rid, lat, lon, status, code, late, receipt in session.execute(query)]
 
 
 def overdue_count(session: Session, scope, now: datetime) -> int:
