@@ -61,7 +61,7 @@ def drain(app) -> None:
 
 
 def file_direct(app, code: str, point=INSIDE, when: datetime | None = None,
-                user_id: str | None = None, public: bool = False) -> int:
+                user_id: str | None = None, public: bool = False, photo: bytes | None = None) -> int:
     """Store a report without the chat (arranging a test); return its id."""
     from models import utcnow
 
@@ -69,8 +69,12 @@ def file_direct(app, code: str, point=INSIDE, when: datetime | None = None,
         category = next(c for c in services.categories(session) if c.code == code)
         resident = session.scalars(select(ResidentRow).where(
             ResidentRow.line_user_id == user_id)).first() if user_id else None
-        report = services.file_report(session, services.NewReport(category, *point,
-                                                                  comment="穴"),
+        from reports import photos
+
+        cleaned = [photos.clean(photo)] if photo else []
+        report = services.file_report(session, services.NewReport(
+            category, *point, comment="穴",
+            photos=[(c.data, c.width, c.height, c.sha256) for c in cleaned]),
                                       resident, when or utcnow(), boundary=load_boundary(),
                                       local_year=2026, source="demo")
         report.public = public

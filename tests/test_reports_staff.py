@@ -15,7 +15,7 @@ from cityhall.db import db
 from models import OutboxMessage, Resident, utcnow
 from models.report import Report, ReportStatus
 from reports.geo import load_boundary
-from tests.reports_support import INSIDE, INSIDE_HACHIYA, file_direct
+from tests.reports_support import INSIDE, INSIDE_HACHIYA, file_direct, gps_jpeg
 from tests.staff_support import StaffClient, audit_actions, staff_app  # noqa: F401
 
 OPEN311_FIELDS = {"service_request_id", "status", "status_notes", "service_name", "service_code",
@@ -182,3 +182,22 @@ def test_open311_post_needs_an_api_key_and_a_point_in_the_city(staff_app):
     outside = client.post("/open311/v2/requests.json",
                           data={**form, "api_key": "partner-key", "lat": "35.0"})
     assert outside.status_code == 400 and outside.get_json()[0]["code"] == 400
+
+
+def test_media_url_appears_only_once_staff_publish_and_carries_no_exif(staff_app):
+    from PIL import Image
+
+    report = file_direct(staff_app, "road", photo=gps_jpeg())
+    client = staff_app.test_client()
+    assert client.get("/open311/v2/requests.json").get_json() == []
+    assert client.get("/open311/v2/media/R-2026-000001.jpg").status_code == 404
+    roads = signed_in(staff_app, "roads")
+    assert roads.post(f"/staff/reports/{report}/publish", {"pu-public": "y"}).status_code == 302
+    listed = client.get("/open311/v2/requests.json").get_json()
+    assert listed[0]["media_url"] == "http://localhost/open311/v2/media/R-2026-000001.jpg"
+    photo = client.get("/open311/v2/media/R-2026-000001.jpg")
+    assert photo.mimetype == "image/jpeg" and b"SecretCam" not in photo.data
+    assert not Image.open(io.BytesIO(photo.data)).getexif()
+    assert roads.post(f"/staff/reports/{report}/publish", {}).status_code == 302
+    assert client.get("/open311/v2/media/R-2026-000001.jpg").status_code == 404
+    assert "report.publish" in audit_actions(staff_app)
