@@ -265,3 +265,30 @@ def test_geometry_boundary_and_distances():
     holed = parse_boundary({"type": "Polygon", "coordinates": [
         [[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]], [[4, 4], [6, 4], [6, 6], [4, 6], [4, 4]]]})
     assert holed.contains(1, 1) and not holed.contains(5, 5) and not holed.contains(11, 5)
+
+
+def test_two_staff_closing_at_once_push_once(app, line):
+    """Both take the row lock in turn; the second sees "done" already and pushes nothing."""
+    import threading
+
+    seed_city(app)
+    with app.app_context(), db.transaction() as session:
+        session.add(__import__("models").Resident(line_user_id="Urace", language="ja"))
+    report_id = file_direct(app, "road", user_id="Urace")
+    barrier, results = threading.Barrier(2), []
+
+    def close() -> None:
+        with app.app_context(), db.transaction() as session:
+            barrier.wait()
+            report = services.lock(session, report_id)
+            results.append(services.change_status(session, report, ReportStatus.DONE, utcnow(),
+                                                  by="roads"))
+
+    threads = [threading.Thread(target=close) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == [False, True]
+    with app.app_context(), db.session() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
