@@ -111,7 +111,12 @@ def run_demo(port: int, emulator_port: int) -> int:
 def _serve(processes: dict[str, subprocess.Popen], env: dict[str, str], port: int,
            emulator_port: int, admin_password: str, totp_secret: str) -> int:
     """Set up the emulator, print the banner and wait until a process exits or Ctrl-C."""
-    set_up_emulator(env, f"http://127.0.0.1:{emulator_port}")
+    emulator_url = f"http://127.0.0.1:{emulator_port}"
+    set_up_emulator(env, emulator_url)
+    # Kiosk codes rotate: keep the scan menu's codes current while the demo runs.
+    processes["scan-targets"] = subprocess.Popen(
+        [sys.executable, "-m", "cityhall", "scan-targets", "--post", emulator_url, "--follow"],
+        env=env, stdout=subprocess.DEVNULL)
     click.echo(f"""
 Smartphone City Hall demo is running:
   LINE chat (emulator):  http://127.0.0.1:{emulator_port}/chat
@@ -119,7 +124,8 @@ Smartphone City Hall demo is running:
   Admin's 2FA secret:    {totp_secret}  (add it to an authenticator app for the 6-digit code)
   Health:                http://127.0.0.1:{port}/healthz
 Centers are open around the clock in this demo (real hours apply outside it), so check-in
-works whenever you try it: open the chat's scan menu and pick a center's poster.
+works whenever you try it: open the chat's scan menu and pick a center's poster, or the
+west center's kiosk screen (its code rotates every two minutes; the menu keeps it current).
 Press Ctrl-C to stop everything.
 """)
     while all(p.poll() is None for p in processes.values()):

@@ -16,7 +16,6 @@ from sqlalchemy import ColumnElement, delete, false, func, insert, or_, select, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import messages
 from bot.flows.fields import AnswerView, kind_of
 from bot.flows.registry import forms
 from bot.flows.schema import Field, Form
@@ -24,6 +23,7 @@ from bot.outbox import enqueue
 from cityhall.city import City
 from cityhall.i18n import translate
 from models import Center, Resident
+from residents import cards
 from models.application import ReceiptCounter, StatusChange, Submission, SubmissionStatus, Upload
 from models.conversation import Conversation
 from models.household import Child, Household
@@ -279,16 +279,22 @@ def _notify(session: Session, submission: Submission, change: StatusChange) -> N
 
 
 def status_message(submission: Submission, change: StatusChange, language: str) -> dict[str, Any]:
-    """Build the message that tells a resident their application's new status."""
+    """Build the card that tells a resident their application's new status."""
     form = forms().get(submission.form_id)
     title = (form.title.get(language) or form.title["ja"]) if form else submission.form_id
+    label = status_label(change.status, language)
     lines = [translate(language, "Your application \"%(title)s\" (receipt %(receipt)s) is now: "
                                  "%(status)s", title=title, receipt=submission.receipt_no,
-                       status=status_label(change.status, language))]
+                       status=label)]
     if change.comment:
         lines.append(translate(language, "Message from the city: %(comment)s",
                                comment=change.comment))
-    return messages.text("\n".join(lines))
+
+    def t(message: str, **variables: object) -> str:
+        return translate(language, message, **variables)
+    return cards.status(t, title=title, receipt_no=submission.receipt_no,
+                        status_value=change.status.value, status_label=label,
+                        comment=change.comment, alt_text="\n".join(lines))
 
 
 # Erasure
