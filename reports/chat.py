@@ -162,7 +162,7 @@ def ask_collect(ctx: EventContext, draft: ReportDraft) -> dict[str, Any]:
     if not has_place:
         items.append(device("location", ctx.t("Send location")))
     if count and has_place:
-        done = ctx.t("Done")
+        done = ctx.t("That's all")
         items.append(messages.postback_item(done, Answer("collect", "done"), done))
     return messages.text(text, quick_replies=[*items, cancel_item(ctx)])
 
@@ -438,7 +438,7 @@ def took_text(ctx: EventContext, draft: ReportDraft, text: str) -> None:
 def took_address(ctx: EventContext, draft: ReportDraft, body: str) -> None:
     if "latitude" in draft.data:
         ctx.reply(messages.text(ctx.t("The place is already received. Send photos, or tap "
-                                      "\"Done\".")), prompt(ctx, draft))
+                                      "\"That's all\".")), prompt(ctx, draft))
         return
     point = place_from_address(ctx, body) if body else None
     if point is None:

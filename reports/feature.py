@@ -7,7 +7,8 @@ import os
 from flask import Flask
 
 from cityhall.features import Feature
-from reports import chat, cli, open311, staff_views
+from reports import chat, cli, open311, services, staff_views
+from residents.signals import registration_erasing
 
 # name -> (environment variable, default)
 SETTINGS = {
@@ -19,11 +20,12 @@ SETTINGS = {
 
 
 def setup(app: Flask) -> None:
-    """Fill in the feature's settings the configuration object did not set."""
+    """Fill in the feature's settings; forget a resident whose registration is erased."""
     for name, (variable, default) in SETTINGS.items():
         if name not in app.config:
             app.config[name] = os.environ.get(variable, default)
     open311.init_app(app)
+    registration_erasing.connect(services.erase_resident)
 
 
 feature = Feature(

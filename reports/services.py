@@ -474,3 +474,15 @@ def to_geojson(rows: list[dict[str, Any]]) -> dict[str, Any]:
                           "properties": {k: v for k, v in row.items()
                                          if k not in ("latitude", "longitude")}}
                          for row in rows]}
+
+
+def erase_resident(resident: Resident, *, session: Session, **_: object) -> None:
+    """On residents' registration_erasing: the reports stay (the city must fix the road), but
+    they no longer name the resident, who follows nothing and has no draft any more."""
+    from models.report import ReportDraft, ReportDraftPhoto
+
+    session.execute(update(Report).where(Report.resident_id == resident.id)
+                    .values(resident_id=None, contact_ok=False)
+                    .execution_options(synchronize_session=False))
+    for model in (ReportFollower, ReportDraft, ReportDraftPhoto):
+        session.execute(model.__table__.delete().where(model.resident_id == resident.id))

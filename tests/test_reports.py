@@ -292,3 +292,20 @@ def test_two_staff_closing_at_once_push_once(app, line):
     assert sorted(results) == [False, True]
     with app.app_context(), db.session() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_erasing_a_registration_unlinks_reports_follows_and_drafts(city, app, line):
+    reporter, receipt = report_one(line)
+    other = file_direct(app, "park", point=INSIDE_HACHIYA)
+    with app.app_context(), db.transaction() as session:
+        from models import Resident as ResidentRow
+        from residents.services import delete_registration
+
+        resident = session.scalars(select(ResidentRow).where(
+            ResidentRow.line_user_id == reporter.user_id)).one()
+        services.follow(session, session.get(Report, other), resident, utcnow())
+        delete_registration(session, resident, utcnow())
+    with app.app_context(), db.session() as session:
+        report = report_by_receipt(session, receipt)
+        assert report.resident_id is None and not report.contact_ok
+        assert session.scalar(select(func.count()).select_from(ReportFollower)) == 0
