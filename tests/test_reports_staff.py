@@ -201,3 +201,22 @@ def test_media_url_appears_only_once_staff_publish_and_carries_no_exif(staff_app
     assert roads.post(f"/staff/reports/{report}/publish", {}).status_code == 302
     assert client.get("/open311/v2/media/R-2026-000001.jpg").status_code == 404
     assert "report.publish" in audit_actions(staff_app)
+
+
+def test_admin_routes_a_category_and_switches_disaster_mode(staff_app):
+    ids = arrange(staff_app)
+    admin = signed_in(staff_app, "admin")
+    assert admin.post("/staff/reports/categories/road", {
+        "c1-department": "citizens", "c1-target_days": "5"}).status_code == 302
+    assert "report_category.update" in audit_actions(staff_app)
+    assert admin.post("/staff/reports/categories/road", {
+        "c1-department": "citizens", "c1-target_days": "0"}).status_code == 400
+    assert signed_in(staff_app, "roads").get("/staff/reports/categories").status_code == 403
+    assert "data-config" in admin.get("/staff/reports/").get_data(as_text=True)
+    assert admin.post("/staff/reports/disaster", {"on": "y"}).status_code == 302
+    page = admin.get("/staff/reports/").get_data(as_text=True)
+    assert "district-counts" in page and "&#34;refresh&#34;: 15" in page
+    assert ids["road"]  # the report filed before the change keeps its department
+    with staff_app.app_context(), db.session() as session:
+        assert session.get(Report, ids["road"]).department_id != \
+            session.get(Report, ids["dumping"]).department_id
