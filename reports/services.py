@@ -71,12 +71,12 @@ class ReportRefused(ValueError):
 def seed_categories(session: Session) -> None:
     """Create the categories that are missing; never change what admins edited."""
     departments = {d.code: d for d in session.scalars(select(Department))}
-    have = set(session.scalars(select(ReportCategory.code)))
     for position, (code, ja, en, dept, days) in enumerate(CATEGORIES):
-        if code not in have and dept in departments:
-            session.add(ReportCategory(code=code, name_ja=ja, name_en=en, target_days=days,
-                                       department_id=departments[dept].id, position=position))
-    session.flush()
+        if dept in departments:  # an upsert: two first uses at once create each row once
+            session.execute(dialect_insert(session)(ReportCategory).values(
+                code=code, name_ja=ja, name_en=en, target_days=days, active=True,
+                department_id=departments[dept].id, position=position)
+                .on_conflict_do_nothing(index_elements=["code"]))
 
 
 def categories(session: Session, *, disaster_first: bool = False) -> list[ReportCategory]:
