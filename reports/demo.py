@@ -67,6 +67,8 @@ def fill(session: Session, now: datetime, boundary: Boundary, year: int, count: 
         return 0
     rng = random.Random(seed)
     cats = services.categories(session)
+    if not cats:  # no departments yet (`cityhall seed` makes them)
+        return 0
     for i in range(count):
         category = cats[i % len(cats)]
         lat, lon = random_point(boundary, rng)
@@ -87,3 +89,15 @@ def fill(session: Session, now: datetime, boundary: Boundary, year: int, count: 
         report.public = i % 3 == 0
     session.flush()
     return count
+
+
+def demo_data(ctx) -> None:
+    """`cityhall demo-data`: the fifty reports, through the features' demo-data hook."""
+    from flask import current_app, has_app_context
+
+    from reports.geo import load_boundary
+
+    path = current_app.config.get("CITYHALL_BOUNDARY") if has_app_context() else None
+    added = fill(ctx.session, ctx.now, load_boundary(path or None), ctx.today.year,
+                 seed=ctx.rng.randrange(1 << 30))
+    ctx.note(f"{added} reports with drawn photos, in every state")

@@ -7,7 +7,7 @@ import os
 from flask import Flask
 
 from cityhall.features import Feature
-from reports import chat, cli, open311, services, staff_views
+from reports import chat, cli, demo, open311, services, staff_views
 from residents.signals import registration_erasing
 
 # name -> (environment variable, default)
@@ -36,5 +36,6 @@ feature = Feature(
     nav=staff_views.NAV,
     cli=[cli.reports_group],
     translations=Feature.folder(__file__, "translations"),
+    demo_data=demo.demo_data,
     setup=setup,
 )

@@ -95,23 +95,29 @@ def status_label(status: SubmissionStatus, language: str) -> str:
 
 
 def next_receipt_no(session: Session, prefix: str, year: int) -> str:
-    """Take the next number of the (prefix, year) counter, e.g. A-2026-000123.
+    """Take the next number of the (prefix, year) counter, e.g. A-2026-000123."""
+    return reserve_receipt_nos(session, prefix, year, 1)[0]
+
+
+def reserve_receipt_nos(session: Session, prefix: str, year: int, count: int) -> list[str]:
+    """Take the next `count` numbers of the (prefix, year) counter in one update.
 
     The UPDATE holds the counter row's lock until commit, so concurrent submissions queue
     for it and never share a number; the first of a year creates the row.
     """
     bump = (update(ReceiptCounter)
             .where(ReceiptCounter.prefix == prefix, ReceiptCounter.year == year)
-            .values(last=ReceiptCounter.last + 1).returning(ReceiptCounter.last))
-    number = session.execute(bump).scalar()
-    if number is None:
+            .values(last=ReceiptCounter.last + count).returning(ReceiptCounter.last))
+    last = session.execute(bump).scalar()
+    if last is None:
         try:
             with session.begin_nested():
-                session.execute(insert(ReceiptCounter).values(prefix=prefix, year=year, last=1))
-            number = 1
+                session.execute(insert(ReceiptCounter).values(prefix=prefix, year=year,
+                                                              last=count))
+            last = count
         except IntegrityError:  # another transaction created it first
-            number = session.execute(bump).scalar()
-    return f"{prefix}-{year}-{number:06d}"
+            last = session.execute(bump).scalar()
+    return [f"{prefix}-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
 
 
 def submit_application(session: Session, form: Form, resident: Resident,

@@ -1,7 +1,7 @@
 """reports: categories routed to departments, reports, photos, history, followers, drafts
 
-Revision ID: 0010_reports
-Revises: 0009_submission_center
+Revision ID: 0011_reports
+Revises: 0010_demo_data
 Create Date: 2026-12-01 13:00:00
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = '0010_reports'
-down_revision = '0009_submission_center'
+revision = '0011_reports'
+down_revision = '0010_demo_data'
 branch_labels = None
 depends_on = None
 
