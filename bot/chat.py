@@ -68,7 +68,13 @@ def registration_offer(ctx: EventContext) -> list[dict[str, Any]] | None:
 
 @router.command("cancel", "キャンセル", "やめる", "中止", interrupts=False)
 def cancel(ctx: EventContext, _text: str) -> None:
-    """Cancel the running form, wherever it is."""
+    """Cancel the running form, wherever it is (else a feature's own conversation)."""
+    from cityhall.features import current
+
+    if engine.active(ctx.session, ctx.resident()) is None and any(
+            conv.cancel(ctx) for conv in current().routes.conversations.values()
+            if conv.cancel is not None):
+        return
     engine.cancel(ctx)
 
 

@@ -26,6 +26,9 @@ from bot.postback import PostbackData
 TextHandler = Callable[[Any, str], None]
 ActionHandler = Callable[[Any, Any], None]
 MenuHandler = Callable[[Any], None]
+# A feature's own conversation: takes any message (text, image, location), True if it did.
+ConversationHandler = Callable[[Any, Any], bool]
+ConversationCancel = Callable[[Any], bool]
 
 
 class DuplicateRegistration(RuntimeError):
@@ -74,6 +77,14 @@ class MenuArea:
     origin: str
 
 
+@dataclass(frozen=True)
+class ChatConversation:
+    name: str
+    handler: ConversationHandler
+    cancel: ConversationCancel | None
+    origin: str
+
+
 @dataclass
 class Router:
     """A feature's chat entry points; `include_router` nests another router after them."""
@@ -83,6 +94,7 @@ class Router:
     patterns: list[Pattern] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     menu_areas: list[MenuArea] = field(default_factory=list)
+    conversations: list[ChatConversation] = field(default_factory=list)
     children: list[Router] = field(default_factory=list)
 
     def command(self, *words: str, interrupts: bool = True) -> Callable[[TextHandler], TextHandler]:
@@ -124,6 +136,19 @@ class Router:
             return fn
         return register
 
+    def conversation(self, name: str, *, cancel: ConversationCancel | None = None
+                     ) -> Callable[[ConversationHandler], ConversationHandler]:
+        """Offer every message (photos and locations too) to a feature's own conversation.
+
+        Tried after the running form and before the late text patterns; the handler returns
+        True when the message was its to answer. `cancel(ctx)` ends that conversation on
+        "cancel" when no form is running, returning True when there was one to end.
+        """
+        def register(fn: ConversationHandler) -> ConversationHandler:
+            self.conversations.append(ChatConversation(name, fn, cancel, origin(fn, self.name)))
+            return fn
+        return register
+
     def include_router(self, router: Router) -> Router:
         """Route through another router after this one's own entries."""
         self.children.append(router)
@@ -149,6 +174,7 @@ class ChatRoutes:
     patterns: list[Pattern] = field(default_factory=list)
     actions: dict[str, Action] = field(default_factory=dict)
     menu: dict[str, MenuArea] = field(default_factory=dict)
+    conversations: dict[str, ChatConversation] = field(default_factory=dict)
 
     @classmethod
     def build(cls, routers: Iterable[Router]) -> ChatRoutes:
@@ -172,6 +198,8 @@ class ChatRoutes:
             _claim(self.actions, "postback action", action.data.prefix, action)
         for area in router.menu_areas:
             _claim(self.menu, "rich-menu area", area.key, area)
+        for conv in router.conversations:
+            _claim(self.conversations, "chat conversation", conv.name, conv)
 
     def match_pattern(self, text: str, before_form: bool) -> Pattern | None:
         """Return the first pattern of this kind the text matches."""

@@ -72,6 +72,7 @@ EXPECTED_TAPS = {
     "register": "保護者（あなた）のお名前を送ってください。",
     "apply": "どの申し込みをしますか？",
     "mydata": "まだ登録されていません。",
+    "report": "何を通報しますか？種類を選んでください。",
 }
 
 
@@ -89,8 +90,8 @@ def test_every_menu_area_answers(live_app, line, item, ja):
 def test_coming_soon_in_english(live_app, line):
     person = Resident(line, name="Alex", language="en")
     person.follow()
-    person.menu("report")
-    assert person.last() == "\"Report\" is coming soon. Thank you for waiting!"
+    person.menu("events")
+    assert person.last() == "\"Events\" is coming soon. Thank you for waiting!"
 
 
 def test_forms_list_and_show():

@@ -24,7 +24,10 @@ from cityhall.db import db
 from models import Base, Resident, utcnow
 from models.application import Submission, SubmissionStatus
 from models.center import Center
+from models.report import Report
 from models.staff import RecoveryCode, StaffUser
+from reports.staff_views import MergeForm, PassForm
+from reports.staff_views import StatusForm as ReportStatusForm
 from residents import services as resident_services
 from residents.staff_views import StatusForm, version_of
 from staff.admin.forms import (CenterForm, DepartmentForm, DistrictForm, UserCreateForm,
@@ -57,6 +60,9 @@ NO_TYPED_TEXT = {
     "staff.login_code": "CodeForm, checked at staff.two_factor_off",
     "staff.two_factor": "CodeForm, checked at staff.two_factor_off",
     "staff.two_factor_recovery_codes": "CodeForm, checked at staff.two_factor_off",
+    "reports_staff.publish": "a checkbox",
+    "reports_staff.disaster": "a checkbox",
+    "reports_staff.edit_category": "a department choice and a number of days",
 }
 RECOVERY_CODE = "abcd-efgh-jkmn-pqrs-tuvw-xyz2"
 
@@ -105,6 +111,23 @@ def submission_path(app) -> str:
         found = session.scalar(select(Submission.id)
                                .where(Submission.receipt_no == "T-2026-000001"))
     return f"/staff/applications/{found}/status"
+
+
+def two_reports(app) -> dict[str, str]:
+    """File two road reports (R-2026-000001 and R-2026-000002) for the reports' forms."""
+    from tests.reports_support import INSIDE_HACHIYA, file_direct
+
+    file_direct(app, "road")
+    file_direct(app, "road", point=INSIDE_HACHIYA)
+    return {}
+
+
+def report_path(action: str) -> Callable:
+    def path(app) -> str:
+        with app.app_context(), db.session() as session:
+            found = session.scalar(select(Report.id).where(Report.receipt_no == "R-2026-000001"))
+        return f"/staff/reports/{found}/{action}"
+    return path
 
 
 HOURS = {f"{day}_{end}": time for day in ("mon", "tue", "wed", "thu", "fri")
@@ -172,6 +195,14 @@ CASES = [
     Case("applications_staff.change_status", StatusForm,
          {"comment": "受け付けました。\r\n確認します。"}, {"status": "in_review"},
          submission_path, arrange=submission_version),
+    Case("reports_staff.change_status", ReportStatusForm,
+         {"public_comment": "対応します。\r\n来週補修します。", "internal_note": "業者手配済み",
+          "passed_to": "岐阜県"}, {"status": "in_progress"}, report_path("status"), prefix="st",
+         arrange=two_reports),
+    Case("reports_staff.pass_report", PassForm, {"note": "公園の遊具のため"},
+         {"department": "citizens"}, report_path("pass"), prefix="pa", arrange=two_reports),
+    Case("reports_staff.merge", MergeForm, {"keep": "R-2026-000002"}, {}, report_path("merge"),
+         prefix="me", arrange=two_reports),
     Case("staff.two_factor_off", CodeForm, {"code": RECOVERY_CODE}, {},
          "/staff/account/two-factor/off", prefix="off",
          arrange=optional_second_factor_with_a_known_recovery_code),

@@ -68,6 +68,8 @@ def handle(ctx: EventContext) -> None:
         return
     if engine.handle_message(ctx, inp):
         return
+    if any(conv.handler(ctx, inp) for conv in routes().conversations.values()):
+        return
     if inp.kind == "text" and run_pattern(ctx, body, before_form=False):
         return
     ctx.reply(help_text(ctx))
