@@ -1,7 +1,7 @@
 """reports: categories routed to departments, reports, photos, history, followers, drafts
 
-Revision ID: 0011_reports
-Revises: 0010_demo_data
+Revision ID: 0012_reports
+Revises: 0011_pending_events
 Create Date: 2026-12-01 13:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = '0011_reports'
+revision = '0012_reports'
 down_revision = '0011_pending_events'
 branch_labels = None
 depends_on = None
