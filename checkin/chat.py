@@ -19,6 +19,7 @@ from bot.postback import PostbackData
 from bot.router import Router
 from checkin import services
 from checkin.services import CheckinRefused, ScanResult
+from checkin.signals import checked_in_reply
 from models import Center
 from models.household import Child
 from models.visit import Visit
@@ -150,6 +151,9 @@ def checked_in(ctx: EventContext, result: ScanResult) -> dict[str, Any]:
                        center=result.center.name(ctx.language),
                        time=clock(ctx, result.visit.checked_in_at),
                        names=child_names(ctx, result.visit)))
+    for _listener, extra in checked_in_reply.send(result.visit, session=ctx.session,
+                                                  language=ctx.language):
+        lines += list(extra or [])
     lines.append(ctx.t("Scan the same QR code again when you leave."))
     return messages.text("\n".join(lines))
 

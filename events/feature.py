@@ -1,0 +1,42 @@
+"""The events feature: reservations in two taps, a waitlist that fills itself, reminders,
+attendance from check-in, suggestions at check-out, and the evidence to plan the next events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from checkin.signals import checked_in_reply, visit_ended, visit_started
+from cityhall.city import current_city
+from cityhall.features import Feature
+from events import chat, charts, jobs, services, staff_views
+from events.cli import events_group
+from residents.signals import registration_erasing
+
+
+def _after_visit(visit: Any, **values: Any) -> None:
+    """Suggest an event at check-out (the city's settings come from the running app)."""
+    services.suggest_after_visit(visit, city=current_city(), **values)
+
+
+def setup(_app: Flask) -> None:
+    """Attendance on check-in, the check-in reply's mention, suggestions, erasure."""
+    visit_started.connect(services.mark_attendance)
+    checked_in_reply.connect(services.attendance_lines)
+    visit_ended.connect(_after_visit)
+    registration_erasing.connect(services.erase_household)
+
+
+feature = Feature(
+    name="events",
+    requires=("staff", "residents", "checkin"),
+    blueprints=lambda: [staff_views.bp],
+    router=chat.router,
+    jobs=[jobs.event_offers, jobs.event_reminders],
+    charts=charts.CHARTS,
+    nav=staff_views.NAV,
+    cli=[events_group],
+    translations=Feature.folder(__file__, "translations"),
+    setup=setup,
+)
