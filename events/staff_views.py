@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, RadioField,
-                     SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField,
+                     SelectChoice, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField,
                      TimeField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -80,8 +80,8 @@ class EventForm(StaffForm):
                                             _after_start])
     capacity = IntegerField(_l("Capacity"), validators=[
         DataRequired(_l("Please enter the capacity.")), NumberRange(min=1, max=10000)])
-    unit = RadioField(_l("Capacity counts"), choices=[("children", _l("children")),
-                                                      ("families", _l("families"))],
+    unit = RadioField(_l("Capacity counts"), choices=[SelectChoice("children", _l("children")),
+                                                      SelectChoice("families", _l("families"))],
                       default="children", validators=[DataRequired()])
     min_age_months = IntegerField(_l("Youngest age (months, at the event date)"),
                                   validators=[Optional(), NumberRange(min=0, max=240)])
@@ -158,8 +158,8 @@ def index():
 
 def _choices(form: EventForm) -> None:
     session = db_session()
-    form.center.choices = [(c.code, c.name_ja) for c in scoped_centers(session)]
-    form.districts.choices = [(d.code, d.name_ja) for d in
+    form.center.choices = [SelectChoice(c.code, c.name_ja) for c in scoped_centers(session)]
+    form.districts.choices = [SelectChoice(d.code, d.name_ja) for d in
                               session.scalars(select(District).order_by(District.id))]
 
 
