@@ -9,8 +9,15 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from checkin import services as checkin
 from cityhall.city import current_city
-from models import utcnow
+from cityhall.db import db
+from events import services
+from events.buttons import Reserve, Wait
+from models import Center, utcnow
+from models.event import Event, Reservation
+from models.household import Guardian
+from models.visit import Visit
 from tests.checkin_support import open_all_day, scan_text
 from tests.events_support import (bubble_titles, drain, event_row, last_flex, make_event,
                                   member, press, pushes, reservations, run, waitlist)
@@ -117,11 +124,8 @@ def test_cancelling_after_the_deadline_is_refused_with_the_reason(city, app, lin
     person.menu("events")
     press(person, "予約する")
     person.say("予約")
-    with app.app_context():
-        from cityhall.db import db
-        from models.event import Event
-        with db.transaction() as session:
-            session.get(Event, event).cancel_deadline = utcnow() - timedelta(minutes=1)
+    with app.app_context(), db.transaction() as session:
+        session.get(Event, event).cancel_deadline = utcnow() - timedelta(minutes=1)
     press(person, "取消：親子リトミック")
     assert person.last().startswith("キャンセル期限（")
     assert "センターにご連絡ください" in person.last()
@@ -134,7 +138,6 @@ def test_booking_window_and_a_stale_button(city, app, line):
     event = make_event(app, capacity=4, opens_at=utcnow() + timedelta(days=1))
     person.menu("events")
     assert person.last() == "いま予約できるイベントはありません。"
-    from events.buttons import Reserve
     person.postback(Reserve(event).pack())
     assert person.last().startswith("このイベントの予約受付は")
     person.postback("ev.reserve:notanumber")
@@ -155,7 +158,6 @@ def test_a_full_event_takes_one_waitlist_entry_per_household(city, app, line):
     assert "キャンセル待ちに登録しました（1番目）" in second.last()
     press(second, "予約の確認")
     assert second.last().startswith("キャンセル待ち1番目：親子リトミック")
-    from events.buttons import Wait
     second.postback(Wait(event).pack())
     assert "すでにキャンセル待ちに登録済みです（1番目）" in second.last()
     [entry] = waitlist(app, event)
@@ -229,18 +231,14 @@ def test_no_offer_after_the_event_starts_and_the_waitlist_closes_unmet(city, app
     press(holder, "予約する")
     waiting.menu("events")
     press(waiting, "キャンセル待ちに登録")
-    with app.app_context():
-        from cityhall.db import db
-        from events import services
-        from models.event import Event, Reservation
-        with db.transaction() as session:
-            starts = session.get(Event, event).starts_at
-            reservation = session.scalars(select(Reservation)).one()
-            # Staff cancel it by hand after the start (the resident's deadline has passed).
-            services._end_reservation(session, reservation, starts + timedelta(minutes=5),
-                                      "cancelled")
-            offered = services.offer_free_places(session, event, starts + timedelta(minutes=5),
-                                                 city=current_city())
+    with app.app_context(), db.transaction() as session:
+        starts = session.get(Event, event).starts_at
+        reservation = session.scalars(select(Reservation)).one()
+        # Staff cancel it by hand after the start (the resident's deadline has passed).
+        services._end_reservation(session, reservation, starts + timedelta(minutes=5),
+                                  "cancelled")
+        offered = services.offer_free_places(session, event, starts + timedelta(minutes=5),
+                                             city=current_city())
     assert offered == []
     run(app, "event-offers", starts + timedelta(minutes=6))
     assert [w["status"] for w in waitlist(app, event)] == ["unmet"]
@@ -273,13 +271,9 @@ def test_cancelling_an_event_tells_every_reserved_and_waiting_family(city, app, 
     press(holder, "予約する")
     waiting.menu("events")
     press(waiting, "キャンセル待ちに登録")
-    with app.app_context():
-        from cityhall.db import db
-        from events import services
-        from models.event import Event
-        with db.transaction() as session:
-            counts = services.cancel_event(session, session.get(Event, event), utcnow(),
-                                           city=current_city())
+    with app.app_context(), db.transaction() as session:
+        counts = services.cancel_event(session, session.get(Event, event), utcnow(),
+                                       city=current_city())
     assert counts == {"reserved": 1, "waiting": 1}
     assert event_row(app, event) == {"taken": 0, "capacity": 1, "reserved": 0, "waiting": 0,
                                      "cancelled": True}
@@ -327,3 +321,42 @@ def test_a_check_in_during_the_event_marks_attendance_and_the_reply_says_so(city
     [booked] = reservations(app, event)
     assert booked["attended"] is not None and booked["household"] == household
     assert reservations(app, elsewhere)[0]["attended"] is None
+
+
+# Suggestions at check-out
+
+
+def test_a_check_out_suggests_one_fitting_event_at_most_weekly_and_can_be_turned_off(
+        city, app, line):
+    person, household = member(line, app, [date(2024, 1, 20)])
+    make_event(app, days=4, title_ja="赤ちゃん会", max_age_months=11)  # does not suit
+    make_event(app, days=5, title_ja="東の会", center="east")  # another center
+    make_event(app, days=12, title_ja="中央の会", capacity=3)
+    with app.app_context():
+
+        def visit_and_leave(now):
+            with db.transaction() as session:
+                guardian = session.scalars(select(Guardian).where(
+                    Guardian.household_id == household)).one()
+                center = session.scalars(select(Center).where(Center.code == "central")).one()
+                visit, _ = checkin.check_in(session, center, guardian, guardian.household.children,
+                                            now, "poster", checkin.guardian_resident(
+                                                session, guardian), city=current_city())
+                checkin.check_out(session, session.get(Visit, visit.id),
+                                  now + timedelta(hours=1), "scan")
+
+        now = utcnow()
+        visit_and_leave(now)
+        visit_and_leave(now + timedelta(days=2))  # within the week: nothing more
+        drain(app)
+        suggested = [m["text"] for m in pushes(app, person.user_id, "event-suggestion")]
+        assert len(suggested) == 1 and "「中央の会」" in suggested[0]
+        assert "残り3枠" in suggested[0]
+        press(person, "おすすめを止める")
+        assert person.last() == "来館後のイベントのおすすめを止めました。"
+        visit_and_leave(now + timedelta(days=8))
+        assert len(pushes(app, person.user_id, "event-suggestion")) == 1
+        with db.transaction() as session:
+            services.set_suggestions(session, household, True)
+        visit_and_leave(now + timedelta(days=9))
+        assert len(pushes(app, person.user_id, "event-suggestion")) == 2
