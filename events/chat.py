@@ -290,3 +290,13 @@ def suggestions(ctx: EventContext, data: Suggestions) -> None:
         label = ctx.t("Turn suggestions on")
         ctx.reply(messages.text(ctx.t("We will not suggest events after your visits any more."),
                                 quick_replies=[quick(label, Suggestions(True))]))
+
+
+def my_data_lines(_resident, *, ctx: EventContext, guardian, **_: object):
+    """On residents' my_data_shown: say whether events are suggested after visits, with the
+    button that turns them the other way."""
+    on = services.suggestions_on(ctx.session, guardian.household_id)
+    line = ctx.t("Event suggestions after a visit: %(state)s",
+                 state=ctx.t("on") if on else ctx.t("off"))
+    label = ctx.t("Stop suggestions") if on else ctx.t("Turn suggestions on")
+    return [line], [quick(label, Suggestions(not on))]

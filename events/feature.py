@@ -12,7 +12,7 @@ from cityhall.city import current_city
 from cityhall.features import Feature
 from events import chat, charts, jobs, services, staff_views
 from events.cli import events_group
-from residents.signals import registration_erasing
+from residents.signals import my_data_shown, registration_erasing
 
 
 def _after_visit(visit: Any, **values: Any) -> None:
@@ -21,11 +21,13 @@ def _after_visit(visit: Any, **values: Any) -> None:
 
 
 def setup(_app: Flask) -> None:
-    """Attendance on check-in, the check-in reply's mention, suggestions, erasure."""
+    """Attendance on check-in, the check-in reply's mention, suggestions (and their switch in
+    My data), erasure."""
     visit_started.connect(services.mark_attendance)
     checked_in_reply.connect(services.attendance_lines)
     visit_ended.connect(_after_visit)
     registration_erasing.connect(services.erase_household)
+    my_data_shown.connect(chat.my_data_lines)
 
 
 feature = Feature(

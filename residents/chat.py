@@ -24,6 +24,7 @@ from residents.buttons import (AddChild, ApplyForm, DeleteAsk, DeleteYes, EditCh
                                EditChildField, EditField, EditMenu, Invite, Keep, PartnerList,
                                Unshare, UnshareKeep, UnshareYes)
 from residents.flows import already_answered
+from residents.signals import my_data_shown
 
 router = Router("residents")
 
@@ -140,6 +141,10 @@ def my_data(ctx: EventContext, _text: str = "") -> None:
                item(ctx.t("Delete"), DeleteAsk())]
     if partners:
         buttons.insert(3, item(ctx.t("Partners"), PartnerList()))
+    for _listener, (more_lines, more_items) in my_data_shown.send(
+            ctx.resident(), session=ctx.session, guardian=guardian, ctx=ctx):
+        lines += more_lines
+        buttons[-1:-1] = more_items
     ctx.reply(messages.text("\n".join(lines), quick_replies=buttons))
 
 

@@ -360,3 +360,15 @@ def test_a_check_out_suggests_one_fitting_event_at_most_weekly_and_can_be_turned
             services.set_suggestions(session, household, True)
         visit_and_leave(now + timedelta(days=9))
         assert len(pushes(app, person.user_id, "event-suggestion")) == 2
+
+
+def test_suggestions_are_switched_in_my_data(city, app, line):
+    person, household = member(line, app)
+    person.menu("mydata")
+    assert "来館後のイベントのおすすめ：オン" in person.last()
+    person.tap("おすすめを止める")
+    person.menu("mydata")
+    assert "来館後のイベントのおすすめ：オフ" in person.last()
+    assert "おすすめを受け取る" in person.labels()
+    with app.app_context(), db.session() as session:
+        assert services.suggestions_on(session, household) is False
