@@ -8,10 +8,7 @@ events.services; this module only words the answers.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
-
-from flask import current_app
 
 from bot import messages
 from bot.chat import registration_offer
@@ -21,17 +18,13 @@ from events import services
 from events.buttons import (Accept, CancelReservation, Decline, LeaveWaitlist, Mine, More,
                             Reserve, Suggestions, Wait, postback)
 from events.services import Booking, EventRefused
+from events.settings import offer_valid
 from models.event import Event
 from residents.services import guardian_of
 
 router = Router("events")
 PAGE = 12  # LINE's limit of bubbles in a carousel
 CHILD_BUTTONS = 3  # per-child buttons in a bubble, after "all eligible children"
-
-
-def offer_valid() -> timedelta:
-    """How long a waitlist offer stays open (EVENTS_OFFER_HOURS, default 12)."""
-    return timedelta(hours=float(current_app.config.get("EVENTS_OFFER_HOURS", 12)))
 
 
 def quick(label: str, data: Any) -> dict[str, Any]:

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from cityhall.city import current_city
 from cityhall.jobs import job
 from events import services
+from events.settings import offer_valid
 
 log = logging.getLogger(__name__)
-
-
-def offer_valid() -> timedelta:
-    return timedelta(hours=float(current_app.config.get("EVENTS_OFFER_HOURS", 12)))
 
 
 @job("event-offers", "cron", "Pass unanswered waitlist offers to the next household; close "

@@ -21,6 +21,7 @@ from checkin.services import guardian_by_phone_and_kana
 from cityhall.city import current_city
 from events import services
 from events.services import EventRefused
+from events.settings import offer_valid
 from models import Center, District, utcnow
 from models.event import Event
 from staff import audit, exports
@@ -238,7 +239,7 @@ def edit(event_id: int):
         session = db_session()
         try:
             diff = services.update_event(session, event, _values(form), utcnow(),
-                                         city=current_city(), offer_valid=_offer_valid())
+                                         city=current_city(), offer_valid=offer_valid())
         except EventRefused as refused:
             session.rollback()
             form.capacity.errors = [*form.capacity.errors, refused.text(current_language())]
@@ -248,12 +249,6 @@ def edit(event_id: int):
             flash(gettext("Saved."), "info")
             return redirect(url_for("events_staff.detail", event_id=event.id))
     return render_template("events/form.html", form=form, event=event)
-
-
-def _offer_valid() -> timedelta:
-    from flask import current_app
-
-    return timedelta(hours=float(current_app.config.get("EVENTS_OFFER_HOURS", 12)))
 
 
 @bp.get("/<int:event_id>/")
