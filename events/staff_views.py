@@ -23,7 +23,7 @@ from events import services
 from events.services import EventRefused
 from events.settings import offer_valid
 from models import Center, District, utcnow
-from models.event import Event
+from models.event import Event, Reservation
 from staff import audit, exports
 from staff.access import require_role, samples, scoped_center_ids, scoped_centers
 from staff.baseform import StaffForm
@@ -319,6 +319,31 @@ def cancel(event_id: int):
     session.commit()
     flash(gettext("The event is cancelled; %(reserved)s reserved and %(waiting)s waiting "
                   "families are told.", **counts), "info")
+    return redirect(url_for("events_staff.detail", event_id=event.id))
+
+
+def _sample_reservation(session) -> int:
+    """Create an event at central with one reservation added by hand; return the reservation."""
+    event = session.get(Event, _sample_event(session))
+    return services.add_by_staff(session, event, utcnow(), guest_name="見本", guardian=None,
+                                 places=1).id
+
+
+@bp.post("/reservations/<int:reservation_id>/attended")
+@require_role(*ROLES)
+@samples(reservation_id=_sample_reservation)
+def attended(reservation_id: int):
+    """Mark a reservation attended, or not (audited): for events held away from the center."""
+    session = db_session()
+    reservation = session.get(Reservation, reservation_id)
+    if reservation is None:
+        abort(404)
+    event = _event(reservation.event_id)
+    came = reservation.attended_at is None
+    services.set_attended(session, reservation, came, utcnow())
+    audit.record(session, "event.attendance", target=f"event:{event.id}",
+                 detail={"reservation": reservation.id, "attended": came})
+    session.commit()
     return redirect(url_for("events_staff.detail", event_id=event.id))
 
 

@@ -136,8 +136,12 @@ def test_reservation_list_manual_add_export_and_cancel(staff_app):
     book = openpyxl.load_workbook(io.BytesIO(client.get(
         f"/staff/events/{event}/reservations.xlsx").get_data()))
     assert book.active.max_row == 3
+    added = [r["id"] for r in reservations(staff_app, event) if r["household"] is None]
+    assert client.post(f"/staff/events/reservations/{added[0]}/attended").status_code == 302
+    assert reservations(staff_app, event)[1]["attended"] is not None
+    assert "出席" in client.get(f"/staff/events/{event}/").get_data(as_text=True)
     actions = audit_actions(staff_app)
-    assert "event.reservation_add" in actions
+    assert "event.reservation_add" in actions and "event.attendance" in actions
     assert actions.count("event_reservations.export") == 2
     assert client.post(f"/staff/events/{event}/cancel").status_code == 302
     assert "event.cancel" in audit_actions(staff_app)

@@ -59,6 +59,7 @@ NO_TYPED_TEXT = {
     "staff.two_factor": "CodeForm, checked at staff.two_factor_off",
     "staff.two_factor_recovery_codes": "CodeForm, checked at staff.two_factor_off",
     "events_staff.cancel": "a button",
+    "events_staff.attended": "a button",
 }
 RECOVERY_CODE = "abcd-efgh-jkmn-pqrs-tuvw-xyz2"
 
