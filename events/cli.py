@@ -1,4 +1,4 @@
-"""`cityhall events create|list`: events from the command line (DESIGN.md's contract)."""
+"""`cityhall events create|list`: events from the command line (the contract in docs/design.md)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from tests.events_support import event_row, household, make_event, reservations
 from tests.staff_support import StaffClient, audit_actions, staff_app  # noqa: F401
 
 
-# The command line (DESIGN.md's contract)
+# The command line (the contract in docs/design.md)
 
 
 def test_events_create_prints_the_id_and_list_prints_json(staff_app):
