@@ -826,6 +826,24 @@ def _claim_suggestion(session: Session, household_id: int, now: datetime) -> boo
         .execution_options(synchronize_session=False)).first() is not None
 
 
+# The notices feature's segment criterion `"event": ID`
+
+
+def reservation_holders(value: Any, _ctx: Any = None):
+    """Return a SELECT of the resident ids of households holding a reservation for the event
+    (the builder of the segment key "event"; every guardian of such a household)."""
+    return (select(Guardian.resident_id)
+            .join(Reservation, Reservation.household_id == Guardian.household_id)
+            .where(Reservation.event_id == int(value), Reservation.status == "reserved"))
+
+
+def check_event_id(value: Any) -> str | None:
+    """Say why a segment's "event" value is refused (it must be an event id), or None."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return "\"event\" must be an event id (a positive whole number)"
+    return None
+
+
 # Erasure
 
 

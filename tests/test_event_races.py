@@ -185,3 +185,23 @@ def test_lowering_the_capacity_below_the_places_taken_is_refused(city):
         services.update_event(session, session.get(Event, event), {"capacity": 2}, utcnow(),
                               city=current_city())
     assert event_row(app, event)["capacity"] == 2
+
+
+def test_the_event_segment_criterion_selects_every_guardian_of_reserved_households(city):
+    app = city
+    event = make_event(app, capacity=5)
+    both = ["U" + uuid.uuid4().hex, "U" + uuid.uuid4().hex]
+    household(app, both, [date(2024, 1, 20)])
+    [other] = guardian_ids(app, 1)
+    elsewhere = make_event(app, capacity=5, days=4)
+    with app.app_context(), db.transaction() as session:
+        first = session.scalars(select(Guardian).order_by(Guardian.id)).first()
+        services.reserve(session, event, first, None, utcnow(), city=current_city())
+        services.reserve(session, elsewhere, session.get(Guardian, other), None, utcnow(),
+                         city=current_city())
+    with app.app_context(), db.session() as session:
+        ids = set(session.scalars(services.reservation_holders(event)))
+        expected = set(session.scalars(select(Resident.id).where(Resident.line_user_id.in_(both))))
+    assert ids == expected and len(ids) == 2
+    assert services.check_event_id(event) is None
+    assert services.check_event_id("3") and services.check_event_id(True)
