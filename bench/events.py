@@ -24,6 +24,7 @@ import os
 import random
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -102,12 +103,16 @@ def reserve_all(url: str, line: EmulatorClient, taps: list[tuple[str, int]],
     bodies = []
     for user_id, event_id in taps:
         body, signature, token = postback_body(user_id, Reserve(event_id).pack())
-        line.issue_reply_tokens(user_id, [token])
         bodies.append((user_id, token, body, signature))
     started: dict[str, float] = {}
+    local = threading.local()  # one emulator client per sender thread
 
     def post(item) -> None:
         user_id, token, body, signature = item
+        # Issued just before its POST: a reply token lives about a minute, the run longer.
+        if not hasattr(local, "line"):
+            local.line = EmulatorClient(line.base_url)
+        local.line.issue_reply_tokens(user_id, [token])
         started[token] = time.time()
         response = requests.post(url + "/callback", data=body, timeout=60, headers={
             "Content-Type": "application/json", "X-Line-Signature": signature})
@@ -195,20 +200,25 @@ def main() -> None:
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     emulator, emulator_url = start_emulator()
+    print(f"{args.households} households, {args.concurrency} concurrent senders, gunicorn "
+          f"{args.workers} workers x {args.threads} threads, {os.cpu_count()} CPUs", flush=True)
     try:
         line = EmulatorClient(emulator_url)
-        results = [run(b, s, args, line, emulator_url) for b in backends for s in ("one", "many")]
+        for backend in backends:
+            for scenario in ("one", "many"):
+                report(run(backend, scenario, args, line, emulator_url))
     finally:
         stop(emulator)
-    print(f"{args.households} households, {args.concurrency} concurrent senders, gunicorn "
-          f"{args.workers} workers x {args.threads} threads, {os.cpu_count()} CPUs")
-    for r in results:
-        what = "1 event x 20 places  " if r["scenario"] == "one" else "100 events x 20 places"
-        verdict = "no over-booking" if r["over"] == 0 and r["mismatch"] == 0 else \
-            f"OVER-BOOKED {r['over']} events, {r['mismatch']} counters off"
-        print(f"  {r['backend']:<11} {what}  {r['n']:5d} taps  p50 {r['p50']:6.1f} ms  "
-              f"p99 {r['p99']:7.1f} ms  {r['rate']:6.1f} taps/s  reserved {r['reserved']}/"
-              f"{r['capacity']}  waitlist {r['waiting']}  {verdict}")
+
+
+def report(r: dict) -> None:
+    """Print one race's line as soon as it is measured."""
+    what = "1 event x 20 places  " if r["scenario"] == "one" else "100 events x 20 places"
+    verdict = "no over-booking" if r["over"] == 0 and r["mismatch"] == 0 else \
+        f"OVER-BOOKED {r['over']} events, {r['mismatch']} counters off"
+    print(f"  {r['backend']:<11} {what}  {r['n']:5d} taps  p50 {r['p50']:6.1f} ms  "
+          f"p99 {r['p99']:7.1f} ms  {r['rate']:6.1f} taps/s  reserved {r['reserved']}/"
+          f"{r['capacity']}  waitlist {r['waiting']}  {verdict}", flush=True)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from events.buttons import (Accept, CancelReservation, Decline, LeaveWaitlist, M
 from events.services import Booking, EventRefused
 from events.settings import offer_valid
 from models.event import Event
+from models.household import Child
 from residents.services import guardian_of
 
 router = Router("events")
@@ -164,9 +165,8 @@ def booked_text(ctx: EventContext, booking: Booking) -> str:
                  title=title, when=when)
 
 
-def _children(ctx: EventContext, rows) -> list:
-    from models.household import Child
-
+def _children(ctx: EventContext, rows) -> list[Child]:
+    """Return the children of a reservation still registered."""
     return [c for c in (ctx.session.get(Child, r.child_id) for r in rows if r.child_id) if c]
 
 
