@@ -5,6 +5,9 @@ Two races, each on SQLite and PostgreSQL under gunicorn, with 50 concurrent send
 - 500 households tap "Reserve" on 4 of 100 events of 20 places each (2,000 taps for 2,000
   places, spread at random, so some events fill and take waitlists while others do not).
 
+The reference, in the same run: the same 500 households each tap a stale button (the whole
+webhook path, signature, dedup, dispatch and reply, without the booking).
+
 Latency is taken from just before the webhook POST to the moment the emulator recorded the
 reply (its own clock, the same machine); replies carry no token, so a household's k-th reply
 is matched to its k-th tap. Afterwards the database is read: no event may hold
@@ -102,7 +105,8 @@ def reserve_all(url: str, line: EmulatorClient, taps: list[tuple[str, int]],
     """Post every (user, event) tap; return ms from each POST to its reply at the emulator."""
     bodies = []
     for user_id, event_id in taps:
-        body, signature, token = postback_body(user_id, Reserve(event_id).pack())
+        data = Reserve(event_id).pack() if event_id else "ev.reserve:reference"
+        body, signature, token = postback_body(user_id, data)
         bodies.append((user_id, token, body, signature))
     started: dict[str, float] = {}
     local = threading.local()  # one emulator client per sender thread
@@ -129,7 +133,7 @@ def reserve_all(url: str, line: EmulatorClient, taps: list[tuple[str, int]],
             raise RuntimeError(f"{user_id}: {len(replies)} replies to {len(mine)} taps")
         for reply in replies[-len(mine):]:
             text = reply["message"].get("text", "")
-            if not text.startswith("予約しました") and "キャンセル待ち" not in text:
+            if not text.startswith(("予約しました", "申し訳ありません")) and "キャンセル待ち" not in text:
                 raise RuntimeError(f"unexpected answer {text!r}")
         # Replies carry no token: a household's k-th reply is matched to its k-th tap.
         starts = sorted(started[token] for token in mine)
@@ -169,6 +173,7 @@ def run(backend: str, scenario: str, args, line: EmulatorClient, emulator_url: s
         events = prepare(database_url, users, 1 if scenario == "one" else 100)
         rng = random.Random(14)
         taps = ([(u, events[0]) for u in users] if scenario == "one" else
+                [(u, 0) for u in users] if scenario == "reference" else
                 [(u, e) for u in users for e in rng.sample(events, 4)])
         rng.shuffle(taps)
         proc, url = gunicorn("cityhall:create_app()", env_for(emulator_url, database_url),
@@ -205,7 +210,7 @@ def main() -> None:
     try:
         line = EmulatorClient(emulator_url)
         for backend in backends:
-            for scenario in ("one", "many"):
+            for scenario in ("reference", "one", "many"):
                 report(run(backend, scenario, args, line, emulator_url))
     finally:
         stop(emulator)
@@ -213,7 +218,8 @@ def main() -> None:
 
 def report(r: dict) -> None:
     """Print one race's line as soon as it is measured."""
-    what = "1 event x 20 places  " if r["scenario"] == "one" else "100 events x 20 places"
+    what = {"one": "1 event x 20 places  ", "many": "100 events x 20 places",
+            "reference": "reference: stale button"}[r["scenario"]]
     verdict = "no over-booking" if r["over"] == 0 and r["mismatch"] == 0 else \
         f"OVER-BOOKED {r['over']} events, {r['mismatch']} counters off"
     print(f"  {r['backend']:<11} {what}  {r['n']:5d} taps  p50 {r['p50']:6.1f} ms  "
