@@ -1,4 +1,5 @@
-"""`cityhall demo`: migrate, seed, then run app, worker, clock and the LINE emulator together."""
+"""`cityhall demo`: migrate, seed, load the synthetic demo data, then run app, worker, clock and
+the LINE emulator together."""
 
 from __future__ import annotations
 
@@ -73,6 +74,17 @@ def set_up_emulator(env: dict[str, str], emulator_url: str, wait: float = 20.0) 
     subprocess.run(cityhall + ["scan-targets", "--post", emulator_url], env=env, check=True)
 
 
+def prepare_database(env: dict[str, str]) -> None:
+    """Migrate, seed the demo city, and load the synthetic demo data into a fresh database."""
+    cityhall = [sys.executable, "-m", "cityhall"]
+    for step in (["db", "upgrade"], ["seed", "--demo"]):
+        subprocess.run(cityhall + step, env=env, check=True)
+    # Into a fresh database only: demo-data refuses one with registrations of its own, and a
+    # database that has it already gets nothing twice (docs/demo-data.md).
+    if subprocess.run(cityhall + ["demo-data"], env=env).returncode != 0:
+        click.echo("the demo runs without demo data (see the reason above)", err=True)
+
+
 def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
@@ -81,8 +93,7 @@ def run_demo(port: int, emulator_port: int) -> int:
     """Start every process, print the URLs, and stop them all on Ctrl-C."""
     env = demo_environment(port, emulator_port)
     cityhall = [sys.executable, "-m", "cityhall"]
-    for step in (["db", "upgrade"], ["seed", "--demo"]):
-        subprocess.run(cityhall + step, env=env, check=True)
+    prepare_database(env)
     # A fresh password each run, for the demo only; it is printed in the banner below.
     admin_password = secrets.token_urlsafe(12)
     created = subprocess.run(cityhall + ["create-staff", "admin", "--role", "admin", "--reset"],
@@ -111,7 +122,12 @@ def run_demo(port: int, emulator_port: int) -> int:
 def _serve(processes: dict[str, subprocess.Popen], env: dict[str, str], port: int,
            emulator_port: int, admin_password: str, totp_secret: str) -> int:
     """Set up the emulator, print the banner and wait until a process exits or Ctrl-C."""
-    set_up_emulator(env, f"http://127.0.0.1:{emulator_port}")
+    emulator_url = f"http://127.0.0.1:{emulator_port}"
+    set_up_emulator(env, emulator_url)
+    # Kiosk codes rotate: keep the scan menu's codes current while the demo runs.
+    processes["scan-targets"] = subprocess.Popen(
+        [sys.executable, "-m", "cityhall", "scan-targets", "--post", emulator_url, "--follow"],
+        env=env, stdout=subprocess.DEVNULL)
     click.echo(f"""
 Smartphone City Hall demo is running:
   LINE chat (emulator):  http://127.0.0.1:{emulator_port}/chat
@@ -119,7 +135,10 @@ Smartphone City Hall demo is running:
   Admin's 2FA secret:    {totp_secret}  (add it to an authenticator app for the 6-digit code)
   Health:                http://127.0.0.1:{port}/healthz
 Centers are open around the clock in this demo (real hours apply outside it), so check-in
-works whenever you try it: open the chat's scan menu and pick a center's poster.
+works whenever you try it: open the chat's scan menu and pick a center's poster, or the
+west center's kiosk screen (its code rotates every two minutes; the menu keeps it current).
+The families, visits and applications already there are synthetic demo data: invented
+names, 090-0xxx-xxxx phone numbers, no real person (`cityhall demo-data`).
 Press Ctrl-C to stop everything.
 """)
     while all(p.poll() is None for p in processes.values()):

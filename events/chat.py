@@ -292,4 +292,4 @@ def my_data_lines(_resident, *, ctx: EventContext, guardian, **_: object):
     line = ctx.t("Event suggestions after a visit: %(state)s",
                  state=ctx.t("on") if on else ctx.t("off"))
     label = ctx.t("Stop suggestions") if on else ctx.t("Turn suggestions on")
-    return [line], [quick(label, Suggestions(not on))]
+    return [line], [(label, Suggestions(not on))]

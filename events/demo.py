@@ -1,17 +1,18 @@
 """Events' demo data: past events with attendance and waitlists, upcoming ones half full,
 and one full with a waitlist, at every active center, from the households already there.
 
-`demo_data(ctx)` takes the demo-data context (`session`, `now`, `city`, a seeded `rng`, and
-`note(text)`), the interface of `cityhall demo-data`'s feature hook.
+`demo_data(ctx)` is the feature's `cityhall demo-data` hook (`Feature.demo_data`): it takes a
+`cityhall.demodata.DemoContext` (`session`, `now`, `city`, the feature's seeded `rng`,
+`note(text)`), and runs after residents' households and check-in's visits.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 
+from cityhall.demodata import DemoContext
 from events import services
 from models import Center
 from models.event import Event, Reservation, ReservationChild, WaitlistEntry
@@ -28,7 +29,7 @@ PAST_WEEKS = 8
 ATTENDANCE = 0.82
 
 
-def demo_data(ctx: Any) -> None:
+def demo_data(ctx: DemoContext) -> None:
     """Make the events and their reservations (see the module)."""
     session, now, city, rng = ctx.session, ctx.now, ctx.city, ctx.rng
     centers = list(session.scalars(select(Center).where(Center.active).order_by(Center.id)))

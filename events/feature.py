@@ -10,7 +10,7 @@ from flask import Flask
 from checkin.signals import checked_in_reply, visit_ended, visit_started
 from cityhall.city import current_city
 from cityhall.features import Feature
-from events import chat, charts, jobs, services, staff_views
+from events import chat, charts, demo, jobs, services, staff_views
 from events.cli import events_group
 from residents.signals import my_data_shown, registration_erasing
 
@@ -40,5 +40,6 @@ feature = Feature(
     nav=staff_views.NAV,
     cli=[events_group],
     translations=Feature.folder(__file__, "translations"),
+    demo_data=demo.demo_data,
     setup=setup,
 )

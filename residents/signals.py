@@ -12,8 +12,8 @@ Every signal is sent with the Resident as sender. A listener connects in its own
 - `profile_changed(resident, session, guardian, changed)`: items of the guardian's or a
   child's data changed; `changed` names them ("guardian.phone", "child.birth_date", ...).
 - `my_data_shown(resident, session, guardian, ctx)`: the chat is showing "My data"; a listener
-  may return `(lines, quick_reply_items)` for what it keeps and the choices it offers (events:
-  suggestions after a visit, on or off).
+  may return `(lines, buttons)`: lines (translated) for what it keeps, and `(label,
+  PostbackData)` buttons for the choices it offers (events: suggestions after a visit).
 """
 
 from __future__ import annotations

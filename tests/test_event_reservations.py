@@ -19,8 +19,9 @@ from models.event import Event, Reservation
 from models.household import Guardian
 from models.visit import Visit
 from tests.checkin_support import open_all_day, scan_text
-from tests.events_support import (bubble_titles, drain, event_row, last_flex, make_event,
-                                  member, press, pushes, reservations, run, waitlist)
+from tests.events_support import (actions, bubble_titles, drain, event_row, last_flex,
+                                  make_event, member, press, pushes, reservations, run,
+                                  waitlist)
 from tests.flows_helpers import seed_city
 
 
@@ -366,9 +367,9 @@ def test_suggestions_are_switched_in_my_data(city, app, line):
     person, household = member(line, app)
     person.menu("mydata")
     assert "来館後のイベントのおすすめ：オン" in person.last()
-    person.tap("おすすめを止める")
+    press(person, "おすすめを止める")
     person.menu("mydata")
     assert "来館後のイベントのおすすめ：オフ" in person.last()
-    assert "おすすめを受け取る" in person.labels()
+    assert "おすすめを受け取る" in [a.get("label") for a in actions(person.received()[-1])]
     with app.app_context(), db.session() as session:
         assert services.suggestions_on(session, household) is False

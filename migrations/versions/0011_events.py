@@ -1,7 +1,7 @@
 """events: events, reservations, the waitlist, suggestion preferences
 
-Revision ID: 0010_events
-Revises: 0009_submission_center
+Revision ID: 0011_events
+Revises: 0010_demo_data
 Create Date: 2026-12-01 13:05:00
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = '0010_events'
-down_revision = '0009_submission_center'
+revision = '0011_events'
+down_revision = '0010_demo_data'
 branch_labels = None
 depends_on = None
 
