@@ -849,8 +849,12 @@ def check_event_id(value: Any) -> str | None:
 
 def erase_household(resident: Resident, *, session: Session, household: Household | None,
                     **_: object) -> None:
-    """On residents' registration_erasing: a deleted household's reservations and waitlist
-    entries end (their places go to the waitlist); the anonymous rows stay for statistics."""
+    """On residents' registration_erasing: unlink the resident from reservations and waitlist
+    entries; a deleted household's reservations and entries end (their places go to the
+    waitlist). The anonymous rows stay for the statistics."""
+    for model in (Reservation, WaitlistEntry):
+        session.execute(update(model).where(model.resident_id == resident.id)
+                        .values(resident_id=None).execution_options(synchronize_session=False))
     if household is None:
         return
     from cityhall.city import current_city

@@ -14,10 +14,11 @@ from cityhall.city import current_city
 from cityhall.db import db
 from events import services
 from events.buttons import Reserve, Wait
-from models import Center, utcnow
+from models import Center, Resident, utcnow
 from models.event import Event, Reservation
 from models.household import Guardian
 from models.visit import Visit
+from residents.services import delete_registration
 from tests.checkin_support import open_all_day, scan_text
 from tests.events_support import (actions, bubble_titles, drain, event_row, last_flex,
                                   make_event, member, press, pushes, reservations, run,
@@ -373,3 +374,21 @@ def test_suggestions_are_switched_in_my_data(city, app, line):
     assert "おすすめを受け取る" in [a.get("label") for a in actions(person.received()[-1])]
     with app.app_context(), db.session() as session:
         assert services.suggestions_on(session, household) is False
+
+
+def test_erasing_a_registration_frees_its_places_for_the_waitlist(city, app, line):
+    holder, household = member(line, app)
+    waiting, _ = member(line, app)
+    event = make_event(app, capacity=1)
+    holder.menu("events")
+    press(holder, "予約する")
+    waiting.menu("events")
+    press(waiting, "キャンセル待ちに登録")
+    with app.app_context(), db.transaction() as session:
+        resident = session.scalars(select(Resident).where(
+            Resident.line_user_id == holder.user_id)).one()
+        assert delete_registration(session, resident, utcnow())
+    [gone] = reservations(app, event)
+    assert gone["status"] == "cancelled" and gone["household"] is None
+    assert waitlist(app, event)[0]["status"] == "offered"
+    assert household not in [r["household"] for r in reservations(app)]
