@@ -20,6 +20,7 @@ from cityhall.config import INSTANCE_DIR
 # Made once per checkout and kept under instance/, so sessions and printed demo posters
 # survive a restart; never committed, never shared with another installation.
 DEMO_SECRETS_FILE = "demo-secrets.json"
+DEMO_CENTER_STAFF = "central-staff"
 DEMO_SECRET_NAMES = ("SECRET_KEY", "CHECKIN_TOKEN_KEY", "LINE_CHANNEL_SECRET",
                      "LINE_CHANNEL_ACCESS_TOKEN")
 
@@ -100,6 +101,13 @@ def run_demo(port: int, emulator_port: int) -> int:
                              input=admin_password + "\n", text=True, env=env, check=True,
                              capture_output=True)
     totp_secret = created.stdout.strip().splitlines()[-1].removeprefix("totp-secret: ")
+    # A center's own staff account too, to show the roster as the staff at the door see it.
+    center_password = secrets.token_urlsafe(12)
+    subprocess.run(cityhall + ["create-staff", DEMO_CENTER_STAFF, "--role", "center", "--center",
+                               "central", "--name", "中央センター 職員", "--reset"],
+                   input=center_password + "\n", text=True, env=env, check=True,
+                   capture_output=True)
+    passwords = {"admin": admin_password, DEMO_CENTER_STAFF: center_password}
     commands = {
         "emulator": [sys.executable, "-m", "emulator", "--port", str(emulator_port),
                      "--webhook-url", f"http://127.0.0.1:{port}/callback"],
@@ -112,7 +120,7 @@ def run_demo(port: int, emulator_port: int) -> int:
     # A SIGTERM (not only Ctrl-C) stops the children too.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return _serve(processes, env, port, emulator_port, admin_password, totp_secret)
+        return _serve(processes, env, port, emulator_port, passwords, totp_secret)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM, also while the emulator is being set up
         return 0
     finally:
@@ -120,7 +128,7 @@ def run_demo(port: int, emulator_port: int) -> int:
 
 
 def _serve(processes: dict[str, subprocess.Popen], env: dict[str, str], port: int,
-           emulator_port: int, admin_password: str, totp_secret: str) -> int:
+           emulator_port: int, passwords: dict[str, str], totp_secret: str) -> int:
     """Set up the emulator, print the banner and wait until a process exits or Ctrl-C."""
     emulator_url = f"http://127.0.0.1:{emulator_port}"
     set_up_emulator(env, emulator_url)
@@ -131,8 +139,10 @@ def _serve(processes: dict[str, subprocess.Popen], env: dict[str, str], port: in
     click.echo(f"""
 Smartphone City Hall demo is running:
   LINE chat (emulator):  http://127.0.0.1:{emulator_port}/chat
-  Staff web:             http://127.0.0.1:{port}/staff/  (user admin, password {admin_password})
+  Staff web:             http://127.0.0.1:{port}/staff/  (user admin, password {passwords["admin"]})
   Admin's 2FA secret:    {totp_secret}  (add it to an authenticator app for the 6-digit code)
+  Center staff:          user {DEMO_CENTER_STAFF}, password {passwords[DEMO_CENTER_STAFF]}
+                         (the central center's own staff: its roster and applications)
   Health:                http://127.0.0.1:{port}/healthz
 Centers are open around the clock in this demo (real hours apply outside it), so check-in
 works whenever you try it: open the chat's scan menu and pick a center's poster, or the

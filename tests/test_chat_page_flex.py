@@ -4,29 +4,13 @@ CITYHALL_DOCS_IMAGES=1 a small copy is written to docs/img/ for the README."""
 
 from __future__ import annotations
 
-import io
-import os
-from pathlib import Path
-
-from PIL import Image
-
 from cityhall.cli import main
-from tests.browser import chromium_page, marks, screenshot
+from tests.browser import chromium_page, docs_image, marks, screenshot
 from tests.chat import Resident
 from tests.checkin_support import family, open_all_day
 from tests.flows_helpers import seed_city
 
 pytestmark = marks
-DOCS_IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
-
-
-def docs_image(locator, name: str) -> None:
-    """Write a small palette PNG of one element to docs/img/ (when asked to)."""
-    if os.environ.get("CITYHALL_DOCS_IMAGES") != "1":
-        return
-    picture = Image.open(io.BytesIO(locator.screenshot())).convert("RGB")
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    picture.quantize(colors=64).save(DOCS_IMG / f"{name}.png", optimize=True)
 
 
 def test_the_chat_page_shows_a_check_in_card_and_my_data_by_keyboard(live_app, app, line,
