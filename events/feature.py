@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_app_context
 
 from checkin.signals import checked_in_reply, visit_ended, visit_started
-from cityhall.city import current_city
+from cityhall.city import City, current_city
 from cityhall.features import Feature
 from events import chat, charts, demo, jobs, services, staff_views
 from events.cli import events_group
@@ -16,8 +16,10 @@ from residents.signals import my_data_shown, registration_erasing
 
 
 def _after_visit(visit: Any, **values: Any) -> None:
-    """Suggest an event at check-out (the city's settings come from the running app)."""
-    services.suggest_after_visit(visit, city=current_city(), **values)
+    """Suggest an event at check-out (the city's settings from the running app, if any: the
+    check-in services also run without one)."""
+    services.suggest_after_visit(visit, city=current_city() if has_app_context() else City(),
+                                 **values)
 
 
 def setup(_app: Flask) -> None:

@@ -857,9 +857,11 @@ def erase_household(resident: Resident, *, session: Session, household: Househol
                         .values(resident_id=None).execution_options(synchronize_session=False))
     if household is None:
         return
+    from flask import has_app_context
+
     from cityhall.city import current_city
 
-    now, city = utcnow(), current_city()
+    now, city = utcnow(), current_city() if has_app_context() else City()
     events = set()
     for reservation in session.scalars(select(Reservation).where(
             Reservation.household_id == household.id, Reservation.status == "reserved")).all():
