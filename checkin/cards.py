@@ -6,7 +6,7 @@ language for a push), so the chat and the staff's pushes show the same card.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot import flex
@@ -15,14 +15,19 @@ Translate = Callable[..., str]
 
 
 def checked_in(t: Translate, *, center: str, time: str, names: str, ended: list[str],
-               alt_text: str, by_staff: bool = False) -> dict[str, Any]:
-    """Say where, when and who was checked in, and which visit elsewhere ended."""
+               alt_text: str, by_staff: bool = False,
+               notes: Sequence[str] = ()) -> dict[str, Any]:
+    """Say where, when and who was checked in, which visit elsewhere ended, and what other
+    features add (`notes`, already translated)."""
     body = [flex.row(t("Center"), center, strong=True), flex.row(t("Time"), time),
             flex.row(t("Children"), names)]
     if ended:
         body.append(flex.separator())
         body += [flex.note(t("Your visit at %(center)s has ended.", center=other))
                  for other in ended]
+    if notes:
+        body.append(flex.separator())
+        body += [flex.note(note) for note in notes]
     body.append(flex.separator())
     body.append(flex.note(t("If this was not you, please tell the center.") if by_staff
                           else t("Scan the same QR code again when you leave.")))

@@ -19,6 +19,7 @@ from bot.postback import PostbackData
 from bot.router import Router
 from checkin import cards, services
 from checkin.services import CheckinRefused, ScanResult
+from checkin.signals import checked_in_reply
 from models import Center
 from models.household import Child
 from models.visit import Visit
@@ -147,9 +148,13 @@ def checked_in(ctx: EventContext, result: ScanResult) -> dict[str, Any]:
     lines = [ctx.t("Your visit at %(center)s has ended.", center=other) for other in ended]
     lines.append(ctx.t("Checked in at %(center)s at %(time)s: %(names)s.",
                        center=center, time=time, names=names))
+    # Other features' lines (events: "your attendance is recorded"), on the card and in its text.
+    notes = [line for _listener, more in checked_in_reply.send(
+        result.visit, session=ctx.session, language=ctx.language) for line in (more or [])]
+    lines += notes
     lines.append(ctx.t("Scan the same QR code again when you leave."))
     return cards.checked_in(ctx.t, center=center, time=time, names=names, ended=ended,
-                            alt_text="\n".join(lines))
+                            notes=notes, alt_text="\n".join(lines))
 
 
 def checked_out(ctx: EventContext, result: ScanResult) -> dict[str, Any]:

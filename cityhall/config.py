@@ -83,6 +83,8 @@ class Config:
         self.OUTBOX_RETENTION_DAYS = int(env.get("OUTBOX_RETENTION_DAYS", "30"))
         # Keys the anonymous survey's ballots; empty: HMAC-derived from SECRET_KEY.
         self.SURVEY_BALLOT_KEY = env.get("SURVEY_BALLOT_KEY", "")
+        # How long a waitlist offer of event places stays open (never past the booking close).
+        self.EVENTS_OFFER_HOURS = float(env.get("EVENTS_OFFER_HOURS", "12"))
         # Signs the QR codes on posters and kiosks; never derived from SECRET_KEY.
         self.CHECKIN_TOKEN_KEY = env.get("CHECKIN_TOKEN_KEY", "")
         # The Japanese .ttf embedded in QR posters; empty: Debian's IPA Gothic, then fontconfig.

@@ -60,6 +60,7 @@ class Chart:
     build: Build
     plot: dict = field(default_factory=dict)
     filters: tuple[str, ...] = ("center", "dates")
+    labels: dict = field(default_factory=dict)  # column headings beyond LABELS
 
 
 def _usage(session, f, language, now):

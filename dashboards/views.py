@@ -152,26 +152,27 @@ def payload(chart: Chart, frame: pd.DataFrame, extra: dict, f: Filters) -> dict:
     table = json.loads(frame.astype({c: str for c in ("period", "date") if c in frame})
                        .to_json(orient="split", index=False))
     return {"chart": chart.slug, "title": str(chart.title), "plot": chart.plot,
-            "labels": {c: str(LABELS.get(c, c)) for c in frame.columns},
+            "labels": {c: str(chart.labels.get(c, LABELS.get(c, c))) for c in frame.columns},
             "columns": table["columns"], "rows": table["data"], "extra": extra,
             "filters": {"centers": [c.code for c in f.centers], "start": f.start.isoformat(),
                         "end": f.end.isoformat(), "band": f.band, "grain": f.grain},
             "as_of": _as_of()}
 
 
-def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+def labelled(frame: pd.DataFrame, chart: Chart | None = None) -> pd.DataFrame:
     """Return the frame with column headers in the page's language, for downloads."""
-    return frame.rename(columns={c: str(LABELS.get(c, c)) for c in frame.columns})
+    own = chart.labels if chart is not None else {}
+    return frame.rename(columns={c: str(own.get(c, LABELS.get(c, c))) for c in frame.columns})
 
 
 def csv_response(chart: Chart, frame: pd.DataFrame) -> Response:
     # A byte-order mark, so Excel opens the Japanese text as UTF-8; formulas come out as text.
-    return exports.download(exports.frame_csv(labelled(frame)), exports.CSV_MIMETYPE,
+    return exports.download(exports.frame_csv(labelled(frame, chart)), exports.CSV_MIMETYPE,
                             f"{chart.slug}.csv")
 
 
 def xlsx_response(chart: Chart, frame: pd.DataFrame) -> Response:
-    return exports.download(exports.frame_xlsx(labelled(frame), chart.slug),
+    return exports.download(exports.frame_xlsx(labelled(frame, chart), chart.slug),
                             exports.XLSX_MIMETYPE, f"{chart.slug}.xlsx")
 
 

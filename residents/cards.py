@@ -7,7 +7,7 @@ leaves out contact details: it shows in notifications and the chat list.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +27,9 @@ class ChildLine:
 
 def my_data(t: Translate, *, guardian_rows: list[tuple[str, str]], children: list[ChildLine],
             partners: list[str], buttons: list[tuple[str, PostbackData]],
-            name: str) -> dict[str, Any]:
-    """Show what the city holds about the resident, with buttons to change it."""
+            name: str, extra: Sequence[str] = ()) -> dict[str, Any]:
+    """Show what the city holds about the resident, with buttons to change it; `extra` are
+    other features' lines (already translated), such as the event suggestions switch."""
     body: list[dict[str, Any]] = [flex.heading(t("Guardian"))]
     body += [flex.row(label, value) for label, value in guardian_rows]
     body += [flex.separator(), flex.heading(t("Children"))]
@@ -42,12 +43,15 @@ def my_data(t: Translate, *, guardian_rows: list[tuple[str, str]], children: lis
     if partners:
         body += [flex.separator(), flex.row(t("Partners"), "、".join(partners)),
                  flex.note(t("Their contact details are private to them."))]
+    if extra:
+        body += [flex.separator(), *(flex.note(line) for line in extra)]
     footer = [flex.button(label, data, style="primary" if i == 0 else "link")
               for i, (label, data) in enumerate(buttons)]
     alt_lines = [t("[My data]"), t("Guardian: %(name)s", name=name),
                  t("Children: %(names)s", names="、".join(c.name for c in children) or "—")]
     if partners:
         alt_lines.append(t("Partners: %(names)s", names="、".join(partners)))
+    alt_lines += extra
     alt_lines.append(t("Open this message to see and change your data."))
     return flex.message("\n".join(alt_lines),
                         flex.bubble(t("My data"), body, footer=footer, accent="plain"))

@@ -24,6 +24,7 @@ from residents.buttons import (AddChild, ApplyForm, DeleteAsk, DeleteYes, EditCh
                                EditChildField, EditField, EditMenu, Invite, Keep, PartnerList,
                                Unshare, UnshareKeep, UnshareYes)
 from residents.flows import already_answered
+from residents.signals import my_data_shown
 
 router = Router("residents")
 
@@ -130,10 +131,15 @@ def my_data(ctx: EventContext, _text: str = "") -> None:
                (ctx.t("Invite partner"), Invite()), (ctx.t("Delete"), DeleteAsk())]
     if partners:
         buttons.insert(3, (ctx.t("Partners"), PartnerList()))
+    extra: list[str] = []
+    for _listener, (more_lines, more_buttons) in my_data_shown.send(
+            ctx.resident(), session=ctx.session, guardian=guardian, ctx=ctx):
+        extra += more_lines
+        buttons[-1:-1] = more_buttons  # before "Delete"
     ctx.reply(cards.my_data(ctx.t, guardian_rows=guardian_rows(ctx, guardian),
                             children=child_lines(guardian.household),
                             partners=[p.name for p in partners], buttons=buttons,
-                            name=guardian.name))
+                            name=guardian.name, extra=extra))
 
 
 MyDataOp = Callable[[EventContext, Any, Any], None]

@@ -11,6 +11,9 @@ Every signal is sent with the Resident as sender. A listener connects in its own
   erases what it keeps about the household too.
 - `profile_changed(resident, session, guardian, changed)`: items of the guardian's or a
   child's data changed; `changed` names them ("guardian.phone", "child.birth_date", ...).
+- `my_data_shown(resident, session, guardian, ctx)`: the chat is showing "My data"; a listener
+  may return `(lines, buttons)`: lines (translated) for what it keeps, and `(label,
+  PostbackData)` buttons for the choices it offers (events: suggestions after a visit).
 """
 
 from __future__ import annotations
@@ -22,3 +25,4 @@ signals = Namespace()
 resident_registered = signals.signal("resident-registered")
 registration_erasing = signals.signal("registration-erasing")
 profile_changed = signals.signal("profile-changed")
+my_data_shown = signals.signal("my-data-shown")

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from wtforms import HiddenField, PasswordField, StringField
 
 from checkin.staff_views import PhoneForm, WalkInForm
+from events.staff_views import AddForm, EventForm
 from cityhall.db import db
 from models import Base, Resident, utcnow
 from models.application import Submission, SubmissionStatus
@@ -63,6 +64,8 @@ NO_TYPED_TEXT = {
     "reports_staff.publish": "a checkbox",
     "reports_staff.disaster": "a checkbox",
     "reports_staff.edit_category": "a department choice and a number of days",
+    "events_staff.cancel": "a button",
+    "events_staff.attended": "a button",
 }
 RECOVERY_CODE = "abcd-efgh-jkmn-pqrs-tuvw-xyz2"
 
@@ -104,6 +107,15 @@ def optional_second_factor_with_a_known_recovery_code(app) -> dict[str, str]:
         admin = session.scalars(select(StaffUser).where(StaffUser.username == "admin")).one()
         session.add(RecoveryCode(staff_user_id=admin.id, code_hash=recovery_hash(RECOVERY_CODE)))
     return {}
+
+
+def event_path(suffix: str):
+    """Return a path function that creates an event at central and names its page."""
+    def path(app) -> str:
+        with app.app_context(), db.transaction() as session:
+            from events.staff_views import _sample_event
+            return f"/staff/events/{_sample_event(session)}/{suffix}"
+    return path
 
 
 def submission_path(app) -> str:
@@ -163,6 +175,11 @@ CENTER = {"name_ja": "北子育て支援センター", "name_en": "North Center"
           "closed_days": "2026-12-29\r\n2026-12-30"}
 CENTER_OTHER = {"district": "furui", "checkin_mode": "poster", "active": "y", **HOURS}
 NAMES = {"name_ja": "福祉課", "name_en": "Welfare"}
+EVENT_TEXT = {"title_ja": "親子リトミック", "title_en": "Rhythm", "place_name": "中央公園",
+              "place_address": "太田町3-4", "description_ja": "音楽に合わせて\r\n体を動かします。",
+              "description_en": "Move to music."}
+EVENT_OTHER = {"center": "central", "day": "2027-02-10", "start": "10:00", "end": "11:00",
+               "capacity": "5", "unit": "children", "weeks": "1"}
 CASES = [
     Case("staff.login", LoginForm, {"username": "admin"}, {"password": PASSWORD},
          "/staff/login", signed_in=False),
@@ -203,6 +220,11 @@ CASES = [
          {"department": "citizens"}, report_path("pass"), prefix="pa", arrange=two_reports),
     Case("reports_staff.merge", MergeForm, {"keep": "R-2026-000002"}, {}, report_path("merge"),
          prefix="me", arrange=two_reports),
+    Case("events_staff.new", EventForm, EVENT_TEXT, EVENT_OTHER, "/staff/events/new"),
+    Case("events_staff.edit", EventForm, EVENT_TEXT, EVENT_OTHER, event_path("edit")),
+    Case("events_staff.add", AddForm, {"name": "電話 花子", "phone": "090-1111-2222",
+                                       "kana": "ニュウリョク ハナコ"}, {"places": "1"},
+         event_path("reservations"), arrange=registered_family),
     Case("staff.two_factor_off", CodeForm, {"code": RECOVERY_CODE}, {},
          "/staff/account/two-factor/off", prefix="off",
          arrange=optional_second_factor_with_a_known_recovery_code),
