@@ -12,8 +12,11 @@ from PIL import Image
 from bot import richmenu
 from bot.cli import forms_group, richmenu_command
 from bot.richmenu import MENU_AREAS, MenuTap
-from cityhall.features import load
+from cityhall import config as settings
+from cityhall import create_app
+from cityhall.features import DEFAULT_FEATURES, load
 from tests.chat import Resident
+from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET, LiveServer
 
 MENU = load().routes.menu  # the areas the loaded features answer
 
@@ -87,7 +90,23 @@ def test_every_menu_area_answers(live_app, line, item, ja):
         assert person.last() == f"「{ja}」は近日公開予定です。もうしばらくお待ちください。"
 
 
-def test_coming_soon_in_english(live_app, line):
+@pytest.fixture
+def without_events(database_url, emulator_server, line):
+    """The app with every default feature but events: its menu area has no answer yet."""
+    config = settings.TestingConfig(
+        DATABASE_URL=database_url, LINE_API_BASE_URL=emulator_server.url,
+        LINE_DATA_API_BASE_URL=emulator_server.url, LINE_CHANNEL_SECRET=CHANNEL_SECRET,
+        LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN,
+        CITYHALL_FEATURES=[name for name in DEFAULT_FEATURES if name != "events"])
+    app = create_app(config)
+    server = LiveServer(app).start()
+    line.set_webhook(server.url + "/callback")
+    yield app
+    server.stop()
+    app.extensions["cityhall.db"][0].dispose()
+
+
+def test_an_area_no_loaded_feature_answers_is_coming_soon_in_english(without_events, line):
     person = Resident(line, name="Alex", language="en")
     person.follow()
     person.menu("events")
