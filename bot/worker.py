@@ -62,6 +62,7 @@ def lease_next(session: Session, now: datetime) -> Delivery | None:
     row.attempts += 1
     row.next_attempt_at = now + LEASE
     recipients = active_recipients(session, row.recipients)
+    row.skipped = len(row.recipients) - len(recipients)
     if not recipients:
         row.status = OutboxStatus.SKIPPED
         row.last_error = "every recipient blocked the account"

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from cityhall.jobs import Job
 
 # The features a deployment runs when CITYHALL_FEATURES is not set, in load order.
-DEFAULT_FEATURES = ("staff", "residents", "checkin", "dashboards")
+DEFAULT_FEATURES = ("staff", "residents", "checkin", "dashboards", "notices")
 EXTENSION = "cityhall.features"
 
 

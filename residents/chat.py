@@ -18,6 +18,7 @@ from bot.flows import engine
 from bot.flows.registry import forms
 from bot.postback import PostbackData
 from bot.router import Router
+from cityhall import features
 from cityhall.i18n import RESIDENT_LANGUAGES
 from residents import services, surveys
 from residents.buttons import (AddChild, ApplyForm, DeleteAsk, DeleteYes, EditChild,
@@ -140,6 +141,8 @@ def my_data(ctx: EventContext, _text: str = "") -> None:
                item(ctx.t("Delete"), DeleteAsk())]
     if partners:
         buttons.insert(3, item(ctx.t("Partners"), PartnerList()))
+    if "notices" in features.current().routes.menu:  # stop/resume notices per topic
+        buttons.insert(-1, menu_item(ctx, ctx.t("Notices"), "notices"))
     ctx.reply(messages.text("\n".join(lines), quick_replies=buttons))
 
 
