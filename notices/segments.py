@@ -78,7 +78,9 @@ def register_criterion(key: str, builder: Builder, check: Check | None = None) -
     if key in BUILT_IN_KEYS or key in INTERNAL_KEYS:
         raise ValueError(f"segment key {key!r} is built in")
     known = _criteria.get(key)
-    if known is not None and known.builder is not builder:
+    if known is not None and known.builder is builder:
+        return
+    if known is not None:
         raise ValueError(f"segment key {key!r} is registered twice: by {_name(known.builder)} "
                          f"and by {_name(builder)}")
     _criteria[key] = Criterion(key, builder, check)
