@@ -44,7 +44,8 @@ def flex(title: str, body: str, language: str, *, image_url: str | None = None,
         bubble["footer"] = {"type": "box", "layout": "vertical", "contents": [
             {"type": "button", "style": "primary", "height": "sm",
              "action": {"type": "uri", "label": label, "uri": link_url}}]}
-    alt = f"{translate(language, 'Notice')}: {title}"[:ALT_TEXT_LIMIT]
+    label = translate(language, "Notice")
+    alt = f"{label}: {title}"[:ALT_TEXT_LIMIT]
     return {"type": "flex", "altText": alt, "contents": bubble}
 
 
@@ -59,7 +60,7 @@ def preview_parts(message: dict[str, Any]) -> dict[str, Any]:
     return {
         "alt": message["altText"],
         "image": bubble.get("hero", {}).get("url"),
-        "texts": [{"text": t["text"], "bold": t.get("weight") == "bold", "size": t.get("size", "md"),
-                   "color": t.get("color")} for t in texts],
+        "texts": [{"text": part["text"], "bold": part.get("weight") == "bold", "size": part.get("size", "md"),
+                   "color": part.get("color")} for part in texts],
         "button": button,
     }
