@@ -16,8 +16,8 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
 from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField
 from sqlalchemy import select
-from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, SelectField,
-                     SelectMultipleField, StringField, SubmitField, TextAreaField)
+from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, SelectChoice,
+                     SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 
 from cityhall.city import current_city
@@ -97,7 +97,7 @@ class NoticeForm(StaffForm):
     centers = SelectMultipleField(_l("Visited centers"), choices=[], validate_choice=True)
     visited_days = IntegerField(_l("Visited within (days)"), default=30,
                                 validators=[Optional(), NumberRange(1, 3650)])
-    languages = SelectMultipleField(_l("Languages"), choices=list(LANGUAGES))
+    languages = SelectMultipleField(_l("Languages"), choices=[SelectChoice(c, n) for c, n in LANGUAGES])
     link_url = StringField(_l("Link (optional)"),
                            validators=[Optional(), Length(max=1000),
                                        URL(require_tld=False, message=_l("Enter a web address."))])
@@ -111,14 +111,14 @@ class NoticeForm(StaffForm):
     submit = SubmitField(_l("Save and preview"))
 
     def fill_choices(self, session, user: StaffUser) -> None:
-        self.topic.choices = [(k, str(v)) for k, v in TOPIC_NAMES.items()]
-        self.audience.choices = [("registered", gettext("Registered residents")),
-                                 ("followers", gettext("Every follower"))]
-        self.districts.choices = [(d.code, d.name_ja) for d in
+        self.topic.choices = [SelectChoice(k, str(v)) for k, v in TOPIC_NAMES.items()]
+        self.audience.choices = [SelectChoice("registered", gettext("Registered residents")),
+                                 SelectChoice("followers", gettext("Every follower"))]
+        self.districts.choices = [SelectChoice(d.code, d.name_ja) for d in
                                   session.scalars(select(District).order_by(District.code))]
         centers = (scoped_centers(session, user) if user.role == StaffRole.CENTER
                    else list(session.scalars(select(Center).order_by(Center.code))))
-        self.centers.choices = [(c.code, c.name_ja) for c in centers]
+        self.centers.choices = [SelectChoice(c.code, c.name_ja) for c in centers]
 
     def segment(self) -> dict:
         """Build the segment JSON from the form."""
@@ -391,7 +391,7 @@ def closures():
     session, user, city = db_session(), current_staff(), current_city()
     centers = scoped_centers(session, user)
     form = ClosureForm()
-    form.center.choices = [(c.code, c.name_ja) for c in centers]
+    form.center.choices = [SelectChoice(c.code, c.name_ja) for c in centers]
     if form.validate_on_submit():
         center = next(c for c in centers if c.code == form.center.data)
         try:
