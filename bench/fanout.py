@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -136,7 +136,10 @@ def deliver(url: str, emulator_url: str, workers: int) -> tuple[float, float]:
         first, last = conn.execute(sa.text(
             "SELECT min(sent_at), max(sent_at) FROM outbox_messages")).one()
     engine.dispose()
-    return total, (last - first).total_seconds() if first and last else total
+    if not first or not last:
+        return total, total
+    first, last = (datetime.fromisoformat(v) if isinstance(v, str) else v for v in (first, last))
+    return total, (last - first).total_seconds()
 
 
 def emulator_rate(emulator_url: str, requests_count: int) -> float:

@@ -92,16 +92,6 @@ class NoticeOptOut(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class NoticeErased(Base):
-    """A follower whose registration was erased: never a recipient until they register again."""
-
-    __tablename__ = "notice_erased"
-
-    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"),
-                                             primary_key=True)
-    erased_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 class AgeReminder(Base):
     """A reminder sent to a child's guardians once, when the child reaches an age."""
 

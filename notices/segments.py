@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from cityhall.city import City
 from models import Center, District, Resident
 from models.household import Child, Guardian
-from models.notice import NoticeErased, NoticeOptOut
+from models.notice import NoticeOptOut
 from models.visit import Visit
 
 DEFAULT_VISITED_WITHIN_DAYS = 30
@@ -211,8 +211,7 @@ def recipients(segment: Mapping[str, Any], ctx: SegmentContext, topic: str | Non
     else:
         query = select(*columns).select_from(Resident).join(
             Guardian, Guardian.resident_id == Resident.id)
-    query = query.where(Resident.blocked.is_(False),
-                        ~exists().where(NoticeErased.resident_id == Resident.id))
+    query = query.where(Resident.blocked.is_(False), Resident.registration_erased_at.is_(None))
     for condition in conditions(segment, ctx):
         query = query.where(condition)
     if topic is not None:

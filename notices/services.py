@@ -27,8 +27,8 @@ from bot.outbox import enqueue
 from checkin import services as checkin_services
 from cityhall.city import City
 from cityhall.db import dialect_insert
-from models import Center, OutboxMessage, OutboxStatus, Resident
-from models.notice import (Notice, NoticeErased, NoticeImage, NoticeOptOut,
+from models import Center, OutboxMessage, OutboxStatus, Resident, utcnow
+from models.notice import (Notice, NoticeImage, NoticeOptOut,
                            NoticeStatus, NoticeTopic)
 from models.staff import StaffRole, StaffUser
 from notices import closures, messages, segments
@@ -412,13 +412,12 @@ def forget_erased(resident: Resident, *, session: Session, household=None, **_: 
     """Listener of registration_erasing: the resident is never a recipient again, until they
     register anew; their opt-outs go with their data."""
     session.execute(delete(NoticeOptOut).where(NoticeOptOut.resident_id == resident.id))
-    session.execute(dialect_insert(session)(NoticeErased).values(resident_id=resident.id)
-                    .on_conflict_do_nothing())
+    resident.registration_erased_at = utcnow()
 
 
-def registered_again(resident: Resident, *, session: Session, **_: Any) -> list:
+def registered_again(resident: Resident, **_: Any) -> list:
     """Listener of resident_registered: a resident who registers again receives notices again."""
-    session.execute(delete(NoticeErased).where(NoticeErased.resident_id == resident.id))
+    resident.registration_erased_at = None
     return []
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import hmac
 import io
+from datetime import timedelta
 
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect,
                    render_template, request, url_for)
 from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, SelectChoice,
                      SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
@@ -47,7 +48,7 @@ LANGUAGES = (("ja", "日本語"), ("en", "English"))
 TOPIC_NAMES = {"events": _l("Events"), "closures": _l("Closures"), "reminders": _l("Reminders"),
                "news": _l("City news")}
 STATUS_NAMES = {"draft": _l("Draft"), "pending-approval": _l("Waiting for approval"),
-                "approved": _l("Approved"), "scheduled": _l("Scheduled"),
+                "approved": _l("Approved, not sent yet"), "scheduled": _l("Scheduled"),
                 "queued": _l("Sending / sent"), "cancelled": _l("Cancelled"),
                 "rejected": _l("Rejected")}
 
@@ -66,8 +67,10 @@ def _sample_notice(session) -> int:
 
 def _sample_closure(session) -> int:
     center = session.scalars(select(Center).where(Center.code == "central")).one()
-    closure = CenterClosure(center_id=center.id, day=current_city().today(utcnow()),
-                            reason="見本", closed_at=utcnow())
+    last = session.scalar(select(func.max(CenterClosure.day))
+                          .where(CenterClosure.center_id == center.id))
+    day = last + timedelta(days=1) if last else current_city().today(utcnow())
+    closure = CenterClosure(center_id=center.id, day=day, reason="見本", closed_at=utcnow())
     session.add(closure)
     session.flush()
     return closure.id
@@ -88,7 +91,7 @@ class NoticeForm(StaffForm):
     body_en = TextAreaField(_l("Text in English (optional)"),
                             validators=[Optional(), Length(max=messages.TEXT_LIMIT)])
     topic = SelectField(_l("Topic"), choices=[])
-    audience = SelectField(_l("Who"), choices=[])
+    audience = SelectField(_l("Audience"), choices=[])
     age_min = IntegerField(_l("Children from (months)"),
                            validators=[Optional(), NumberRange(0, 240)])
     age_max = IntegerField(_l("Children up to (months)"),

@@ -1,4 +1,4 @@
-"""notices: notices, images, opt-outs, age reminders (once per child), center closures; outbox skipped count and source index
+"""notices: notices, images, opt-outs, residents.registration_erased_at, age reminders (once per child), center closures; outbox skipped count and source index
 
 Revision ID: 0010_notices
 Revises: 0009_submission_center
@@ -26,12 +26,6 @@ def upgrade() -> None:
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_age_reminders'))
-    )
-    op.create_table('notice_erased',
-    sa.Column('resident_id', sa.Integer(), nullable=False),
-    sa.Column('erased_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_notice_erased_resident_id_residents'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('resident_id', name=op.f('pk_notice_erased'))
     )
     op.create_table('notice_opt_outs',
     sa.Column('resident_id', sa.Integer(), nullable=False),
@@ -106,6 +100,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['notice_id'], ['notices.id'], name=op.f('fk_notice_images_notice_id_notices'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('notice_id', name=op.f('pk_notice_images'))
     )
+    with op.batch_alter_table('residents', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('registration_erased_at', models.base.UTCDateTime(timezone=True), nullable=True))
+
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('skipped', sa.Integer(), server_default='0', nullable=False))
         batch_op.create_index('ix_outbox_source', ['source'], unique=False)
@@ -117,6 +114,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_source')
         batch_op.drop_column('skipped')
 
+    with op.batch_alter_table('residents', schema=None) as batch_op:
+        batch_op.drop_column('registration_erased_at')
+
     op.drop_table('notice_images')
     op.drop_table('center_closures')
     op.drop_table('age_reminders_sent')
@@ -125,5 +125,4 @@ def downgrade() -> None:
 
     op.drop_table('notices')
     op.drop_table('notice_opt_outs')
-    op.drop_table('notice_erased')
     op.drop_table('age_reminders')
