@@ -24,7 +24,7 @@ from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 from cityhall.city import current_city
 from models import Center, District, utcnow
 from models.closure import CenterClosure
-from models.notice import AgeReminder, Notice, NoticeImage, NoticeStatus
+from models.notice import AgeReminder, Notice, NoticeImage
 from models.staff import StaffRole, StaffUser
 from notices import images as notice_images
 from notices import messages, reminders, services

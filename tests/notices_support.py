@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -76,4 +76,4 @@ def settings(**values: Any) -> NoticeSettings:
     return NoticeSettings(**values)
 
 
-__all__ = ["CITY", "date", "follower", "guardian", "seeded", "settings", "uid", "visit"]
+__all__ = ["CITY", "follower", "guardian", "seeded", "settings", "uid", "visit"]

@@ -14,7 +14,6 @@ from bot.gateway import gateway
 from cityhall.db import db
 from models import utcnow
 from models.notice import Notice, NoticeImage
-from staff import audit  # noqa: F401  (the audit log the steps write to)
 from tests.notices_support import guardian, visit
 from tests.staff_support import StaffClient, as_admin, audit_actions, staff_app  # noqa: F401
 
