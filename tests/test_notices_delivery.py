@@ -172,7 +172,7 @@ def test_a_worker_killed_mid_notice_and_restarted_delivers_each_recipient_once(
     line.add_fault(MULTICAST, delay=0.3, count=10)
     proc = start_worker(database_url, emulator_server.url)
     try:
-        wait_until(lambda: len(line.requests(MULTICAST)) >= 2)
+        wait_until(lambda: len(line.requests(MULTICAST)) >= 2, timeout=120)  # a loaded machine
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
