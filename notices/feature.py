@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from cityhall.features import Feature
-from notices import chat, jobs, services, settings, staff_views
+from notices import chat, demo, jobs, services, settings, staff_views
 from notices.cli import notices_group
 from residents.signals import registration_erasing, resident_registered
 
@@ -27,4 +27,5 @@ feature = Feature(
     cli=[notices_group],
     translations=Feature.folder(__file__, "translations"),
     setup=setup,
+    demo_data=demo.demo_data,
 )

@@ -17,10 +17,11 @@ from bot.context import EventContext
 from bot.flows import engine
 from bot.flows.registry import forms
 from bot.postback import PostbackData
+from bot.richmenu import MenuTap
 from bot.router import Router
 from cityhall import features
 from cityhall.i18n import RESIDENT_LANGUAGES
-from residents import services, surveys
+from residents import cards, services, surveys
 from residents.buttons import (AddChild, ApplyForm, DeleteAsk, DeleteYes, EditChild,
                                EditChildField, EditField, EditMenu, Invite, Keep, PartnerList,
                                Unshare, UnshareKeep, UnshareYes)
@@ -98,52 +99,45 @@ def apply_form(ctx: EventContext, data: ApplyForm) -> None:
 # My data
 
 
-def guardian_lines(ctx: EventContext, guardian) -> list[str]:
-    """The guardian's own data, one line per item."""
+def guardian_rows(ctx: EventContext, guardian) -> list[tuple[str, str]]:
+    """The guardian's own data, one (label, value) per item."""
     district = services.district_name(ctx.session, guardian.district_code, ctx.language)
     return [
-        ctx.t("Name: %(value)s", value=guardian.name),
-        ctx.t("Kana: %(value)s", value=guardian.kana),
-        ctx.t("Phone: %(value)s", value=guardian.phone),
-        ctx.t("Address: %(value)s", value=f"〒{guardian.postal_code} {guardian.address}"),
-        ctx.t("District: %(value)s", value=district),
-        ctx.t("Language: %(value)s", value=RESIDENT_LANGUAGES.get(ctx.language, ctx.language)),
+        (ctx.t("Name"), guardian.name),
+        (ctx.t("Kana"), guardian.kana),
+        (ctx.t("Phone"), guardian.phone),
+        (ctx.t("Address"), f"〒{guardian.postal_code} {guardian.address}"),
+        (ctx.t("District"), district),
+        (ctx.t("Language"), RESIDENT_LANGUAGES.get(ctx.language, ctx.language)),
     ]
 
 
-def child_lines(ctx: EventContext, household) -> list[str]:
-    """The shared children, one line each."""
-    lines = [ctx.t("Children:")]
-    for n, child in enumerate(household.children, start=1):
-        extra = f" / {child.notes}" if child.notes else ""
-        lines.append(f" {n}. {child.name}（{child.kana}） {child.birth_date.isoformat()}{extra}")
-    return lines
+def child_lines(household) -> list[cards.ChildLine]:
+    """The shared children, in the household's order."""
+    return [cards.ChildLine(c.name, c.kana, c.birth_date.isoformat(), c.notes)
+            for c in household.children]
 
 
 @router.menu("mydata")
 @router.command("my data", "mydata", "マイデータ")
 def my_data(ctx: EventContext, _text: str = "") -> None:
-    """Show what the city holds about the resident, with what they can do about it."""
+    """Show what the city holds about the resident on a card, with what they can do about it."""
     guardian = services.guardian_of(ctx.session, ctx.resident())
     if guardian is None:
         ctx.reply(messages.text(ctx.t("You have not registered yet."),
                                 quick_replies=registration_offer(ctx)))
         return
     partners = services.partners(ctx.session, guardian)
-    lines = [ctx.t("[My data]"), *guardian_lines(ctx, guardian),
-             *child_lines(ctx, guardian.household)]
+    buttons = [(ctx.t("Change"), EditMenu()), (ctx.t("Add a child"), AddChild()),
+               (ctx.t("Invite partner"), Invite()), (ctx.t("Delete"), DeleteAsk())]
     if partners:
-        lines.append(ctx.t("Partners: %(names)s (their contact details are private to them)",
-                           names="、".join(p.name for p in partners)))
-    buttons = [item(ctx.t("Change"), EditMenu()),
-               item(ctx.t("Add a child"), AddChild()),
-               item(ctx.t("Invite partner"), Invite()),
-               item(ctx.t("Delete"), DeleteAsk())]
-    if partners:
-        buttons.insert(3, item(ctx.t("Partners"), PartnerList()))
+        buttons.insert(3, (ctx.t("Partners"), PartnerList()))
     if "notices" in features.current().routes.menu:  # stop/resume notices per topic
-        buttons.insert(-1, menu_item(ctx, ctx.t("Notices"), "notices"))
-    ctx.reply(messages.text("\n".join(lines), quick_replies=buttons))
+        buttons.insert(-1, (ctx.t("Notices"), MenuTap("notices")))
+    ctx.reply(cards.my_data(ctx.t, guardian_rows=guardian_rows(ctx, guardian),
+                            children=child_lines(guardian.household),
+                            partners=[p.name for p in partners], buttons=buttons,
+                            name=guardian.name))
 
 
 MyDataOp = Callable[[EventContext, Any, Any], None]
