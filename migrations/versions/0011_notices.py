@@ -1,7 +1,7 @@
 """notices: notices, images, opt-outs, residents.registration_erased_at, age reminders (once per child), center closures; outbox skipped count and source index
 
-Revision ID: 0010_notices
-Revises: 0009_submission_center
+Revision ID: 0011_notices
+Revises: 0010_demo_data
 Create Date: 2026-12-01 12:51:50
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = '0010_notices'
-down_revision = '0009_submission_center'
+revision = '0011_notices'
+down_revision = '0010_demo_data'
 branch_labels = None
 depends_on = None
 
