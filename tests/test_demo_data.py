@@ -223,7 +223,7 @@ def test_demo_data_hooks_run_in_load_order(toy):
     seed_staff(app)
     with app.app_context():
         names = [f.name for f in current().features if f.demo_data is not None]
-        assert names == ["residents", "checkin", "dashboards", "toy"]
+        assert names == ["residents", "checkin", "dashboards", "notices", "toy"]
         with db.transaction() as session:
             outcome = load(session, current().features, now=utcnow(), city=current_city(),
                            households=5, months=1)
@@ -251,10 +251,10 @@ def test_two_runs_at_once_load_the_data_once(city):
     for thread in threads:
         thread.join(60)
     assert errors == []
-    assert sorted(len(o.loaded) for o in outcomes) == [0, 3]
+    assert sorted(len(o.loaded) for o in outcomes) == [0, 4]  # residents, checkin, dashboards, notices
     assert query(city, lambda s: (s.scalar(select(func.count()).select_from(Household)),
                                   s.scalar(select(func.count()).select_from(DemoDataLoad)))) \
-        == (6, 3)
+        == (6, 4)
 
 
 def test_without_seeded_districts_it_says_what_to_run(app):
