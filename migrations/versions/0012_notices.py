@@ -1,7 +1,7 @@
 """notices: notices, images, opt-outs, residents.registration_erased_at, age reminders (once per child), center closures; outbox skipped count and source index
 
-Revision ID: 0011_notices
-Revises: 0010_demo_data
+Revision ID: 0012_notices
+Revises: 0011_pending_events
 Create Date: 2026-12-01 12:51:50
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = '0011_notices'
-down_revision = '0010_demo_data'
+revision = '0012_notices'
+down_revision = '0011_pending_events'
 branch_labels = None
 depends_on = None
 
