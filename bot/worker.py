@@ -131,6 +131,7 @@ def lease_batch(session: Session, now: datetime, limit: int,
         row.attempts += 1
         row.next_attempt_at = now + lease
         recipients = [u for u in row.recipients if u not in blocked]
+        row.skipped = len(row.recipients) - len(recipients)
         if not recipients:
             row.status = OutboxStatus.SKIPPED
             row.last_error = "every recipient blocked the account"

@@ -133,6 +133,10 @@ def other_answer(ctx: EventContext, result: ScanResult, name: str) -> str:
         return ctx.t("No children are registered yet. Please add a child in \"My data\" first.")
     hours = services.hours_on(result.center, ctx.city.today(ctx.now), city=ctx.city)
     if hours is None:
+        closure = services.closure_on(ctx.session, result.center, ctx.city.today(ctx.now))
+        if closure is not None:
+            return ctx.t("%(center)s is closed today (%(reason)s), so you cannot check in.",
+                         center=name, reason=closure.reason)
         return ctx.t("%(center)s is closed today, so you cannot check in.", center=name)
     return ctx.t("%(center)s is closed now, so you cannot check in. Opening hours today: "
                  "%(opens)s–%(closes)s.", center=name, opens=clock(ctx, hours[0]),

@@ -27,6 +27,7 @@ from cityhall.db import dialect_insert
 from cityhall.i18n import translate
 from models import Center, Resident
 from models.center import WEEKDAYS, CheckinMode
+from models.closure import CenterClosure
 from models.household import Child, Guardian, Household
 from checkin.signals import visit_ended, visit_started
 from models.visit import CenterPoster, PendingCheckin, Visit, VisitChild
@@ -70,6 +71,44 @@ def hours_on(center: Center, day: date, *, city: City) -> tuple[datetime, dateti
         return None
     hours = center.hours_on(WEEKDAYS[day.weekday()])
     return (city.at(day, hours[0]), city.at(day, hours[1])) if hours else None
+
+
+def close_for_day(session: Session, center: Center, day: date, reason: str,
+                  now: datetime) -> CenterClosure:
+    """Close a center for a day (check-in refuses, giving the reason); return the closure.
+
+    Closing the same day again replaces the reason. Other features (notices' closure
+    alerts) call this; it only marks the day, it tells no one.
+    """
+    session.execute(dialect_insert(session)(CenterClosure)
+                    .values(center_id=center.id, day=day, reason=reason, closed_at=now)
+                    .on_conflict_do_update(index_elements=["center_id", "day"],
+                                           set_={"reason": reason, "closed_at": now,
+                                                 "reopened_at": None}))
+    if day.isoformat() not in (center.closed_days or []):
+        center.closed_days = sorted([*(center.closed_days or []), day.isoformat()])
+    session.flush()
+    return session.scalars(select(CenterClosure).where(
+        CenterClosure.center_id == center.id, CenterClosure.day == day)
+        .execution_options(populate_existing=True)).one()
+
+
+def reopen_day(session: Session, center: Center, day: date, now: datetime) -> CenterClosure | None:
+    """Open a day closed by `close_for_day` again; return its closure, or None if none."""
+    closure = closure_on(session, center, day)
+    if closure is None:
+        return None
+    closure.reopened_at = now
+    center.closed_days = [d for d in (center.closed_days or []) if d != day.isoformat()]
+    session.flush()
+    return closure
+
+
+def closure_on(session: Session, center: Center, day: date) -> CenterClosure | None:
+    """Return the closure in force for a center on a day, if any."""
+    return session.scalars(select(CenterClosure).where(
+        CenterClosure.center_id == center.id, CenterClosure.day == day,
+        CenterClosure.reopened_at.is_(None))).one_or_none()
 
 
 def is_open(center: Center, now: datetime, *, city: City) -> bool:

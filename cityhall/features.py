@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from cityhall.jobs import Job
 
 # The features a deployment runs when CITYHALL_FEATURES is not set, in load order.
-DEFAULT_FEATURES = ("staff", "residents", "checkin", "dashboards", "events", "reports")
+DEFAULT_FEATURES = ("staff", "residents", "checkin", "dashboards", "notices", "events", "reports")
 EXTENSION = "cityhall.features"
 
 

@@ -12,6 +12,7 @@ from cityhall.city import City, current_city
 from cityhall.features import Feature
 from events import chat, charts, demo, jobs, services, staff_views
 from events.cli import events_group
+from notices import services as notices
 from residents.signals import my_data_shown, registration_erasing
 
 
@@ -24,17 +25,20 @@ def _after_visit(visit: Any, **values: Any) -> None:
 
 def setup(_app: Flask) -> None:
     """Attendance on check-in, the check-in reply's mention, suggestions (and their switch in
-    My data), erasure."""
+    My data), erasure; the notices segment key "event" and closure alerts' reservations."""
     visit_started.connect(services.mark_attendance)
     checked_in_reply.connect(services.attendance_lines)
     visit_ended.connect(_after_visit)
     registration_erasing.connect(services.erase_household)
     my_data_shown.connect(chat.my_data_lines)
+    notices.segments.register_criterion("event", services.reservation_holders,
+                                        check=services.check_event_id)
+    notices.closures.register_closure_source("events", services.holders_on_day)
 
 
 feature = Feature(
     name="events",
-    requires=("staff", "residents", "checkin"),
+    requires=("staff", "residents", "checkin", "notices"),
     blueprints=lambda: [staff_views.bp],
     router=chat.router,
     jobs=[jobs.event_offers, jobs.event_reminders],

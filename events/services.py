@@ -665,7 +665,8 @@ def _tell_families(session: Session, event: Event, household_ids: Sequence[int],
                    city: City) -> None:
     """Tell families about their event (today: its cancellation), by push through the outbox.
 
-    One function, so the delivery can move to the notices feature's service in one place.
+    A personal message about the family's own reservation, so it goes to each household in
+    its language whatever notice topics it stopped (docs/events.md), not as a notice.
     """
     for household_id in household_ids:
         push(session, household_id, f"event-{kind}:{event.id}", lambda language: [messages.text(
@@ -835,6 +836,18 @@ def reservation_holders(value: Any, _ctx: Any = None):
     return (select(Guardian.resident_id)
             .join(Reservation, Reservation.household_id == Guardian.household_id)
             .where(Reservation.event_id == int(value), Reservation.status == "reserved"))
+
+
+def holders_on_day(center_id: int, day: date, ctx: Any):
+    """Return a SELECT of the resident ids of households holding a reservation for an event
+    at the center on that day (a closure alert's source, registered with notices)."""
+    start, end = ctx.city.at(day, "00:00"), ctx.city.at(day, "24:00")
+    return (select(Guardian.resident_id)
+            .join(Reservation, Reservation.household_id == Guardian.household_id)
+            .join(Event, Event.id == Reservation.event_id)
+            .where(Event.center_id == center_id, Event.cancelled_at.is_(None),
+                   Event.starts_at >= start, Event.starts_at < end,
+                   Reservation.status == "reserved"))
 
 
 def check_event_id(value: Any) -> str | None:

@@ -24,7 +24,8 @@ class OutboxMessage(Base):
     """One push (one recipient) or multicast (up to 500) request to LINE."""
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_source", "source"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipients: Mapped[list[str]] = mapped_column(JSON)
@@ -40,5 +41,7 @@ class OutboxMessage(Base):
     source: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # Recipients left out of the last attempt because they had blocked the account.
+    skipped: Mapped[int] = mapped_column(default=0, server_default="0")
     # When the retention job (or an erasure) cleared recipients and messages of a finished row.
     purged_at: Mapped[datetime | None]

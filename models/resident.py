@@ -21,6 +21,9 @@ class Resident(Base):
     blocked: Mapped[bool] = mapped_column(default=False)
     followed_at: Mapped[datetime | None]
     blocked_at: Mapped[datetime | None]
+    # Set when the resident erased their registration (they may still follow the account):
+    # notices never reach them until they register again.
+    registration_erased_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

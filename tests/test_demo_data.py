@@ -223,7 +223,7 @@ def test_demo_data_hooks_run_in_load_order(toy):
     seed_staff(app)
     with app.app_context():
         names = [f.name for f in current().features if f.demo_data is not None]
-        assert names == ["residents", "checkin", "dashboards", "events", "reports", "toy"]
+        assert names == ["residents", "checkin", "dashboards", "notices", "events", "reports", "toy"]
         with db.transaction() as session:
             outcome = load(session, current().features, now=utcnow(), city=current_city(),
                            households=5, months=1)

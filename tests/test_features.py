@@ -44,7 +44,7 @@ def app_with(tmp_path, *extra: Feature):
 
 def test_default_features_load_in_order_with_the_core_first():
     features = load(list(DEFAULT_FEATURES))
-    assert features.names == ["core", "staff", "residents", "checkin", "dashboards", "events", "reports"]
+    assert features.names == ["core", "staff", "residents", "checkin", "dashboards", "notices", "events", "reports"]
     assert {"auto-checkout", "aggregate-visits", "expire-forms"} <= set(features.jobs)
     assert {"register", "apply", "mydata", "checkin"} <= set(features.routes.menu)
     assert features.routes.commands["cancel"].origin.startswith("bot.chat.cancel")

@@ -21,6 +21,7 @@ from wtforms import HiddenField, PasswordField, StringField
 
 from checkin.staff_views import PhoneForm, WalkInForm
 from events.staff_views import AddForm, EventForm
+from notices.staff_views import ClosureForm, NoticeForm, ReminderForm
 from cityhall.db import db
 from models import Base, Resident, utcnow
 from models.application import Submission, SubmissionStatus
@@ -66,6 +67,13 @@ NO_TYPED_TEXT = {
     "reports_staff.edit_category": "a department choice and a number of days",
     "events_staff.cancel": "a button",
     "events_staff.attended": "a button",
+    "notices_staff.send": "a button",
+    "notices_staff.request_approval": "a button",
+    "notices_staff.approve": "a button",
+    "notices_staff.reject": "a button",
+    "notices_staff.cancel": "a button",
+    "notices_staff.reopen": "a button",
+    "notices_staff.reminder_toggle": "a button",
 }
 RECOVERY_CODE = "abcd-efgh-jkmn-pqrs-tuvw-xyz2"
 
@@ -225,6 +233,16 @@ CASES = [
     Case("events_staff.add", AddForm, {"name": "電話 花子", "phone": "090-1111-2222",
                                        "kana": "ニュウリョク ハナコ"}, {"places": "1"},
          event_path("reservations"), arrange=registered_family),
+    Case("notices_staff.compose", NoticeForm,
+         {"title": "お知らせ", "body_ja": "本文です。\r\n二行目", "body_en": "Text",
+          "link_url": "https://example.jp/a", "link_label": "詳しく"},
+         {"topic": "news", "audience": "registered"}, "/staff/notices/new"),
+    Case("notices_staff.closures", ClosureForm, {"reason": "停電のため"},
+         {"center": "central", "day": "2030-01-15"}, "/staff/notices/closures"),
+    Case("notices_staff.reminder_new", ReminderForm,
+         {"title": "4か月児健診", "body_ja": "本文です。", "body_en": "Text",
+          "link_url": "https://example.jp/b"}, {"age_months": "3"},
+         "/staff/notices/reminders/new"),
     Case("staff.two_factor_off", CodeForm, {"code": RECOVERY_CODE}, {},
          "/staff/account/two-factor/off", prefix="off",
          arrange=optional_second_factor_with_a_known_recovery_code),
