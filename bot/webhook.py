@@ -144,7 +144,17 @@ def process_event(raw: dict[str, Any], replay_of: int | None = None) -> str:
         log.info("event %s went through at attempt %d", event_id, attempts)
     if ctx.replies and ctx.reply_token and replay_of is None:
         send_reply(ctx)
+    run_after_commit(ctx)
     return DONE
+
+
+def run_after_commit(ctx: EventContext) -> None:
+    """Make the event's LINE calls that waited for its commit; a failure only logs."""
+    for call in ctx.after_commit:
+        try:
+            call()
+        except Exception:  # a menu link is a nicety: the event itself went through
+            log.exception("after-commit call of event %s failed", ctx.raw.get("webhookEventId"))
 
 
 class _Failed(Exception):

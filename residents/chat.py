@@ -18,7 +18,7 @@ from bot.flows import engine
 from bot.flows.registry import forms
 from bot.postback import PostbackData
 from bot.router import Router
-from cityhall.i18n import RESIDENT_LANGUAGES
+from cityhall.languages import language_names
 from residents import services, surveys
 from residents.buttons import (AddChild, ApplyForm, DeleteAsk, DeleteYes, EditChild,
                                EditChildField, EditField, EditMenu, Invite, Keep, PartnerList,
@@ -106,7 +106,7 @@ def guardian_lines(ctx: EventContext, guardian) -> list[str]:
         ctx.t("Phone: %(value)s", value=guardian.phone),
         ctx.t("Address: %(value)s", value=f"〒{guardian.postal_code} {guardian.address}"),
         ctx.t("District: %(value)s", value=district),
-        ctx.t("Language: %(value)s", value=RESIDENT_LANGUAGES.get(ctx.language, ctx.language)),
+        ctx.t("Language: %(value)s", value=language_names().get(ctx.language, ctx.language)),
     ]
 
 
