@@ -622,9 +622,14 @@ class Date(FieldType):
                        high.isoformat() if high else None, example_date(f, turn).isoformat())]
 
 
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated when shown."""
+    return message
+
+
 WEEKDAY_NAMES = {  # how a closed weekday is named in a refusal
-    "mon": "Mondays", "tue": "Tuesdays", "wed": "Wednesdays", "thu": "Thursdays",
-    "fri": "Fridays", "sat": "Saturdays", "sun": "Sundays",
+    "mon": N_("Mondays"), "tue": N_("Tuesdays"), "wed": N_("Wednesdays"),
+    "thu": N_("Thursdays"), "fri": N_("Fridays"), "sat": N_("Saturdays"), "sun": N_("Sundays"),
 }
 
 
