@@ -17,7 +17,7 @@ from bot.flows.taps import FormTap
 from bot.postback import PostbackData
 from bot.richmenu import MenuTap
 from bot.router import Router
-from cityhall.languages import change_words, language_names
+from cityhall.languages import cancel_words, change_words, language_names
 
 router = Router("bot")
 
@@ -77,7 +77,7 @@ def registration_offer(ctx: EventContext) -> list[dict[str, Any]] | None:
     return [menu_item(ctx, ctx.t("Register"), "register")]
 
 
-@router.command("cancel", "キャンセル", "やめる", "中止", interrupts=False)
+@router.command(*cancel_words(), interrupts=False)
 def cancel(ctx: EventContext, _text: str) -> None:
     """Cancel the running form, wherever it is."""
     engine.cancel(ctx)

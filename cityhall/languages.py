@@ -28,24 +28,27 @@ class Language:
     catalogue: str  # the folder under each package's translations/: "zh_Hant", "ja@easy"
     locale: str  # the Babel locale for dates, times and numbers
     words: tuple[str, ...]  # what a resident types to change the language
+    cancel: tuple[str, ...] = ()  # what a resident types to stop a form (beside "cancel")
     aliases: tuple[str, ...] = ()  # other codes a LINE profile may carry for it
     fallback: str | None = None  # the language a missing message is read in before English
 
 
 KNOWN: dict[str, Language] = {lang.code: lang for lang in (
-    Language("ja", "日本語", "ja", "ja", ("言語", "げんご")),
-    Language("ja-easy", "やさしい にほんご", "ja@easy", "ja", ("ことば",), fallback="ja"),
-    Language("en", "English", "en", "en", ("language", "languages")),
-    Language("zh-Hans", "简体中文", "zh_Hans", "zh_Hans", ("语言",),
+    Language("ja", "日本語", "ja", "ja", ("言語", "げんご"), ("キャンセル", "やめる", "中止")),
+    Language("ja-easy", "やさしい にほんご", "ja@easy", "ja", ("ことば",), ("やめる",), fallback="ja"),
+    Language("en", "English", "en", "en", ("language", "languages"), ("cancel",)),
+    Language("zh-Hans", "简体中文", "zh_Hans", "zh_Hans", ("语言",), ("取消",),
              aliases=("zh", "zh-cn", "zh-sg", "zh-hans-cn")),
-    Language("zh-Hant", "繁體中文", "zh_Hant", "zh_Hant", ("語言",),
+    Language("zh-Hant", "繁體中文", "zh_Hant", "zh_Hant", ("語言",), ("取消",),
              aliases=("zh-tw", "zh-hk", "zh-mo", "zh-hant-tw")),
-    Language("ko", "한국어", "ko", "ko", ("언어",), aliases=("ko-kr",)),
-    Language("vi", "Tiếng Việt", "vi", "vi", ("ngôn ngữ", "ngon ngu"), aliases=("vi-vn",)),
-    Language("pt-BR", "Português", "pt_BR", "pt_BR", ("idioma", "língua", "lingua"),
+    Language("ko", "한국어", "ko", "ko", ("언어",), ("취소",), aliases=("ko-kr",)),
+    Language("vi", "Tiếng Việt", "vi", "vi", ("ngôn ngữ", "ngon ngu"), ("hủy", "huy"),
+             aliases=("vi-vn",)),
+    Language("pt-BR", "Português", "pt_BR", "pt_BR", ("idioma", "língua", "lingua"), ("cancelar",),
              aliases=("pt", "pt-pt")),
-    Language("tl", "Tagalog", "tl", "fil", ("wika",), aliases=("fil", "fil-ph", "tl-ph")),
-    Language("ne", "नेपाली", "ne", "ne", ("भाषा", "bhasa"), aliases=("ne-np",)),
+    Language("tl", "Tagalog", "tl", "fil", ("wika",), ("kanselahin", "ikansela"),
+             aliases=("fil", "fil-ph", "tl-ph")),
+    Language("ne", "नेपाली", "ne", "ne", ("भाषा", "bhasa"), ("रद्द",), aliases=("ne-np",)),
 )}
 
 
@@ -104,6 +107,11 @@ def from_profile(code: str | None) -> str:
         if lang.code.lower().split("-")[0] == base and lang.code != "ja-easy":
             return lang.code
     return DEFAULT_LANGUAGE
+
+
+def cancel_words() -> tuple[str, ...]:
+    """Every word that stops a running form, in every known language (each once)."""
+    return tuple(dict.fromkeys(w for lang in KNOWN.values() for w in lang.cancel))
 
 
 def change_words() -> dict[str, str]:
