@@ -118,3 +118,31 @@ def test_the_rules_catch_what_they_are_for():
     assert [len(s) for s in sentences("はい。%(name)sさん、こんにちは！\nまた")] == [3, 9, 2]
     assert any(chain in "ご確認させていただきます" for chain in HONORIFIC_CHAINS)
     assert is_label("Check out") and not is_label("Nothing was changed.")
+
+
+# Forms: the shipped forms give every resident language; a form that lacks one still works
+# (Japanese is shown) and `cityhall forms check` warns about it (tests/test_languages.py).
+def shipped_forms():
+    from bot.flows.registry import forms
+
+    return [f for f in forms().all() if Path(f.source).resolve().is_relative_to(ROOT / "residents")]
+
+
+def test_shipped_forms_are_translated_into_every_resident_language():
+    from bot.flows.schema import missing_translations
+
+    missing = {f.id: missing_translations(f, LANGUAGES) for f in shipped_forms()}
+    assert {form: gaps for form, gaps in missing.items() if gaps} == {}
+
+
+def test_shipped_form_labels_fit_and_easy_japanese_kanji_are_common():
+    from bot.flows.schema import texts
+
+    long_labels, rare = [], []
+    for form in shipped_forms():
+        for where, text in texts(form):
+            if where.endswith((".label", "]")) or ".options[" in where:
+                long_labels += [(form.id, where, c) for c, t in text.items() if len(t) > LABEL_LIMIT]
+            rare += [(form.id, where, ch) for ch in text.get("ja-easy", "")
+                     if is_kanji(ch) and ch not in COMMON_KANJI]
+    assert long_labels == [] and rare == []
