@@ -19,6 +19,7 @@ from bot.postback import PostbackData
 from bot.router import Router
 from checkin import services
 from checkin.services import CheckinRefused, ScanResult
+from cityhall.i18n import format_clock
 from models import Center
 from models.household import Child
 from models.visit import Visit
@@ -61,7 +62,7 @@ REFUSALS = {
 
 def clock(ctx: EventContext, moment: datetime) -> str:
     """Show a moment as HH:MM in the city's time zone."""
-    return ctx.city.local(moment).strftime("%H:%M")
+    return format_clock(ctx.language, ctx.city.local(moment))
 
 
 def stay(ctx: EventContext, length: timedelta) -> str:

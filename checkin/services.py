@@ -24,7 +24,7 @@ from bot.outbox import enqueue
 from checkin import tokens
 from cityhall.city import City
 from cityhall.db import dialect_insert
-from cityhall.i18n import translate
+from cityhall.i18n import format_clock, translate
 from models import Center, Resident
 from models.center import WEEKDAYS, CheckinMode
 from models.household import Child, Guardian, Household
@@ -390,7 +390,7 @@ def staff_check_in_text(session: Session, language: str, center: Center, visit: 
     """Say that staff checked the family in by hand, and which visit elsewhere that ended."""
     lines = [translate(language, "The staff of %(center)s checked you in by hand at %(time)s: "
                                  "%(names)s.", center=center.name(language),
-                       time=city.local(visit.checked_in_at).strftime("%H:%M"), names=names)]
+                       time=format_clock(language, city.local(visit.checked_in_at)), names=names)]
     lines += [translate(language, "This ended your visit at %(center)s.",
                         center=session.get(Center, m.center_id).name(language)) for m in moved]
     lines.append(translate(language, "If this was not you, please tell the center."))
@@ -427,7 +427,7 @@ def tell_family_of_staff_check_out(session: Session, household: Household, visit
             translate(language, "The staff of %(center)s checked you out by hand at "
                                 "%(time)s: %(names)s. You stayed %(stay)s.",
                       center=center.name(language),
-                      time=city.local(visit.checked_out_at).strftime("%H:%M"),
+                      time=format_clock(language, city.local(visit.checked_out_at)),
                       names=names, stay=stay_text(language, visit)),
             translate(language, "If this was not you, please tell the center.")])
 

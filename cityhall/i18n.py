@@ -129,6 +129,8 @@ def format_clock(language: str | None, moment: time | datetime) -> str:
     """A time of day in the resident's locale (24-hour in Japanese, words in easy Japanese)."""
     if isinstance(moment, datetime):
         moment = moment.time()
+    if spoken(language) == "ja":
+        return moment.strftime("%H:%M")
     if spoken(language) == "ja-easy":
         half = "ごぜん" if moment.hour < 12 else "ごご"
         hour = 12 if moment.hour == 12 else moment.hour % 12

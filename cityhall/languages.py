@@ -31,16 +31,21 @@ class Language:
     cancel: tuple[str, ...] = ()  # what a resident types to stop a form (beside "cancel")
     aliases: tuple[str, ...] = ()  # other codes a LINE profile may carry for it
     fallback: str | None = None  # the language a missing message is read in before English
+    # Places (centers, districts, departments) have a Japanese and an English name: readers
+    # of kanji see the Japanese one (as on the sign at the door), everyone else the English.
+    place_names: str = "en"
 
 
 KNOWN: dict[str, Language] = {lang.code: lang for lang in (
-    Language("ja", "日本語", "ja", "ja", ("言語", "げんご"), ("キャンセル", "やめる", "中止")),
-    Language("ja-easy", "やさしい にほんご", "ja@easy", "ja", ("ことば",), ("やめる",), fallback="ja"),
+    Language("ja", "日本語", "ja", "ja", ("言語", "げんご"), ("キャンセル", "やめる", "中止"),
+             place_names="ja"),
+    Language("ja-easy", "やさしい にほんご", "ja@easy", "ja", ("ことば",), ("やめる",), fallback="ja",
+             place_names="ja"),
     Language("en", "English", "en", "en", ("language", "languages"), ("cancel",)),
     Language("zh-Hans", "简体中文", "zh_Hans", "zh_Hans", ("语言",), ("取消",),
-             aliases=("zh", "zh-cn", "zh-sg", "zh-hans-cn")),
+             aliases=("zh", "zh-cn", "zh-sg", "zh-hans-cn"), place_names="ja"),
     Language("zh-Hant", "繁體中文", "zh_Hant", "zh_Hant", ("語言",), ("取消",),
-             aliases=("zh-tw", "zh-hk", "zh-mo", "zh-hant-tw")),
+             aliases=("zh-tw", "zh-hk", "zh-mo", "zh-hant-tw"), place_names="ja"),
     Language("ko", "한국어", "ko", "ko", ("언어",), ("취소",), aliases=("ko-kr",)),
     Language("vi", "Tiếng Việt", "vi", "vi", ("ngôn ngữ", "ngon ngu"), ("hủy", "huy"),
              aliases=("vi-vn",)),
@@ -117,3 +122,8 @@ def cancel_words() -> tuple[str, ...]:
 def change_words() -> dict[str, str]:
     """Every word that opens the language choice, in every known language -> its language."""
     return {word: lang.code for lang in KNOWN.values() for word in lang.words}
+
+
+def place_name_language(code: str | None) -> str:
+    """Which of a place's two names ("ja" or "en") a resident of this language reads."""
+    return get(code).place_names

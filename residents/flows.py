@@ -13,7 +13,7 @@ from bot.chat import link_menu
 from bot.flows.dates import weekday_key
 from bot.flows.hooks import FormHooks
 from bot.flows.schema import Option
-from cityhall.languages import language_names
+from cityhall.languages import KNOWN, language_names
 from models import Center, District
 from residents import applications, services, surveys
 from residents.signals import resident_registered
@@ -45,13 +45,13 @@ def _registered(session, resident) -> bool:
 def district_options(session) -> list[Option]:
     """The city's districts, as seeded by `cityhall seed`."""
     rows = session.scalars(select(District).order_by(District.id))
-    return [Option(d.code, {"ja": d.name_ja, "en": d.name_en}) for d in rows]
+    return [Option(d.code, {code: d.name(code) for code in KNOWN}) for d in rows]
 
 
 def center_options(session) -> list[Option]:
     """The centers residents can use now (a form routes to the one chosen: route_to_center)."""
     rows = session.scalars(select(Center).where(Center.active).order_by(Center.id))
-    return [Option(c.code, {"ja": c.name_ja, "en": c.name_en}) for c in rows]
+    return [Option(c.code, {code: c.name(code) for code in KNOWN}) for c in rows]
 
 
 def center_is_open(session, code: str, day: date) -> bool:

@@ -21,7 +21,7 @@ from datetime import date, time, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from bot.flows.dates import WEEKDAY_KEYS, read_date, weekday_key
-from cityhall.i18n import translate
+from cityhall.i18n import format_day, translate
 from cityhall.text import Refusal, find_forbidden, refusal_of, unify_line_ends
 
 if TYPE_CHECKING:
@@ -615,6 +615,12 @@ class Date(FieldType):
         if closed is not None:
             raise closed
         return value.isoformat()
+
+    def display(self, f: Field, value: Any, view: View) -> str:
+        """The day in the reader's locale (Japanese and English keep the ISO date)."""
+        if view.lang in ("ja", "en") or not _iso_date(value):
+            return str(value)
+        return format_day(view.lang, date.fromisoformat(str(value)))
 
     def quick_replies(self, f: Field, turn: Turn) -> list[Button]:
         low, high = date_bounds(f, turn)
