@@ -80,3 +80,20 @@ def completeness(package: str, catalogue: str) -> Completeness:
     fuzzy = tuple(sorted(i for i in wanted if i in entries and entries[i].fuzzy))
     translated = len(wanted) - len(missing) - len([f for f in fuzzy if f not in missing])
     return Completeness(translated, len(wanted), missing, fuzzy)
+
+
+def status(packages: list[str], codes: list[str]) -> list[tuple[str, str, dict[str, int]]]:
+    """(code, own name, package -> percent of its resident messages translated) per language.
+
+    English is the msgid itself (always complete); a package without resident messages is
+    left out.
+    """
+    from cityhall.languages import KNOWN
+
+    rows = []
+    for code in codes:
+        lang = KNOWN[code]
+        rows.append((code, lang.name, {
+            pkg: 100 if code == "en" else completeness(pkg, lang.catalogue).percent
+            for pkg in packages if resident_messages(pkg)}))
+    return rows

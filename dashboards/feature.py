@@ -25,4 +25,5 @@ feature = Feature(
     nav=views.NAV,
     cli=[aggregate_command],
     translations=Feature.folder(__file__, "translations"),
+    residents_read=False,  # staff pages only: residents never read its messages
 )

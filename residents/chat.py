@@ -100,11 +100,12 @@ def apply_form(ctx: EventContext, data: ApplyForm) -> None:
 def guardian_lines(ctx: EventContext, guardian) -> list[str]:
     """The guardian's own data, one line per item."""
     district = services.district_name(ctx.session, guardian.district_code, ctx.language)
+    address = "〒" + f"{guardian.postal_code} {guardian.address}"
     return [
         ctx.t("Name: %(value)s", value=guardian.name),
         ctx.t("Kana: %(value)s", value=guardian.kana),
         ctx.t("Phone: %(value)s", value=guardian.phone),
-        ctx.t("Address: %(value)s", value=f"〒{guardian.postal_code} {guardian.address}"),
+        ctx.t("Address: %(value)s", value=address),
         ctx.t("District: %(value)s", value=district),
         ctx.t("Language: %(value)s", value=language_names().get(ctx.language, ctx.language)),
     ]
