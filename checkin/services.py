@@ -310,6 +310,13 @@ def guardian_name(session: Session, visit: Visit) -> str:
     return session.scalars(query.order_by(Guardian.id)).first() or "—"
 
 
+def visitor_language(session: Session, visit: Visit) -> str | None:
+    """Return the language the scanning resident reads (None for a family without LINE)."""
+    if visit.resident_id is None:
+        return None
+    return session.scalars(select(Resident.language).where(Resident.id == visit.resident_id)).first()
+
+
 def check_in_walk_in(session: Session, center: Center, name: str, district_code: str | None,
                      birth_dates: list[date], now: datetime, *, city: City) -> Visit:
     """Check in a family without LINE, by hand: name, district, children's birth dates."""

@@ -284,3 +284,25 @@ def test_a_form_without_the_residents_language_is_shown_in_japanese():
     assert engine._title(reader, form) == "落とし物"
     reader.language = "vi"
     assert engine._title(reader, form) == "Đồ thất lạc"
+
+
+# Staff see the language each resident reads
+
+
+def test_staff_see_the_residents_language_on_the_roster_and_the_inbox(city, line, app):
+    from tests.staff_support import StaffClient, seed_staff
+
+    seed_staff(app)
+    person = Resident(line, name="An", language="vi")
+    person.follow()
+    register(person, "vi", "Ota")
+    person.say(scan_text(app))
+    childcare(person, "vi", "Central Child Support Center")
+    staff = StaffClient(app)
+    assert staff.login("central").status_code == 302
+    roster = staff.get("/staff/checkin/central/").get_data(as_text=True)
+    assert '<td lang="vi">Tiếng Việt</td>' in roster
+    data = staff.get("/staff/api/checkin/central/roster").get_json()
+    assert (data["visits"][0]["language"], data["visits"][0]["language_code"]) == ("Tiếng Việt", "vi")
+    inbox = staff.get("/staff/applications/").get_data(as_text=True)
+    assert '<td lang="vi">Tiếng Việt</td>' in inbox
