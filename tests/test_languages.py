@@ -306,3 +306,11 @@ def test_staff_see_the_residents_language_on_the_roster_and_the_inbox(city, line
     assert (data["visits"][0]["language"], data["visits"][0]["language_code"]) == ("Tiếng Việt", "vi")
     inbox = staff.get("/staff/applications/").get_data(as_text=True)
     assert '<td lang="vi">Tiếng Việt</td>' in inbox
+
+
+def test_a_message_missing_from_a_catalogue_falls_back_sensibly():
+    # Staff-only messages are not translated for residents: easy Japanese reads them in
+    # Japanese, the other languages in English (the msgid), never an empty string.
+    assert translate("ja-easy", "Applicant") == translate("ja", "Applicant") == "申請者"
+    assert translate("vi", "Applicant") == "Applicant"
+    assert translate("xx", "Register") == translate("ja", "Register")  # unknown: Japanese
