@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -18,6 +19,7 @@ from bot.flows import engine
 from bot.flows.registry import forms
 from bot.postback import PostbackData
 from bot.router import Router
+from cityhall.i18n import format_age, format_day
 from cityhall.languages import language_names
 from residents import services, surveys
 from residents.buttons import (AddChild, ApplyForm, DeleteAsk, DeleteYes, EditChild,
@@ -114,10 +116,21 @@ def guardian_lines(ctx: EventContext, guardian) -> list[str]:
 def child_lines(ctx: EventContext, household) -> list[str]:
     """The shared children, one line each."""
     lines = [ctx.t("Children:")]
+    today = ctx.city.today(ctx.now)
     for n, child in enumerate(household.children, start=1):
         extra = f" / {child.notes}" if child.notes else ""
-        lines.append(f" {n}. {child.name}（{child.kana}） {child.birth_date.isoformat()}{extra}")
+        # Japanese and English keep the ISO date; every language gets the age in its words.
+        born = (child.birth_date.isoformat() if ctx.language in ("ja", "en")
+                else format_day(ctx.language, child.birth_date))
+        age = format_age(ctx.language, months_between(child.birth_date, today))
+        lines.append(f" {n}. {child.name}（{child.kana}） {born} ({age}){extra}")
     return lines
+
+
+def months_between(birth: date, day: date) -> int:
+    """A child's completed months of age on a day."""
+    months = (day.year - birth.year) * 12 + day.month - birth.month
+    return max(0, months - (1 if day.day < birth.day else 0))
 
 
 @router.menu("mydata")

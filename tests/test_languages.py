@@ -242,6 +242,14 @@ def test_register_check_in_and_apply_in_the_residents_language(city, line, app, 
         # Easy Japanese: every sentence the bot wrote comes from the easy catalogue or form.
         assert "利用者登録" not in "".join(registration) and "お子さん" not in "".join(applying)
 
+    # My data: the child's birth date and age in the resident's words.
+    person.new_texts()
+    person.menu("mydata")
+    shown = "\n".join(person.new_texts())
+    born = date(2023, 4, 10)
+    months = (TODAY.year - born.year) * 12 + TODAY.month - born.month - (TODAY.day < born.day)
+    assert f"{format_day(lang, born)} ({format_age(lang, months)})" in shown
+
 
 # Forms: a language a form lacks never breaks it
 
