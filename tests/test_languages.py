@@ -60,6 +60,14 @@ def test_resident_languages_are_configuration_with_japanese_first():
         parse_languages("ja,xx")
 
 
+def test_an_unknown_language_in_the_configuration_stops_the_start_up():
+    from cityhall.config import Config
+
+    problems = Config(RESIDENT_LANGUAGES="ja,vi,klingon").problems()
+    assert any("RESIDENT_LANGUAGES: unknown language(s) klingon" in p for p in problems)
+    assert not any("RESIDENT_LANGUAGES" in p for p in Config(RESIDENT_LANGUAGES="").problems())
+
+
 def test_each_language_has_a_catalogue_folder_and_a_babel_locale():
     from babel import Locale
 
@@ -322,3 +330,13 @@ def test_a_message_missing_from_a_catalogue_falls_back_sensibly():
     assert translate("ja-easy", "Applicant") == translate("ja", "Applicant") == "申請者"
     assert translate("vi", "Applicant") == "Applicant"
     assert translate("xx", "Register") == translate("ja", "Register")  # unknown: Japanese
+
+
+def test_languages_command_prints_each_languages_completeness():
+    from cityhall.cli import languages_command
+
+    result = CliRunner().invoke(languages_command)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "| code | language | cityhall | residents | checkin |"
+    assert "| `vi` | Tiếng Việt | 100 % | 100 % | 100 % |" in lines and len(lines) == 12
