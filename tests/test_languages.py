@@ -6,7 +6,7 @@ Brazilian Portuguese and easy Japanese with nothing Japanese leaking where a tra
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot import richmenu
 from bot.cli import forms_group
 from bot.flows.registry import forms
-from cityhall.i18n import format_age, format_clock, format_day, translate
+from cityhall.i18n import format_age, format_clock, format_day, format_number, translate
 from cityhall.languages import KNOWN, change_words, from_profile, language_names, parse_languages
 from models import Resident as ResidentRow
 from models import utcnow
@@ -87,6 +87,7 @@ def test_dates_ages_and_times_follow_the_locale_and_stay_gregorian():
     assert format_age("vi", 14) == "1 tuổi 2 tháng" and format_age("pt-BR", 26) == "2 anos e 2 meses"
     assert format_age("en", 5) == "5 months" and format_age("ko", 24) == "2세"
     assert format_clock("ja", time(9, 5)) == "09:05" and format_clock("ja-easy", time(14, 30)) == "ごご2時30分"
+    assert format_number("pt-BR", 1234.5) == "1.234,5" and format_number("ja", 1234.5) == "1,234.5"
     assert format_clock("ja-easy", time(12, 0)) == "ごご12時" and format_clock("en", time(14, 30)) == "2:30\u202fPM"
 
 
