@@ -17,7 +17,7 @@ from bot.context import EventContext
 from bot.flows import engine
 from bot.postback import PostbackData
 from bot.router import Router
-from checkin import services
+from checkin import cards, services
 from checkin.services import CheckinRefused, ScanResult
 from cityhall.i18n import format_clock
 from models import Center
@@ -115,11 +115,7 @@ def answer(ctx: EventContext, result: ScanResult) -> list[dict[str, Any]]:
     if result.kind == "in":
         return [checked_in(ctx, result)]
     if result.kind == "out":
-        visit = result.visit
-        return [messages.text(ctx.t(
-            "Checked out of %(center)s at %(time)s. You stayed %(stay)s. Thank you for coming!",
-            center=name, time=clock(ctx, visit.checked_out_at),
-            stay=stay(ctx, visit.checked_out_at - visit.checked_in_at)))]
+        return [checked_out(ctx, result)]
     return [messages.text(other_answer(ctx, result, name))]
 
 
@@ -144,15 +140,28 @@ def other_answer(ctx: EventContext, result: ScanResult, name: str) -> str:
 
 
 def checked_in(ctx: EventContext, result: ScanResult) -> dict[str, Any]:
-    """Say where, when and who was checked in (and which visit elsewhere ended)."""
-    lines = [ctx.t("Your visit at %(center)s has ended.", center=ctx.session.get(
-        Center, moved.center_id).name(ctx.language)) for moved in result.moved_from]
+    """Show where, when and who was checked in (and which visit elsewhere ended) on a card."""
+    ended = [ctx.session.get(Center, moved.center_id).name(ctx.language)
+             for moved in result.moved_from]
+    center, time = result.center.name(ctx.language), clock(ctx, result.visit.checked_in_at)
+    names = child_names(ctx, result.visit)
+    lines = [ctx.t("Your visit at %(center)s has ended.", center=other) for other in ended]
     lines.append(ctx.t("Checked in at %(center)s at %(time)s: %(names)s.",
-                       center=result.center.name(ctx.language),
-                       time=clock(ctx, result.visit.checked_in_at),
-                       names=child_names(ctx, result.visit)))
+                       center=center, time=time, names=names))
     lines.append(ctx.t("Scan the same QR code again when you leave."))
-    return messages.text("\n".join(lines))
+    return cards.checked_in(ctx.t, center=center, time=time, names=names, ended=ended,
+                            alt_text="\n".join(lines))
+
+
+def checked_out(ctx: EventContext, result: ScanResult) -> dict[str, Any]:
+    """Show where, when and how long the family stayed on a card."""
+    visit = result.visit
+    center, time = result.center.name(ctx.language), clock(ctx, visit.checked_out_at)
+    length = stay(ctx, visit.checked_out_at - visit.checked_in_at)
+    alt_text = ctx.t("Checked out of %(center)s at %(time)s. You stayed %(stay)s. Thank you for "
+                     "coming!", center=center, time=time, stay=length)
+    return cards.checked_out(ctx.t, center=center, time=time, stay=length,
+                             names=child_names(ctx, visit), alt_text=alt_text)
 
 
 def choice(ctx: EventContext, result: ScanResult) -> dict[str, Any]:

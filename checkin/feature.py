@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from checkin import chat, jobs, services, staff_views
+from checkin import chat, demo, jobs, services, staff_views
 from checkin.cli import qr_command, scan_targets_command
 from cityhall.features import Feature
 from residents.signals import registration_erasing, resident_registered
@@ -26,4 +26,5 @@ feature = Feature(
     cli=[qr_command, scan_targets_command],
     translations=Feature.folder(__file__, "translations"),
     setup=setup,
+    demo_data=demo.demo_data,
 )

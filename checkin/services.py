@@ -13,15 +13,15 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot import messages
 from bot.outbox import enqueue
-from checkin import tokens
+from checkin import cards, tokens
 from cityhall.city import City
 from cityhall.db import dialect_insert
 from cityhall.i18n import format_clock, translate
@@ -368,11 +368,21 @@ def check_in_by_staff(session: Session, center: Center, guardian: Guardian,
 
 def tell_family_of_staff_check_in(session: Session, household: Household, visit: Visit,
                                   moved: list[Visit], *, city: City) -> None:
-    """Queue one push per guardian, in their language: who checked in where, what ended."""
+    """Queue one card per guardian, in their language: who checked in where, what ended."""
     center = session.get(Center, visit.center_id)
     names = visit_children_names(household, visit)
-    push_to_guardians(session, household, f"staff-checkin:{visit.id}", lambda language: (
-        staff_check_in_text(session, language, center, visit, moved, names, city=city)))
+
+    def card_for(language: str) -> dict[str, Any]:
+        def t(message: str, **variables: object) -> str:
+            return translate(language, message, **variables)
+        alt_text = staff_check_in_text(session, language, center, visit, moved, names, city=city)
+        return cards.checked_in(t, center=center.name(language),
+                                time=format_clock(language, city.local(visit.checked_in_at)),
+                                names=names, by_staff=True, alt_text=alt_text,
+                                ended=[session.get(Center, m.center_id).name(language)
+                                       for m in moved])
+
+    push_to_guardians(session, household, f"staff-checkin:{visit.id}", card_for)
 
 
 def visit_children_names(household: Household, visit: Visit) -> str:
@@ -382,13 +392,13 @@ def visit_children_names(household: Household, visit: Visit) -> str:
 
 
 def push_to_guardians(session: Session, household: Household, source: str,
-                      text_for: Callable[[str], str]) -> None:
-    """Queue one text push per guardian who still follows us, worded in their language."""
+                      message_for: Callable[[str], dict[str, Any]]) -> None:
+    """Queue one push per guardian who still follows us, worded in their language."""
     for guardian in household.guardians:
         resident = session.get(Resident, guardian.resident_id)
         if resident is None or resident.blocked:
             continue
-        enqueue(session, [resident.line_user_id], [messages.text(text_for(resident.language))],
+        enqueue(session, [resident.line_user_id], [message_for(resident.language)],
                 source=source)
 
 
@@ -429,16 +439,20 @@ def tell_family_of_staff_check_out(session: Session, household: Household, visit
     center = session.get(Center, visit.center_id)
     names = visit_children_names(household, visit)
 
-    def text_for(language: str) -> str:
-        return "\n".join([
-            translate(language, "The staff of %(center)s checked you out by hand at "
-                                "%(time)s: %(names)s. You stayed %(stay)s.",
-                      center=center.name(language),
-                      time=format_clock(language, city.local(visit.checked_out_at)),
-                      names=names, stay=stay_text(language, visit)),
-            translate(language, "If this was not you, please tell the center.")])
+    def card_for(language: str) -> dict[str, Any]:
+        def t(message: str, **variables: object) -> str:
+            return translate(language, message, **variables)
+        time = format_clock(language, city.local(visit.checked_out_at))
+        alt_text = "\n".join([
+            t("The staff of %(center)s checked you out by hand at %(time)s: %(names)s. "
+              "You stayed %(stay)s.", center=center.name(language), time=time, names=names,
+              stay=stay_text(language, visit)),
+            t("If this was not you, please tell the center.")])
+        return cards.checked_out(t, center=center.name(language), time=time,
+                                 stay=stay_text(language, visit), names=names, by_staff=True,
+                                 alt_text=alt_text)
 
-    push_to_guardians(session, household, f"staff-checkout:{visit.id}", text_for)
+    push_to_guardians(session, household, f"staff-checkout:{visit.id}", card_for)
 
 
 # The clock

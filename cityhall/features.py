@@ -2,8 +2,8 @@
 
 A feature is a top-level package with a module `feature.py` holding `feature = Feature(...)`:
 its blueprints, chat router, forms folder, clock jobs, dashboard charts, staff navigation,
-translations, CLI commands, form-engine hooks, what it needs loaded before it, and a `setup`
-function for anything else (connecting to other features' signals). The web app, the worker
+translations, CLI commands, form-engine hooks, its demo data, what it needs loaded before it,
+and a `setup` function for anything else (connecting to other features' signals). The web app, the worker
 and the clock all build the same app, so all three load the same list:
 `CITYHALL_FEATURES` (configuration; default `DEFAULT_FEATURES`).
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import click
     from flask import Blueprint, Flask
 
+    from cityhall.demodata import DemoContext
     from cityhall.jobs import Job
 
 # The features a deployment runs when CITYHALL_FEATURES is not set, in load order.
@@ -55,6 +56,8 @@ class Feature:
     cli: Sequence[click.Command] = ()
     form_hooks: Any = None  # a bot.flows.hooks.FormHooks
     setup: Callable[[Flask], None] | None = None
+    # Its synthetic demo data, run once per database by `cityhall demo-data` in load order.
+    demo_data: Callable[[DemoContext], None] | None = None
 
     @classmethod
     def folder(cls, module_file: str, name: str) -> Path | None:

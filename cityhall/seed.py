@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Center, Department, District
-from models.center import WEEKDAYS
+from models.center import WEEKDAYS, CheckinMode
 
 DISTRICTS = [
     ("ota", "太田", "Ota"), ("furui", "古井", "Furui"), ("yamanoue", "山之上", "Yamanoue"),
@@ -25,6 +25,8 @@ OPENING_HOURS: dict[str, list[str] | None] = {day: ["09:00", "16:00"] for day in
 OPENING_HOURS["sun"] = None
 # `cityhall demo` only: open around the clock, so the demo checks in whenever it is shown.
 DEMO_OPENING_HOURS: dict[str, list[str] | None] = {day: ["00:00", "24:00"] for day in WEEKDAYS}
+# `cityhall demo` only: one center checks in with the rotating kiosk code, so both kinds show.
+DEMO_KIOSK_CENTERS = ("west",)
 
 DEPARTMENTS = [
     ("childcare", "子育て支援課", "Child Support Division"),
@@ -53,5 +55,7 @@ def seed(session: Session, *, demo: bool = False) -> None:
             center.opening_hours = dict(OPENING_HOURS)
         if demo:  # the demo's own centers only; the closed-center rule itself is unchanged
             center.opening_hours, center.closed_days = dict(DEMO_OPENING_HOURS), []
+            if code in DEMO_KIOSK_CENTERS:
+                center.checkin_mode = CheckinMode.KIOSK
     for code, ja, en in DEPARTMENTS:
         _upsert(session, Department, code, name_ja=ja, name_en=en)

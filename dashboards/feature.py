@@ -6,7 +6,7 @@ Charts come from every loaded feature's declaration (`Feature.charts`), these in
 from __future__ import annotations
 
 from cityhall.features import Feature, current
-from dashboards import charts, jobs, views
+from dashboards import charts, demo, jobs, views
 from dashboards.cli import aggregate_command
 
 
@@ -26,4 +26,5 @@ feature = Feature(
     cli=[aggregate_command],
     translations=Feature.folder(__file__, "translations"),
     residents_read=False,  # staff pages only: residents never read its messages
+    demo_data=demo.demo_data,
 )

@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from . import events
 from .control import bad_request, send, user_from
+from .core import platform
 
 bp = Blueprint("line_emulator_chat", __name__, template_folder="templates",
                static_folder="static", static_url_path="/_emulator/static")
@@ -71,10 +72,16 @@ def scan() -> Response:
     """Scan a QR code as the LINE app does: an oaMessage code sends its text from the user.
 
     The code comes as an image (upload, base64 or URL) or, from the scan menu, as its
-    decoded `text`: either the oaMessage URL or the text itself.
+    decoded `text` (the oaMessage URL or the text itself) or as a scan target's id, which
+    sends the text that target holds now (kiosk codes rotate).
     """
     data = request.get_json(silent=True)
     given = data.get("text") if isinstance(data, dict) else None
+    if isinstance(data, dict) and data.get("target") is not None:
+        found = platform().store.scan_target(str(data["target"]))
+        if found is None:
+            return bad_request("No scan target has that id; reopen the scan menu", 404)
+        return act_on(found["text"], plain_text=True)
     if given is not None:
         if not isinstance(given, str) or not given.strip():
             return bad_request("text must be a non-empty string")

@@ -133,8 +133,12 @@ class EmulatorClient:
         """Scan a code by its content (an oaMessage URL or plain text), as the scan menu does."""
         return self._call("POST", "/scan", json={"userId": user_id, "text": text})
 
+    def scan_target(self, user_id: str, target_id: str) -> dict[str, Any]:
+        """Scan a scan-menu entry by its id: the code it holds now is sent."""
+        return self._call("POST", "/scan", json={"userId": user_id, "target": target_id})
+
     def set_scan_targets(self, targets: list[dict[str, str]]) -> list[dict[str, str]]:
-        """Replace what the chat page's scan menu offers: a list of {label, text}."""
+        """Replace what the chat page's scan menu offers: a list of {label, text, id?}."""
         return self._call("POST", "/scan-targets", json=targets)["targets"]
 
     def scan_targets(self) -> list[dict[str, str]]:

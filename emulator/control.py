@@ -302,13 +302,18 @@ def list_faults() -> Response:
 
 @bp.post("/scan-targets")
 def set_scan_targets() -> Response:
-    """Replace the scan menu's list of {label, text}; text is an oaMessage URL or plain text."""
+    """Replace the scan menu's list of {label, text, id?}; text is an oaMessage URL or plain text.
+
+    A target with an id is scanned by id, so a list posted again (a kiosk code that rotated)
+    changes what the same menu entry sends.
+    """
     data = request.get_json(silent=True)
     targets = data.get("targets") if isinstance(data, dict) else data
     problem = scan_targets_problem(targets)
     if problem:
         return bad_request(problem)
-    platform().store.set_scan_targets([{"label": t["label"], "text": t["text"]} for t in targets])
+    platform().store.set_scan_targets([{key: t[key] for key in ("id", "label", "text") if key in t}
+                                       for t in targets])
     return jsonify({"targets": platform().store.list_scan_targets()})
 
 
@@ -323,6 +328,12 @@ def scan_targets_problem(targets: Any) -> str | None:
             value = target.get(key)
             if not isinstance(value, str) or not value.strip() or len(value) > limit:
                 return f"targets[{i}].{key} must be a non-empty string of at most {limit} characters"
+        if "id" in target and (not isinstance(target["id"], str) or not target["id"].strip()
+                               or len(target["id"]) > MAX_SCAN_LABEL):
+            return f"targets[{i}].id must be a non-empty string of at most {MAX_SCAN_LABEL} characters"
+    ids = [t["id"] for t in targets if "id" in t]
+    if len(ids) != len(set(ids)):
+        return "every target's id must be different"
     return None
 
 

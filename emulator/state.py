@@ -326,6 +326,11 @@ class Store:
         with self.lock:
             self.scan_targets = [dict(t) for t in targets]
 
+    def scan_target(self, target_id: str) -> dict[str, str] | None:
+        """Return the scan menu's target with this id, as last posted, or None."""
+        with self.lock:
+            return next((dict(t) for t in self.scan_targets if t.get("id") == target_id), None)
+
     def list_scan_targets(self) -> list[dict[str, str]]:
         """Return the scan menu's QR payloads."""
         with self.lock:

@@ -4,6 +4,7 @@ Each checker returns a list of LINE-style error details: {"message": ..., "prope
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Callable
 
@@ -18,6 +19,14 @@ MAX_TEXT = 5000
 MAX_POSTBACK_DATA = 300
 MAX_LABEL = 20
 MAX_ALT_TEXT = 1500
+# Flex messages: LINE's documented limits (https://developers.line.biz/en/reference/messaging-api/#flex-message).
+MAX_FLEX_ALT_TEXT = 400
+MAX_CAROUSEL_BUBBLES = 12
+MAX_BUBBLE_BYTES = 30 * 1024
+MAX_CAROUSEL_BYTES = 50 * 1024
+MAX_FLEX_DEPTH = 20
+FLEX_COMPONENTS = ("box", "button", "image", "video", "icon", "text", "span", "separator",
+                   "filler")
 MAX_URL = 2000
 RICH_MENU_MIN_WIDTH, RICH_MENU_MAX_WIDTH = 800, 2500
 RICH_MENU_MIN_HEIGHT = 250
@@ -134,7 +143,7 @@ def _datetimepicker(action: dict, prop: str) -> Details:
     return problems
 
 
-def _no_fields(action: dict, prop: str) -> Details:
+def _no_fields(*_: Any) -> Details:
     return []
 
 
@@ -188,13 +197,109 @@ def _imagemap(message: dict, prop: str) -> Details:
 
 
 def _flex(message: dict, prop: str) -> Details:
-    problems = check_length(message.get("altText"), f"{prop}.altText", 1, MAX_ALT_TEXT)
+    """Check a Flex message: its alternative text, container, components and size."""
+    problems = check_length(message.get("altText"), f"{prop}.altText", 1, MAX_FLEX_ALT_TEXT)
     contents = message.get("contents")
-    if not isinstance(contents, dict) or contents.get("type") not in ("bubble", "carousel"):
-        return problems + [detail(f"{prop}.contents.type", "Must be bubble or carousel")]
-    if contents["type"] == "carousel":
-        problems += check_size(contents.get("contents"), f"{prop}.contents.contents", 1, 12)
+    kind = contents.get("type") if isinstance(contents, dict) else None
+    if kind == "bubble":
+        return problems + _flex_bubble(contents, f"{prop}.contents")
+    if kind == "carousel":
+        return problems + _flex_carousel(contents, f"{prop}.contents")
+    return problems + [detail(f"{prop}.contents.type", "Must be bubble or carousel")]
+
+
+def json_size(value: Any) -> int:
+    """Return the size in bytes of a value as compact UTF-8 JSON, as LINE counts it."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def _flex_carousel(carousel: dict, prop: str) -> Details:
+    bubbles = carousel.get("contents")
+    problems = check_size(bubbles, f"{prop}.contents", 1, MAX_CAROUSEL_BUBBLES)
+    if problems:
+        return problems
+    for i, bubble in enumerate(bubbles):
+        if not isinstance(bubble, dict) or bubble.get("type") != "bubble":
+            problems.append(detail(f"{prop}.contents[{i}].type", "Must be bubble"))
+        else:
+            problems += _flex_bubble(bubble, f"{prop}.contents[{i}]")
+    if json_size(carousel) > MAX_CAROUSEL_BYTES:
+        problems.append(detail(prop, f"The carousel is larger than {MAX_CAROUSEL_BYTES} bytes"))
     return problems
+
+
+def _flex_bubble(bubble: dict, prop: str) -> Details:
+    problems: Details = []
+    for block in ("header", "hero", "body", "footer"):
+        component = bubble.get(block)
+        if component is None:
+            continue
+        allowed = ("box", "image", "video") if block == "hero" else ("box",)
+        kind = component.get("type") if isinstance(component, dict) else None
+        if kind not in allowed:
+            problems.append(detail(f"{prop}.{block}.type", f"Must be one of {', '.join(allowed)}"))
+            continue
+        problems += _flex_component(component, f"{prop}.{block}", parent=block, depth=0)
+    if json_size(bubble) > MAX_BUBBLE_BYTES:
+        problems.append(detail(prop, f"The bubble is larger than {MAX_BUBBLE_BYTES} bytes"))
+    return problems
+
+
+def _flex_component(component: Any, prop: str, parent: str, depth: int) -> Details:
+    """Check one component and what it contains; `parent` is the box layout or block around it."""
+    if depth > MAX_FLEX_DEPTH:
+        return [detail(prop, "The components are nested too deeply")]
+    kind = component.get("type") if isinstance(component, dict) else None
+    if kind not in FLEX_COMPONENTS or kind == "span":
+        return [detail(f"{prop}.type", "Invalid component type")]
+    problems: Details = []
+    if kind == "icon" and parent != "baseline":
+        problems.append(detail(f"{prop}.type", "An icon can only be in a baseline box"))
+    if kind == "video" and parent != "hero":
+        problems.append(detail(f"{prop}.type", "A video can only be the hero block"))
+    if kind == "button":
+        problems += check_action(component.get("action"), f"{prop}.action")
+    elif component.get("action") is not None:
+        problems += check_action(component["action"], f"{prop}.action", label_required=False)
+    return problems + FLEX_CHECKERS.get(kind, _no_fields)(component, prop, depth)
+
+
+def _flex_box(box: dict, prop: str, depth: int) -> Details:
+    layout = box.get("layout")
+    if layout not in ("horizontal", "vertical", "baseline"):
+        return [detail(f"{prop}.layout", "Must be one of horizontal, vertical, baseline")]
+    contents = box.get("contents")
+    if not isinstance(contents, list):
+        return [detail(f"{prop}.contents", "Must be an array")]
+    return [p for i, child in enumerate(contents)
+            for p in _flex_component(child, f"{prop}.contents[{i}]", layout, depth + 1)]
+
+
+def _flex_text(text: dict, prop: str, depth: int) -> Details:
+    spans = text.get("contents")
+    if spans:
+        if not isinstance(spans, list):
+            return [detail(f"{prop}.contents", "Must be an array")]
+        return [p for i, span in enumerate(spans) for p in (
+            [detail(f"{prop}.contents[{i}].type", "Must be span")]
+            if not isinstance(span, dict) or span.get("type") != "span"
+            else check_length(span.get("text"), f"{prop}.contents[{i}].text", 1, MAX_TEXT))]
+    return check_length(text.get("text"), f"{prop}.text", 1, MAX_TEXT)
+
+
+def _flex_media(component: dict, prop: str, depth: int) -> Details:
+    problems = check_length(component.get("url"), f"{prop}.url", 1, MAX_URL)
+    if component.get("type") == "video":
+        problems += check_length(component.get("previewUrl"), f"{prop}.previewUrl", 1, MAX_URL)
+        if not isinstance(component.get("altContent"), dict):
+            problems.append(detail(f"{prop}.altContent", "Must not be empty"))
+    return problems
+
+
+FLEX_CHECKERS: dict[str, Callable[[dict, str, int], Details]] = {
+    "box": _flex_box, "text": _flex_text, "image": _flex_media, "icon": _flex_media,
+    "video": _flex_media,
+}
 
 
 def _template(message: dict, prop: str) -> Details:

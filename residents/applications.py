@@ -16,7 +16,6 @@ from sqlalchemy import ColumnElement, delete, false, func, insert, or_, select, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import messages
 from bot.flows.fields import AnswerView, kind_of
 from bot.flows.registry import forms
 from bot.flows.schema import Field, Form
@@ -24,6 +23,7 @@ from bot.outbox import enqueue
 from cityhall.city import City
 from cityhall.i18n import translate
 from models import Center, Resident
+from residents import cards
 from models.application import ReceiptCounter, StatusChange, Submission, SubmissionStatus, Upload
 from models.conversation import Conversation
 from models.household import Child, Household
@@ -95,23 +95,29 @@ def status_label(status: SubmissionStatus, language: str) -> str:
 
 
 def next_receipt_no(session: Session, prefix: str, year: int) -> str:
-    """Take the next number of the (prefix, year) counter, e.g. A-2026-000123.
+    """Take the next number of the (prefix, year) counter, e.g. A-2026-000123."""
+    return reserve_receipt_nos(session, prefix, year, 1)[0]
+
+
+def reserve_receipt_nos(session: Session, prefix: str, year: int, count: int) -> list[str]:
+    """Take the next `count` numbers of the (prefix, year) counter in one update.
 
     The UPDATE holds the counter row's lock until commit, so concurrent submissions queue
     for it and never share a number; the first of a year creates the row.
     """
     bump = (update(ReceiptCounter)
             .where(ReceiptCounter.prefix == prefix, ReceiptCounter.year == year)
-            .values(last=ReceiptCounter.last + 1).returning(ReceiptCounter.last))
-    number = session.execute(bump).scalar()
-    if number is None:
+            .values(last=ReceiptCounter.last + count).returning(ReceiptCounter.last))
+    last = session.execute(bump).scalar()
+    if last is None:
         try:
             with session.begin_nested():
-                session.execute(insert(ReceiptCounter).values(prefix=prefix, year=year, last=1))
-            number = 1
+                session.execute(insert(ReceiptCounter).values(prefix=prefix, year=year,
+                                                              last=count))
+            last = count
         except IntegrityError:  # another transaction created it first
-            number = session.execute(bump).scalar()
-    return f"{prefix}-{year}-{number:06d}"
+            last = session.execute(bump).scalar()
+    return [f"{prefix}-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
 
 
 def submit_application(session: Session, form: Form, resident: Resident,
@@ -279,16 +285,22 @@ def _notify(session: Session, submission: Submission, change: StatusChange) -> N
 
 
 def status_message(submission: Submission, change: StatusChange, language: str) -> dict[str, Any]:
-    """Build the message that tells a resident their application's new status."""
+    """Build the card that tells a resident their application's new status."""
     form = forms().get(submission.form_id)
     title = (form.title.get(language) or form.title["ja"]) if form else submission.form_id
+    label = status_label(change.status, language)
     lines = [translate(language, "Your application \"%(title)s\" (receipt %(receipt)s) is now: "
                                  "%(status)s", title=title, receipt=submission.receipt_no,
-                       status=status_label(change.status, language))]
+                       status=label)]
     if change.comment:
         lines.append(translate(language, "Message from the city: %(comment)s",
                                comment=change.comment))
-    return messages.text("\n".join(lines))
+
+    def t(message: str, **variables: object) -> str:
+        return translate(language, message, **variables)
+    return cards.status(t, title=title, receipt_no=submission.receipt_no,
+                        status_value=change.status.value, status_label=label,
+                        comment=change.comment, alt_text="\n".join(lines))
 
 
 # Erasure

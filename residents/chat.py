@@ -21,7 +21,7 @@ from bot.postback import PostbackData
 from bot.router import Router
 from cityhall.i18n import format_age, format_day
 from cityhall.languages import language_names
-from residents import services, surveys
+from residents import cards, services, surveys
 from residents.buttons import (AddChild, ApplyForm, DeleteAsk, DeleteYes, EditChild,
                                EditChildField, EditField, EditMenu, Invite, Keep, PartnerList,
                                Unshare, UnshareKeep, UnshareYes)
@@ -99,32 +99,31 @@ def apply_form(ctx: EventContext, data: ApplyForm) -> None:
 # My data
 
 
-def guardian_lines(ctx: EventContext, guardian) -> list[str]:
-    """The guardian's own data, one line per item."""
+def guardian_rows(ctx: EventContext, guardian) -> list[tuple[str, str]]:
+    """The guardian's own data, one (label, value) per item."""
     district = services.district_name(ctx.session, guardian.district_code, ctx.language)
     address = "〒" + f"{guardian.postal_code} {guardian.address}"
     return [
-        ctx.t("Name: %(value)s", value=guardian.name),
-        ctx.t("Kana: %(value)s", value=guardian.kana),
-        ctx.t("Phone: %(value)s", value=guardian.phone),
-        ctx.t("Address: %(value)s", value=address),
-        ctx.t("District: %(value)s", value=district),
-        ctx.t("Language: %(value)s", value=language_names().get(ctx.language, ctx.language)),
+        (ctx.t("Name"), guardian.name),
+        (ctx.t("Kana"), guardian.kana),
+        (ctx.t("Phone"), guardian.phone),
+        (ctx.t("Address"), address),
+        (ctx.t("District"), district),
+        (ctx.t("Language"), language_names().get(ctx.language, ctx.language)),
     ]
 
 
-def child_lines(ctx: EventContext, household) -> list[str]:
-    """The shared children, one line each."""
-    lines = [ctx.t("Children:")]
+def child_lines(ctx: EventContext, household) -> list[cards.ChildLine]:
+    """The shared children, in the household's order, each born on a day and of an age."""
     today = ctx.city.today(ctx.now)
-    for n, child in enumerate(household.children, start=1):
-        extra = f" / {child.notes}" if child.notes else ""
+
+    def born(child) -> str:
         # Japanese and English keep the ISO date; every language gets the age in its words.
-        born = (child.birth_date.isoformat() if ctx.language in ("ja", "en")
-                else format_day(ctx.language, child.birth_date))
-        age = format_age(ctx.language, months_between(child.birth_date, today))
-        lines.append(f" {n}. {child.name}（{child.kana}） {born} ({age}){extra}")
-    return lines
+        day = (child.birth_date.isoformat() if ctx.language in ("ja", "en")
+               else format_day(ctx.language, child.birth_date))
+        return f"{day} ({format_age(ctx.language, months_between(child.birth_date, today))})"
+
+    return [cards.ChildLine(c.name, c.kana, born(c), c.notes) for c in household.children]
 
 
 def months_between(birth: date, day: date) -> int:
@@ -136,25 +135,21 @@ def months_between(birth: date, day: date) -> int:
 @router.menu("mydata")
 @router.command("my data", "mydata", "マイデータ")
 def my_data(ctx: EventContext, _text: str = "") -> None:
-    """Show what the city holds about the resident, with what they can do about it."""
+    """Show what the city holds about the resident on a card, with what they can do about it."""
     guardian = services.guardian_of(ctx.session, ctx.resident())
     if guardian is None:
         ctx.reply(messages.text(ctx.t("You have not registered yet."),
                                 quick_replies=registration_offer(ctx)))
         return
     partners = services.partners(ctx.session, guardian)
-    lines = [ctx.t("[My data]"), *guardian_lines(ctx, guardian),
-             *child_lines(ctx, guardian.household)]
+    buttons = [(ctx.t("Change"), EditMenu()), (ctx.t("Add a child"), AddChild()),
+               (ctx.t("Invite partner"), Invite()), (ctx.t("Delete"), DeleteAsk())]
     if partners:
-        lines.append(ctx.t("Partners: %(names)s (their contact details are private to them)",
-                           names="、".join(p.name for p in partners)))
-    buttons = [item(ctx.t("Change"), EditMenu()),
-               item(ctx.t("Add a child"), AddChild()),
-               item(ctx.t("Invite partner"), Invite()),
-               item(ctx.t("Delete"), DeleteAsk())]
-    if partners:
-        buttons.insert(3, item(ctx.t("Partners"), PartnerList()))
-    ctx.reply(messages.text("\n".join(lines), quick_replies=buttons))
+        buttons.insert(3, (ctx.t("Partners"), PartnerList()))
+    ctx.reply(cards.my_data(ctx.t, guardian_rows=guardian_rows(ctx, guardian),
+                            children=child_lines(ctx, guardian.household),
+                            partners=[p.name for p in partners], buttons=buttons,
+                            name=guardian.name))
 
 
 MyDataOp = Callable[[EventContext, Any, Any], None]

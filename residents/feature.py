@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cityhall.features import Feature
-from residents import chat, flows, jobs, staff_views
+from residents import chat, demo, flows, jobs, staff_views
 
 feature = Feature(
     name="residents",
@@ -15,4 +15,5 @@ feature = Feature(
     jobs=[jobs.mix_survey_answers],
     translations=Feature.folder(__file__, "translations"),
     form_hooks=flows.HOOKS,
+    demo_data=demo.demo_data,
 )

@@ -15,7 +15,7 @@ from bot.flows.hooks import FormHooks
 from bot.flows.schema import Option
 from cityhall.languages import KNOWN, language_names
 from models import Center, District
-from residents import applications, services, surveys
+from residents import applications, cards, services, surveys
 from residents.signals import resident_registered
 
 if TYPE_CHECKING:
@@ -120,8 +120,11 @@ def submit_application(turn: Turn, answers: dict[str, Any]) -> list[dict[str, An
     submission = applications.submit_application(
         turn.session, turn.form, turn.resident, guardian.household_id if guardian else None,
         answers, turn.ctx.now, city=turn.ctx.city)
-    return [messages.text(turn.t("Sent. Your receipt number is %(receipt)s. We will tell you "
-                                 "here when its status changes.", receipt=submission.receipt_no))]
+    alt_text = turn.t("Sent. Your receipt number is %(receipt)s. We will tell you here when its "
+                      "status changes.", receipt=submission.receipt_no)
+    sent_at = turn.ctx.city.local(submission.submitted_at).strftime("%Y-%m-%d %H:%M")
+    return [cards.receipt(turn.t, title=turn.text(turn.form.title),
+                          receipt_no=submission.receipt_no, sent_at=sent_at, alt_text=alt_text)]
 
 
 def submit_anonymous(turn: Turn, answers: dict[str, Any]) -> list[dict[str, Any]]:

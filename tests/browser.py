@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
+DOCS_IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "browser"
 # Without the background-networking flags Chromium keeps dialling out, and this network refuses.
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -50,6 +52,20 @@ def chromium_page(base_url: str, locale: str = "ja-JP",
         finally:
             context.close()
             browser.close()
+
+
+def docs_image(target, name: str) -> None:
+    """Write a small palette PNG of a page or element to docs/img/ for the README.
+
+    Only when CITYHALL_DOCS_IMAGES=1, so an ordinary run never changes tracked files.
+    """
+    if os.environ.get("CITYHALL_DOCS_IMAGES") != "1":
+        return
+    from PIL import Image
+
+    picture = Image.open(io.BytesIO(target.screenshot())).convert("RGB")
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    picture.quantize(colors=64).save(DOCS_IMG / f"{name}.png", optimize=True)
 
 
 def screenshot(page, name: str, request) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot import flex
 from bot.richmenu import MenuTap
 from emulator.client import EmulatorClient
 
@@ -84,9 +85,24 @@ class Resident:
         return fresh
 
     def quick_replies(self) -> list[dict[str, Any]]:
-        """Return the actions of the last message's quick replies."""
+        """Return the actions of the last message: its card's buttons, then its quick replies."""
         last = self.received()[-1]
-        return [i["action"] for i in (last.get("quickReply") or {}).get("items", [])]
+        return flex.actions(last) + [i["action"] for i in
+                                     (last.get("quickReply") or {}).get("items", [])]
+
+    def card(self) -> dict[str, Any]:
+        """Return the last message, which must be a Flex card."""
+        last = self.received()[-1]
+        assert last["type"] == "flex", f"the last message is not a card: {self.last()!r}"
+        return last
+
+    def card_text(self) -> str:
+        """Return every text the last card shows, one per line (labels and values alike)."""
+        return "\n".join(flex.texts(self.card()))
+
+    def card_rows(self) -> dict[str, str]:
+        """Return the last card's "label: value" rows as a dict."""
+        return card_rows(self.card())
 
     def labels(self) -> list[str]:
         return [a.get("label", a["type"]) for a in self.quick_replies()]
@@ -101,3 +117,25 @@ class Resident:
                  if a["type"] == "datetimepicker" and a["mode"] == mode]
         assert found, f"no {mode} picker in {self.labels()} (last: {self.last()!r})"
         return found[0]
+
+
+def card_rows(component: Any) -> dict[str, str]:
+    """Return the rows (horizontal boxes of two texts) of a Flex card, label to value."""
+    rows: dict[str, str] = {}
+    if isinstance(component, list):
+        for item in component:
+            rows.update(card_rows(item))
+        return rows
+    if not isinstance(component, dict):
+        return rows
+    parts = component.get("contents")
+    if (component.get("type") == "box" and component.get("layout") == "horizontal"
+            and isinstance(parts, list) and [p.get("type") for p in parts] == ["text", "text"]):
+        return {parts[0]["text"]: parts[1]["text"]}
+    if component.get("type") == "box" and isinstance(parts, list) and len(parts) == 2 \
+            and parts[1].get("type") == "button" and parts[0].get("type") == "box":
+        label, value = flex.texts(parts[0])
+        return {label: value}
+    for key in ("contents", "header", "hero", "body", "footer"):
+        rows.update(card_rows(component.get(key)))
+    return rows

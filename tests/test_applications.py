@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from bot import flex
 from models import OutboxMessage, utcnow
 from models.application import StatusChange, Submission, SubmissionStatus
 from models.survey import SurveyAnswer
 from residents import applications
 from residents.applications import Scope
 from residents.chat import ApplyForm
-from tests.chat import Resident
+from tests.chat import Resident, card_rows
 from tests.flows_helpers import query, register, seed_city, submissions
 
 TODAY = utcnow().astimezone(ZoneInfo("Asia/Tokyo")).date()
@@ -206,12 +207,16 @@ def test_status_change_reaches_the_resident_once(city, line, app):
     staff_change(app, receipt, "returned", "利用日の前日までにお電話ください。")
     drain(app)
     drain(app)  # a second worker pass sends nothing again
-    pushed = [r["message"]["text"] for r in line.received(person.user_id) if r["via"] == "push"]
-    assert pushed == [
+    cards = [r["message"] for r in line.received(person.user_id) if r["via"] == "push"]
+    assert [c["altText"] for c in cards] == [
         f"「一時預かりの申し込み」（受付番号 {receipt}）の状況：審査中",
         f"「一時預かりの申し込み」（受付番号 {receipt}）の状況：差し戻し\n"
         "市からのメッセージ：利用日の前日までにお電話ください。",
     ]
+    # Each push is a card: the application, its receipt number and the new status in rows.
+    assert [card_rows(c)["現在の状況"] for c in cards] == ["審査中", "差し戻し"]
+    assert {card_rows(c)["受付番号"] for c in cards} == {receipt}
+    assert "利用日の前日までにお電話ください。" in flex.texts(cards[1])
     assert query(app, lambda s: s.scalar(select(func.count()).select_from(StatusChange))) == 2
 
 

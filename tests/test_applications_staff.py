@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from bot.flows.registry import forms
 from bot.flows.schema import form_from_data
 from cityhall.db import db
+from emulator.client import message_text
 from models import OutboxMessage
 from models.application import StatusChange
 from models.staff import StaffRole
@@ -83,7 +84,9 @@ def count(app, model) -> int:
 
 
 def pushes(line, person: Resident) -> list[str]:
-    return [r["message"]["text"] for r in line.received(person.user_id) if r["via"] == "push"]
+    """Return what the resident's pushes say (a status card's alternative text)."""
+    return [message_text(r["message"]) for r in line.received(person.user_id)
+            if r["via"] == "push"]
 
 
 def test_inbox_shows_only_the_departments_submissions(city, line, app):

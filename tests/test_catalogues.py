@@ -37,6 +37,7 @@ def entries(package: str, code: str) -> dict[str, str]:
 def is_label(msgid: str) -> bool:
     """A short message without a sentence's end may be a button or quick-reply label."""
     return (len(msgid) <= LABEL_LIMIT and not msgid.startswith("[")  # "[My data]": a heading
+            and ": %(" not in msgid  # "Partners: %(names)s": a line of a card
             and not msgid.rstrip().endswith((".", "?", "!", ":")))
 
 

@@ -14,6 +14,7 @@ from checkin import services, tokens
 from cityhall.city import current_city
 from cityhall.db import db
 from cityhall.jobs import run_job
+from emulator.client import message_text
 from models import OutboxMessage, utcnow
 from models.center import CheckinMode
 from models.household import Child
@@ -328,7 +329,7 @@ def test_two_guardians_checking_in_the_same_child_at_once_make_one_visit(city, a
     [visit] = visits(app, household)
     assert visit["out"] is None
     with app.app_context(), db.transaction() as session:
-        pushed = [m.messages[0]["text"] for m in session.scalars(select(OutboxMessage))]
+        pushed = [message_text(m.messages[0]) for m in session.scalars(select(OutboxMessage))]
     # The made-up reply tokens fail, so both answers went by push: one in, one "just now".
     assert len(pushed) == 2
     assert sum(t.startswith(f"{CENTRAL}にチェックインしました") for t in pushed) == 1

@@ -122,6 +122,10 @@ def test_manual_check_out_tells_every_guardian_in_their_language(live_app, cente
     english = partner.texts()[-1]
     assert english.startswith("The staff of Central Child Support Center checked you out by hand")
     assert "子ども1、子ども2. You stayed " in english and "please tell the center" in english
+    # Both pushes are cards: the Japanese one in Japanese, the English one in English.
+    assert parent.card_rows()["子ども"] == "子ども1、子ども2" and "滞在時間" in parent.card_rows()
+    assert partner.card()["contents"]["header"]["contents"][0]["text"] == "Checked out by the staff"
+    assert partner.card_rows()["Center"] == "Central Child Support Center"
 
 
 def test_manual_check_out_of_a_walk_in_family_pushes_nothing(center_staff, staff_app):

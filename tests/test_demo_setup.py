@@ -35,7 +35,10 @@ def test_the_demo_installs_the_menu_and_every_poster_and_checks_in_on_a_sunday_n
     with app.app_context(), db.transaction() as session:
         centers = session.scalars(select(Center).order_by(Center.code)).all()
         targets = line.scan_targets()
-        assert [t["label"] for t in targets] == [c.name_ja for c in centers]
+        kind = {"poster": "ポスター", "kiosk": "キオスク画面"}
+        assert [t["label"] for t in targets] == [
+            f"{c.name_ja}（{kind[c.checkin_mode.value]}）" for c in centers]
+        assert [t["id"] for t in targets] == ["central-poster", "east-poster", "west-kiosk"]
         assert all(t["text"].startswith("https://line.me/R/oaMessage/") for t in targets)
         city = current_city()
         today = city.today(utcnow())

@@ -297,10 +297,13 @@ def test_two_partners_share_children_but_not_contact_details(city, line, app):
     assert mine["household_id"] == theirs["household_id"]
     assert theirs["children"] == mine["children"] and len(theirs["children"]) == 2
     partner.menu("mydata")
-    shown = partner.last()
+    shown = partner.card_text() + "\n" + partner.last()  # the card and its altText
     assert "山田太郎" in shown and "山田次郎" in shown and "080-9999-0000" not in shown
     assert "08099990000" in shown and "09012345678" not in shown
-    assert "パートナー：山田花子（連絡先はご本人のみ閲覧できます）" in shown
+    assert partner.card_rows()["パートナー"] == "山田花子"
+    assert "連絡先はご本人のみ閲覧できます。" in shown
+    # The alternative text names the people, never a phone number or an address.
+    assert "パートナー：山田花子" in partner.last() and "0809" not in partner.last()
     # The code worked once.
     third = Resident(line, name="誰か")
     third.say(code)
@@ -323,7 +326,8 @@ def test_my_data_shows_edits_adds_a_child_and_deletes(city, line, app):
     person = Resident(line)
     register(person, children=1)
     person.menu("mydata")
-    assert "お名前：山田花子" in person.last() and "山田太郎" in person.last()
+    assert person.card_rows()["お名前"] == "山田花子" and "山田太郎" in person.card_text()
+    assert person.last().startswith("【マイデータ】")
     person.tap("変更する")
     person.tap("住所")
     assert person.last() == "住所を送ってください。"

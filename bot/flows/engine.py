@@ -524,7 +524,8 @@ OPS = {
     "skip": lambda turn, v: skip(turn),
     "cancel": lambda turn, v: _drop(turn.ctx, turn.conv),
     "send": only_at_summary(lambda turn, v: submit(turn)),
-    "edit": only_at_summary(lambda turn, v: choose_edit(turn)),
+    # "Edit" lists the answers; a summary row's own Change button names the answer to change.
+    "edit": only_at_summary(lambda turn, v: pick_edit(turn, v) if v else choose_edit(turn)),
     "pick": pick,
     "toggle": lambda turn, v: toggle(turn, v or ""),
     "done": lambda turn, v: finish_selection(turn),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot import messages
+from bot import flex, messages
 from bot.flows import steps
 from bot.flows.fields import Button, Device, Picker, kind_of
 from bot.flows.steps import Step
@@ -98,9 +98,9 @@ def prompt(turn: Turn, step: Step, page: int = 0) -> dict[str, Any]:
     return messages.text(question(turn, step), quick_replies=items)
 
 
-def summary_lines(turn: Turn) -> list[str]:
-    """List every answer the form will send, one line each, groups numbered."""
-    lines = []
+def summary_rows(turn: Turn) -> list[tuple[str, str, str]]:
+    """List every answer the form will send as (label, shown value, step path), groups numbered."""
+    rows = []
     for step in steps.walk(turn.form, turn.conv.answers, turn.conv.context):
         if step.kind != "field":
             continue
@@ -108,17 +108,44 @@ def summary_lines(turn: Turn) -> list[str]:
         label = turn.text(step.field.label)
         if step.group is not None:
             label = f"{turn.text(step.group.label)} {step.index + 1} {label}"
-        lines.append(f"・{label}: {turn.display(step.field, value)}")
-    return lines
+        rows.append((label, turn.display(step.field, value), step.path))
+    return rows
+
+
+def summary_lines(turn: Turn) -> list[str]:
+    """List every answer the form will send, one line each, groups numbered."""
+    return [f"・{label}: {value}" for label, value, _path in summary_rows(turn)]
 
 
 def confirmation(turn: Turn, page: int = 0) -> dict[str, Any]:
-    """Build the summary with Send, Edit, Back and Cancel."""
-    body = "\n".join([f"【{turn.text(turn.form.title)}】", *summary_lines(turn), "",
-                      turn.t("Send this?")])
-    items = [item(turn, turn.t("Send"), "send"), item(turn, turn.t("Edit"), "edit"),
-             item(turn, turn.t("◀ Back"), "back"), item(turn, turn.t("Cancel"), "cancel")]
-    return messages.text(body[:5000], quick_replies=items)
+    """Build the summary card: every answer with its own Change button; Send, Edit, Back, Cancel.
+
+    The alternative text is the same summary as plain text, cut to LINE's 400 characters.
+    """
+    title = turn.text(turn.form.title)
+    change = turn.t("Change")
+    body = [flex.edit_row(label, value, change, data(turn, "edit", path))
+            for label, value, path in summary_rows(turn)]
+    body += [flex.separator(), flex.note(turn.t("Tap \"Change\" beside an answer to correct it."))]
+    footer = [flex.button(turn.t("Send"), data(turn, "send"), style="primary"),
+              flex.button(turn.t("Edit"), data(turn, "edit")),
+              flex.button(turn.t("◀ Back"), data(turn, "back")),
+              flex.button(turn.t("Cancel"), data(turn, "cancel"))]
+    alt_text = "\n".join([f"【{title}】", *summary_lines(turn), "", turn.t("Send this?")])
+    if len(alt_text) > flex.ALT_TEXT_LIMIT:
+        # Keep the question readable: cut the list, not the end.
+        ending = "\n…\n\n" + turn.t("Send this?")
+        alt_text = alt_text[:flex.ALT_TEXT_LIMIT - len(ending)] + ending
+    card = flex.bubble(title, body, footer=footer, accent="info", subtitle=turn.t("Send this?"))
+    if not flex.fits(card):  # a very long form: the rows without their buttons, then as text
+        card = flex.bubble(title, [flex.row(label, value) for label, value, _ in
+                                   summary_rows(turn)], footer=footer, accent="info")
+    if not flex.fits(card):
+        items = [item(turn, turn.t("Send"), "send"), item(turn, turn.t("Edit"), "edit"),
+                 item(turn, turn.t("◀ Back"), "back"), item(turn, turn.t("Cancel"), "cancel")]
+        body_text = "\n".join([f"【{title}】", *summary_lines(turn), "", turn.t("Send this?")])
+        return messages.text(body_text[:5000], quick_replies=items)
+    return flex.message(alt_text, card)
 
 
 def edit_choice(turn: Turn, page: int = 0) -> dict[str, Any]:

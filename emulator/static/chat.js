@@ -222,44 +222,93 @@ function renderTemplate(message) {
   return carousel;
 }
 
-function flexComponent(component) {
+// Flex: boxes, texts, separators and buttons, laid out as LINE does, readable and reachable
+// by keyboard. A tappable part that is not a button becomes one for the keyboard.
+
+function flexComponent(component, layout) {
   const render = flexRenderers[component.type];
   const node = render ? render(component) : el("span", "flex-unknown", "[" + component.type + "]");
-  if (component.action && component.type !== "button") {
-    node.classList.add("clickable");
-    node.addEventListener("click", () => runAction(component.action));
-  }
+  if (component.flex !== undefined && layout === "horizontal") node.style.flex = String(component.flex);
+  if (component.margin && component.margin !== "none") node.classList.add("flex-margin-" + component.margin);
+  if (component.gravity) node.classList.add("flex-gravity-" + component.gravity);
+  if (component.action && component.type !== "button") makeTappable(node, component.action);
   return node;
+}
+
+function makeTappable(node, action) {
+  node.classList.add("clickable");
+  node.tabIndex = 0;
+  node.setAttribute("role", action.type === "uri" ? "link" : "button");
+  if (action.label) node.setAttribute("aria-label", action.label);
+  node.addEventListener("click", () => runAction(action));
+  node.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" && event.key !== " ") return;
+    event.preventDefault();
+    runAction(action);
+  });
+}
+
+let flexIds = 0;
+
+// A button beside texts (a "Change" button on a summary row) is described by those texts, so a
+// screen reader says which answer it changes.
+function describeButtons(box) {
+  const buttons = Array.from(box.children).filter((child) => child.tagName === "BUTTON");
+  const others = Array.from(box.children).filter((child) => child.tagName !== "BUTTON");
+  if (!buttons.length || !others.length) return;
+  const ids = others.map((other) => { other.id = other.id || "flex-" + (++flexIds); return other.id; });
+  for (const button of buttons) button.setAttribute("aria-describedby", ids.join(" "));
 }
 
 const flexRenderers = {
   box: (box) => {
-    const node = el("div", "flex-box " + (box.layout || "vertical"));
-    for (const child of box.contents || []) node.append(flexComponent(child));
+    const layout = box.layout || "vertical";
+    const node = el("div", "flex-box " + layout);
+    if (box.spacing && box.spacing !== "none") node.classList.add("flex-spacing-" + box.spacing);
+    if (box.backgroundColor) node.style.backgroundColor = box.backgroundColor;
+    for (const child of box.contents || []) node.append(flexComponent(child, layout));
+    describeButtons(node);
     return node;
   },
   text: (text) => {
-    const node = el("div", ["flex-text", text.weight, text.size].filter(Boolean).join(" "));
+    const node = el("div", ["flex-text", text.weight, text.size && "size-" + text.size].filter(Boolean).join(" "));
     node.textContent = text.contents ? text.contents.map((span) => span.text || "").join("") : text.text;
     if (text.color) node.style.color = text.color;
+    if (text.wrap === false) node.classList.add("nowrap");
     return node;
   },
   span: (span) => el("span", null, span.text),
-  image: () => el("div", "placeholder", "image"),
+  image: (image) => {
+    const img = el("img", "flex-image");
+    img.src = image.url;
+    img.alt = (image.action && image.action.label) || "";
+    return img;
+  },
   video: () => el("div", "placeholder", "video"),
-  icon: () => el("span", null, "•"),
-  button: (button) => actionButton(button.action, "flex-button " + (button.style || "link")),
+  icon: () => el("span", "flex-icon", "•"),
+  button: (button) => {
+    const node = actionButton(button.action, "flex-button " + (button.style || "link"));
+    if (button.height === "sm") node.classList.add("small");
+    if (button.color && button.style === "primary") node.style.backgroundColor = button.color;
+    return node;
+  },
   separator: () => el("hr", "flex-separator"),
-  spacer: () => el("div"),
-  filler: () => el("div"),
+  filler: () => el("div", "flex-filler"),
 };
 
-function flexBubble(bubble) {
-  const card = el("div", "card");
-  for (const part of ["header", "hero", "body", "footer"]) {
+const BLOCKS = ["header", "hero", "body", "footer"];
+
+function flexBubble(bubble, altText) {
+  const card = el("article", "card flex-bubble");
+  // The alternative text is the card's accessible name, as a screen reader would say it.
+  card.setAttribute("aria-label", altText);
+  for (const part of BLOCKS) {
     if (!bubble[part]) continue;
     const section = el("div", "flex-section " + part);
-    section.append(flexComponent(bubble[part]));
+    const style = (bubble.styles || {})[part];
+    if (style && style.backgroundColor) section.style.backgroundColor = style.backgroundColor;
+    if (bubble[part].backgroundColor) section.style.backgroundColor = bubble[part].backgroundColor;
+    section.append(flexComponent(bubble[part], "vertical"));
     card.append(section);
   }
   return card;
@@ -267,9 +316,15 @@ function flexBubble(bubble) {
 
 function renderFlex(message) {
   const contents = message.contents;
-  if (contents.type === "bubble") return flexBubble(contents);
+  if (contents.type === "bubble") return flexBubble(contents, message.altText);
   const carousel = el("div", "carousel");
-  for (const bubble of contents.contents || []) carousel.append(flexBubble(bubble));
+  carousel.setAttribute("role", "group");
+  carousel.setAttribute("aria-label", message.altText);
+  carousel.tabIndex = 0;  // a scroll box is reachable by keyboard
+  const count = (contents.contents || []).length;
+  (contents.contents || []).forEach((bubble, i) => {
+    carousel.append(flexBubble(bubble, (i + 1) + " / " + count + ": " + message.altText));
+  });
   return carousel;
 }
 
@@ -467,7 +522,10 @@ async function scanTarget(target) {
   if (!state.userId) { showStatus("Create or choose a user first", true); return; }
   $("scan-menu").open = false;
   try {
-    showScan(await postJson("/scan", { userId: state.userId, text: target.text }));
+    // By id when the target has one: the emulator sends the code it holds now (a kiosk code
+    // rotates while the menu stays open).
+    const code = target.id ? { target: target.id } : { text: target.text };
+    showScan(await postJson("/scan", Object.assign({ userId: state.userId }, code)));
   } catch (error) {
     showStatus("Scan failed: " + error.message, true);
   }
