@@ -5,6 +5,7 @@ Brazilian Portuguese and easy Japanese with nothing Japanese leaking where a tra
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
@@ -251,10 +252,9 @@ def test_register_check_in_and_apply_in_the_residents_language(city, line, app, 
         # Easy Japanese: every sentence the bot wrote comes from the easy catalogue or form.
         assert "利用者登録" not in "".join(registration) and "お子さん" not in "".join(applying)
 
-    # My data: the child's birth date and age in the resident's words.
-    person.new_texts()
+    # My data (a Flex card): the child's birth date and age in the resident's words.
     person.menu("mydata")
-    shown = "\n".join(person.new_texts())
+    shown = json.dumps(person.received()[-1], ensure_ascii=False)
     born = date(2023, 4, 10)
     months = (TODAY.year - born.year) * 12 + TODAY.month - born.month - (TODAY.day < born.day)
     assert f"{format_day(lang, born)} ({format_age(lang, months)})" in shown
