@@ -36,9 +36,14 @@ i18n: $(STAMP)
 	  $(BIN)/pybabel compile -d $$pkg/translations || exit 1; \
 	done
 
+# Each bench prints our figure, its reference from the same run, the ratio and the load
+# average on one line, on SQLite and PostgreSQL (CITYHALL_BENCH_POSTGRES_URL names the server).
 bench: $(STAMP)
-	$(BIN)/python bench/webhook.py
-	$(BIN)/python bench/outbox.py
+	uptime
+	$(BIN)/python bench/webhook.py --database both
+	$(BIN)/python bench/outbox.py --database both
+	$(BIN)/python bench/aggregate.py --database both
+	uptime
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

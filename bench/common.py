@@ -49,10 +49,10 @@ def env_for(emulator_url: str, database_url: str) -> dict[str, str]:
                 LINE_API_BASE_URL=emulator_url, LINE_DATA_API_BASE_URL=emulator_url, **KEYS)
 
 
-def start_emulator() -> tuple[subprocess.Popen, str]:
+def start_emulator(*extra: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "emulator", "--port", str(port), "--quiet",
-                             "--channel-secret", SECRET, "--access-token", TOKEN],
+                             "--channel-secret", SECRET, "--access-token", TOKEN, *extra],
                             env=dict(os.environ, PYTHONPATH=str(ROOT)))
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/_emulator/users")
@@ -95,6 +95,11 @@ def stop(*procs: subprocess.Popen) -> None:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def load() -> str:
+    """The 1-minute load average now, as `uptime` shows it."""
+    return f"{os.getloadavg()[0]:.2f}"
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -1,9 +1,20 @@
-"""Webhook throughput and latency: our app against a bare echo bot, in one run.
+"""Webhook throughput and latency, end to end: our app against a bare echo bot, in one run.
 
 Both run under gunicorn with the same settings and reply through the same emulator; N signed
-text events are posted by C concurrent senders. Prints events/s, p50/p99 latency and the ratio.
-Run by hand: `.venv/bin/python bench/webhook.py [--events 3000] [--concurrency 50]
-[--database sqlite|postgresql]`. Not a test: the machine is shared and noisy.
+text events are posted by C concurrent senders. Measured end to end, so that answering 200
+before processing cannot flatter our figure:
+
+- events/s: events divided by the time from the first POST until the emulator recorded the
+  last reply;
+- latency: per event, from just before its POST to the moment the emulator recorded its
+  reply (matched by reply token); the echo bot replies before its 200, so the two compare;
+- time to the 200 is printed on a line of its own.
+
+The echo bot is the strong baseline: one shared ApiClient with keep-alive connections.
+One command: `.venv/bin/python bench/webhook.py --database sqlite|postgresql|both
+[--events 1000] [--concurrency 50]` (PostgreSQL: a throw-away database on
+CITYHALL_BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test).
+Not a test: the machine is shared; the load average is printed beside the figures.
 """
 
 from __future__ import annotations
@@ -12,6 +23,7 @@ import argparse
 import os
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,85 +33,133 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (  # noqa: E402
-    env_for, gunicorn, migrate, percentile, start_emulator, stop, text_body, wait_http,
+    env_for, gunicorn, load, migrate, percentile, postgres_database, start_emulator, stop,
+    text_body, wait_http,
 )
 from emulator.client import EmulatorClient  # noqa: E402
 
+REPLY = "/v2/bot/message/reply"
 
-def prepare(line: EmulatorClient, count: int, users: int) -> list[tuple[bytes, str]]:
+
+def prepare(line: EmulatorClient, count: int, users: int) -> list[tuple[bytes, str, str]]:
     """Build signed bodies whose reply tokens the emulator will accept."""
     user_ids = [line.create_user(display_name=f"bench{i}")["userId"] for i in range(users)]
     bodies, tokens = [], {u: [] for u in user_ids}
     for i in range(count):
         user = user_ids[i % users]
         body, signature, token = text_body(user, "こんにちは")
-        bodies.append((body, signature))
+        bodies.append((body, signature, token))
         tokens[user].append(token)
     for user, issued in tokens.items():
         line.issue_reply_tokens(user, issued)
     return bodies
 
 
-def fire(url: str, bodies: list[tuple[bytes, str]], concurrency: int) -> tuple[float, list[float]]:
-    """Post every body with `concurrency` senders; return wall time and per-request latencies."""
-    def post(item: tuple[bytes, str]) -> float:
+def fire(url: str, bodies: list[tuple[bytes, str, str]], concurrency: int):
+    """Post every body with `concurrency` senders (a keep-alive session each).
+
+    Returns the wall-clock start, each token's POST start (epoch seconds, comparable with
+    the emulator's clock on this machine) and the time to each 200 in ms.
+    """
+    local = threading.local()
+
+    def post(item: tuple[bytes, str, str]) -> tuple[str, float, float]:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        sent = time.time()
         started = time.perf_counter()
-        response = requests.post(url + "/callback", data=item[0], timeout=30, headers={
+        response = session.post(url + "/callback", data=item[0], timeout=60, headers={
             "Content-Type": "application/json", "X-Line-Signature": item[1]})
         elapsed = time.perf_counter() - started
         if response.status_code != 200:
             raise RuntimeError(f"webhook answered {response.status_code}: {response.text[:200]}")
-        return elapsed * 1000
+        return item[2], sent, elapsed * 1000
 
-    started = time.perf_counter()
+    begun = time.time()
     with ThreadPoolExecutor(concurrency) as pool:
-        latencies = list(pool.map(post, bodies))
-    return time.perf_counter() - started, latencies
+        results = list(pool.map(post, bodies))
+    return begun, {token: sent for token, sent, _ in results}, [ack for _, _, ack in results]
+
+
+def replies_for(line: EmulatorClient, tokens: set[str], timeout: float = 300) -> dict[str, float]:
+    """Wait until the emulator recorded a reply for every token; return token -> time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = {r["replyToken"]: r["at"] for r in line.requests(REPLY)
+                if r["status"] == 200 and r.get("replyToken") in tokens}
+        if len(seen) == len(tokens) or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.2)
 
 
 def run(name: str, spec: str, env: dict, line: EmulatorClient, args) -> dict:
     proc, url = gunicorn(spec, env, args.workers, args.threads)
     try:
         wait_http(url + "/")
-        fire(url, prepare(line, 100, 10), args.concurrency)  # warm-up
+        warm = prepare(line, 100, 10)
+        fire(url, warm, args.concurrency)  # warm-up: imports, connections, residents
+        replies_for(line, {b[2] for b in warm}, 60)
         bodies = prepare(line, args.events, args.users)
-        before = len([r for r in line.requests("/v2/bot/message/reply") if r["status"] == 200])
-        wall, latencies = fire(url, bodies, args.concurrency)
-        after = len([r for r in line.requests("/v2/bot/message/reply") if r["status"] == 200])
+        before = load()
+        begun, sent, acks = fire(url, bodies, args.concurrency)
+        replied = replies_for(line, set(sent))
+        after = load()
     finally:
         stop(proc)
-    return {"name": name, "rate": len(bodies) / wall, "p50": percentile(latencies, 50),
-            "p99": percentile(latencies, 99), "replies": after - before, "events": len(bodies)}
+    latencies = [(replied[t] - sent[t]) * 1000 for t in sent if t in replied]
+    return {"name": name, "events": len(bodies), "replies": len(replied),
+            "rate": len(replied) / (max(replied.values()) - begun),
+            "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
+            "ack50": percentile(acks, 50), "ack99": percentile(acks, 99),
+            "load": f"{before}..{after}"}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--users", type=int, default=300)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    args = parser.parse_args()
+def bench(database: str, args) -> None:
     emulator, emulator_url = start_emulator()
-    workdir = tempfile.mkdtemp(prefix="bench-webhook-")
-    database_url = (f"sqlite:///{workdir}/bench.sqlite3" if args.database == "sqlite" else
-                    os.environ.get("CITYHALL_BENCH_POSTGRES_URL",
-                                   "postgresql://postgres@127.0.0.1:5432/test"))
+    drop = None
+    if database == "sqlite":
+        database_url = f"sqlite:///{tempfile.mkdtemp(prefix='bench-webhook-')}/bench.sqlite3"
+    else:
+        database_url, drop = postgres_database(os.environ.get(
+            "CITYHALL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     try:
         migrate(database_url)
         line = EmulatorClient(emulator_url)
-        env = env_for(emulator_url, database_url)
-        results = [run("baseline echo bot", "bench.baseline_bot:create_app()", env, line, args),
-                   run(f"cityhall ({args.database})", "cityhall:create_app()", env, line, args)]
+        env = dict(env_for(emulator_url, database_url),
+                   WEBHOOK_POOL_THREADS=str(args.pool_threads))
+        echo = run("echo bot", "bench.baseline_bot:create_app()", env, line, args)
+        ours = run("cityhall", "cityhall:create_app()", env, line, args)
     finally:
         stop(emulator)
-    print(f"{args.events} events, {args.concurrency} concurrent senders, gunicorn "
-          f"{args.workers} workers x {args.threads} threads, {os.cpu_count()} CPUs")
-    for r in results:
-        print(f"  {r['name']:<28} {r['rate']:7.1f} events/s   p50 {r['p50']:6.1f} ms   "
-              f"p99 {r['p99']:6.1f} ms   replies {r['replies']}/{r['events']}")
-    print(f"  ratio cityhall/baseline: {results[1]['rate'] / results[0]['rate']:.2f}x")
+        if drop:
+            drop()
+    print(f"webhook {database}: cityhall {ours['rate']:.0f} events/s p50 {ours['p50']:.0f} ms "
+          f"p99 {ours['p99']:.0f} ms | echo bot {echo['rate']:.0f} events/s p50 {echo['p50']:.0f}"
+          f" ms p99 {echo['p99']:.0f} ms | ratio {ours['rate'] / echo['rate']:.2f}x events/s, "
+          f"p99 {ours['p99'] / echo['p99']:.2f}x | load {ours['load']}", flush=True)
+    print(f"  time to 200 {database}: cityhall p50 {ours['ack50']:.0f} ms p99 "
+          f"{ours['ack99']:.0f} ms | echo bot p50 {echo['ack50']:.0f} ms p99 {echo['ack99']:.0f} "
+          f"ms | replies {ours['replies']}/{ours['events']} and {echo['replies']}/{echo['events']}",
+          flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--pool-threads", type=int, default=4)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    print(f"{args.events} events, {args.concurrency} concurrent senders, {args.users} senders' "
+          f"users, gunicorn {args.workers} workers x {args.threads} threads, "
+          f"{os.cpu_count()} CPUs", flush=True)
+    for database in (["sqlite", "postgresql"] if args.database == "both" else [args.database]):
+        bench(database, args)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The bot's own commands: `cityhall forms list|show|check`, `cityhall richmenu` and
-`cityhall webhook failed|replay` (the dead letter of webhook events)."""
+`cityhall webhook failed|replay|recover` (the dead letter of webhook events and events
+recorded but never processed)."""
 
 from __future__ import annotations
 
@@ -81,7 +82,8 @@ def richmenu_command(font: str | None, image_out: Path | None) -> None:
     click.echo(f"rich menu {menu_id} {'created and set' if created else 'already set'} as default")
 
 
-webhook_group = AppGroup("webhook", help="Webhook events whose handler failed for good.")
+webhook_group = AppGroup(
+    "webhook", help="Webhook events whose handler failed for good, or that a crash left pending.")
 
 OUTCOME_TEXT = {
     "done": "replayed; replies queued for push",
@@ -100,6 +102,32 @@ def failed_command() -> None:
     with db.session() as session:
         for row in deadletter.listing(session):
             click.echo(f"{row.id}\t{row.event_type}\t{' '.join(row.error.split())}")
+
+
+@webhook_group.command("recover")
+@click.option("--older-than", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Only events pending this long (default WEBHOOK_RECOVER_AFTER_SECONDS).")
+def recover_command(older_than: float | None) -> None:
+    """Process events recorded before a 200 but never processed (a crash); print the outcomes."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from bot.webhook import recover
+
+    seconds = (current_app.config["WEBHOOK_RECOVER_AFTER_SECONDS"] if older_than is None
+               else older_than)
+    total: dict[str, int] = {}
+    while True:
+        outcomes = recover(older_than=timedelta(seconds=seconds))
+        for outcome, n in outcomes.items():
+            total[outcome] = total.get(outcome, 0) + n
+        if not outcomes or set(outcomes) <= {"lost"}:
+            break  # nothing left, or only events that cannot be stored (see the log)
+    if not total:
+        click.echo("no pending events")
+        return
+    click.echo(", ".join(f"{n} {outcome}" for outcome, n in sorted(total.items())))
 
 
 @webhook_group.command("replay")

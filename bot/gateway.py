@@ -105,6 +105,9 @@ def _configuration(host: str, access_token: str) -> Configuration:
     # urllib3 would silently retry a timed-out GET three times, stretching every timeout
     # fourfold; the worker owns retries (with the retry key), so the client makes none.
     config.retries = False
+    # The worker sends from a thread pool (OUTBOX_CONCURRENCY): keep that many connections
+    # alive instead of opening a new one per request past the SDK's default of 5 per CPU.
+    config.connection_pool_maxsize = max(config.connection_pool_maxsize or 0, 32)
     return config
 
 

@@ -1,12 +1,23 @@
-"""POST /callback: verify the signature, parse, dedup and dispatch each event.
+"""POST /callback: verify the signature, record the events, answer 200, then process them.
 
-Each event runs in its own transaction together with its dedup row, so a failing handler
-rolls back only its own event, and a redelivered event (same webhookEventId) hits the
-primary key and has no second effect, even when both deliveries race on PostgreSQL.
-A transient database error (a unique race, deadlock, serialization failure, lost
-connection) runs the event again after a short pause; an event that still fails is kept
-in the dead letter (`failed_events`) for `cityhall webhook replay`. Replies are sent after
-the commit: a rolled-back event never answers.
+The events of one delivery are recorded in one transaction (one multi-row INSERT ... ON
+CONFLICT DO NOTHING into `processed_events`, marked pending and carrying the raw event);
+an event already recorded (a redelivery, same webhookEventId) is not returned and has no
+second effect, even when both deliveries race on PostgreSQL. Then the 200 goes out and a
+bounded pool (bot.eventpool) processes the new events, those of one sender in order.
+
+Each event is processed in its own transaction, which first takes the pending row (an
+UPDATE ... WHERE pending: exactly one processor wins) and clears its payload, so a failing
+handler rolls back only its own event. A transient database error (a unique race,
+deadlock, serialization failure, lost connection) runs the event again after a short
+pause; an event that still fails is kept in the dead letter (`failed_events`) for
+`cityhall webhook replay`, in the transaction that drops its pending row. Replies are sent
+after the commit: a rolled-back event never answers. A row still pending after a crash (the
+process died between the 200 and the processing) is processed by `recover`, which the
+worker runs every poll and `cityhall webhook recover` runs by hand.
+
+WEBHOOK_PROCESS_INLINE (the test configuration) processes the events on the request thread
+after recording them, before the 200, through the same functions.
 """
 
 from __future__ import annotations
@@ -17,10 +28,14 @@ import hmac
 import json
 import logging
 import random
+import threading
 import time
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from datetime import datetime, timedelta
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+from sqlalchemy import delete, select, update
 from werkzeug.exceptions import RequestEntityTooLarge
 from linebot.v3.webhooks import Event
 
@@ -28,6 +43,7 @@ import bot.handlers  # noqa: F401  (registers the handlers)
 from bot import deadletter
 from bot.context import EventContext
 from bot.dispatch import dispatch
+from bot.eventpool import EventPool
 from bot.gateway import LineError, gateway
 from bot.outbox import MESSAGES_LIMIT, enqueue
 from cityhall.db import db, dialect_insert
@@ -100,12 +116,165 @@ def callback():
     except ValueError as exc:
         log.warning("webhook refused: %s", exc)
         return jsonify(message=str(exc)), 400
-    outcomes = [process_event(raw) for raw in events]
+    try:
+        fresh = record(events)
+    except _Failed as failure:
+        # Nothing recorded: a non-2xx answer makes LINE redeliver (when redelivery is on).
+        log.critical("events of a delivery could not be recorded: %s", failure,
+                     exc_info=failure.error)
+        return jsonify(message="events could not be stored"), 500
+    if not current_app.config.get("WEBHOOK_PROCESS_INLINE"):
+        pool = event_pool(current_app._get_current_object())
+        for raw in fresh:
+            pool.submit(_sender(raw), raw)
+        return jsonify(status="ok")
+    outcomes = [process_recorded(raw) for raw in fresh]
     if LOST in outcomes:
         # Neither handled nor kept: a non-2xx answer makes LINE redeliver (when redelivery
         # is on); the events that did go through are deduplicated then.
+        _unrecord([raw for raw, outcome in zip(fresh, outcomes) if outcome == LOST])
         return jsonify(message="an event could not be stored"), 500
     return jsonify(status="ok")
+
+
+def _sender(raw: dict[str, Any]) -> str | None:
+    source = raw.get("source")
+    return source.get("userId") if isinstance(source, dict) else None
+
+
+# Recording
+
+
+def record(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Record a delivery's events as pending in one transaction; return those new here.
+
+    Events already recorded (redeliveries, or a duplicate within the delivery) are left
+    out. An event without webhookEventId cannot be deduplicated or recorded: it is returned
+    and processed once as it is. Raises _Failed when the transaction cannot commit.
+    """
+    by_id: dict[str, dict[str, Any]] = {}
+    for raw in events:
+        event_id = raw.get("webhookEventId")
+        if isinstance(event_id, str) and event_id and event_id not in by_id:
+            by_id[event_id] = raw
+    if not by_id:
+        new_ids: set[str] = set()
+    else:
+        new_ids, _attempts = _with_retries(lambda: _insert_pending(by_id), "recording events")
+    fresh, seen = [], set()
+    for raw in events:
+        event_id = raw.get("webhookEventId")
+        if not event_id or not isinstance(event_id, str):
+            log.warning("event without webhookEventId (%s); processed without dedup",
+                        raw.get("type"))
+            fresh.append(raw)
+        elif event_id in new_ids and event_id not in seen:
+            seen.add(event_id)
+            fresh.append(raw)
+        else:
+            log.info("event %s already received; redelivery ignored", event_id)
+    return fresh
+
+
+def _insert_pending(by_id: dict[str, dict[str, Any]]) -> set[str]:
+    now = utcnow()
+    with db.transaction() as session:
+        statement = dialect_insert(session)(ProcessedEvent).values([
+            {"webhook_event_id": event_id[:64], "event_type": str(raw.get("type"))[:32],
+             "line_user_id": _user_id(raw), "processed_at": now, "pending": True,
+             "payload": raw}
+            for event_id, raw in by_id.items()
+        ]).on_conflict_do_nothing(index_elements=["webhook_event_id"]).returning(
+            ProcessedEvent.webhook_event_id)
+        return set(session.execute(statement).scalars())
+
+
+def _user_id(raw: dict[str, Any]) -> str | None:
+    user_id = _sender(raw)
+    return user_id[:64] if isinstance(user_id, str) else None
+
+
+def _unrecord(raws: list[dict[str, Any]]) -> None:
+    """Drop pending rows of events neither handled nor kept, before a 500 (LINE redelivers)."""
+    ids = [raw["webhookEventId"] for raw in raws if raw.get("webhookEventId")]
+    if not ids:
+        return
+    try:
+        with db.transaction() as session:
+            session.execute(delete(ProcessedEvent).where(
+                ProcessedEvent.webhook_event_id.in_(ids), ProcessedEvent.pending))
+    except Exception:  # still pending: the recovery sweep processes them instead
+        log.exception("pending events %s could not be dropped; left for the recovery sweep",
+                      ids)
+
+
+# The pool
+
+
+POOL_KEY = "cityhall.webhook_pool"
+_pool_lock = threading.Lock()
+
+
+def event_pool(app: Flask) -> EventPool:
+    """Return the app's event pool in this process, starting it on first use."""
+    pool = app.extensions.get(POOL_KEY)
+    if pool is None:
+        with _pool_lock:
+            pool = app.extensions.get(POOL_KEY)
+            if pool is None:
+                def work(raws: list[dict[str, Any]]) -> None:
+                    with app.app_context():
+                        process_recorded_batch(raws)
+
+                pool = EventPool(work, lanes=app.config.get("WEBHOOK_POOL_THREADS", 4),
+                                 depth=app.config.get("WEBHOOK_POOL_DEPTH", 200),
+                                 batch=app.config.get("WEBHOOK_POOL_BATCH", 8))
+                app.extensions[POOL_KEY] = pool
+    return pool
+
+
+def wait_idle(app: Flask, timeout: float | None = None) -> bool:
+    """Wait until the app's pool has processed everything handed to it (tests, benches)."""
+    pool = app.extensions.get(POOL_KEY)
+    return True if pool is None else pool.wait_idle(timeout)
+
+
+def shutdown_pool(app: Flask) -> None:
+    """Finish the queued events and stop the pool's threads."""
+    pool = app.extensions.pop(POOL_KEY, None)
+    if pool is not None:
+        pool.shutdown()
+
+
+# Recovery
+
+
+def recover(now: datetime | None = None, older_than: timedelta = timedelta(seconds=60),
+            limit: int = 500) -> dict[str, int]:
+    """Process events recorded but still pending `older_than` after they came; return outcomes.
+
+    The events a process took in before it died. Several sweepers (or a sweeper and a
+    live pool) may reach the same row: the UPDATE ... WHERE pending lets one process it.
+    """
+    now = now or utcnow()
+    with db.session() as session:
+        rows = session.execute(
+            select(ProcessedEvent.webhook_event_id, ProcessedEvent.payload)
+            .where(ProcessedEvent.pending, ProcessedEvent.processed_at <= now - older_than)
+            .order_by(ProcessedEvent.processed_at, ProcessedEvent.webhook_event_id)
+            .limit(limit)).all()
+    outcomes: dict[str, int] = {}
+    for event_id, payload in rows:
+        if not isinstance(payload, dict):
+            log.error("pending event %s has no payload; dropped", event_id)
+            with db.transaction() as session:
+                session.execute(delete(ProcessedEvent).where(
+                    ProcessedEvent.webhook_event_id == event_id, ProcessedEvent.pending))
+            continue
+        log.warning("event %s was recorded but not processed; processing it now", event_id)
+        outcome = process_recorded(payload)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
 
 
 def _read_body(limit: int) -> bytes | None:
@@ -123,22 +292,85 @@ def _read_body(limit: int) -> bytes | None:
     return None if len(body) > limit else body
 
 
-def process_event(raw: dict[str, Any], replay_of: int | None = None) -> str:
+def process_recorded(raw: dict[str, Any]) -> str:
+    """Process an event the webhook recorded as pending (or one without id), then reply."""
+    return process_event(raw, recorded=True)
+
+
+_AGAIN = object()  # an event that failed inside a batch: processed again on its own
+
+
+def process_recorded_batch(raws: list[dict[str, Any]]) -> list[str]:
+    """Process recorded events in order in one transaction, a savepoint each; then reply.
+
+    What queued up on a pool lane under load shares one commit. An event whose handler
+    fails is rolled back to its savepoint and, after the commit, processed again on its
+    own by process_recorded (retries, dead letter), as if alone. If the batch as a whole
+    cannot commit, nothing of it happened and every event is processed on its own.
+    """
+    if len(raws) == 1:
+        return [process_recorded(raws[0])]
+    try:
+        results = _handle_batch(raws)
+    except Exception as exc:  # the commit itself failed: nothing of the batch happened
+        log.warning("a batch of %d events could not commit (%s); processing one by one",
+                    len(raws), describe(exc))
+        return [process_recorded(raw) for raw in raws]
+    outcomes = []
+    for raw, ctx in zip(raws, results):
+        if ctx is _AGAIN:
+            outcomes.append(process_recorded(raw))
+        elif ctx is None:
+            log.info("event %s already processed; not processed again", raw.get("webhookEventId"))
+            outcomes.append(DUPLICATE)
+        else:
+            if ctx.replies and ctx.reply_token:
+                send_reply(ctx)
+            run_after_commit(ctx)
+            outcomes.append(DONE)
+    return outcomes
+
+
+def _handle_batch(raws: list[dict[str, Any]]) -> list[Any]:
+    results: list[Any] = []
+    with db.transaction() as session:
+        for raw in raws:
+            try:
+                with session.begin_nested():
+                    if not _take(session, raw):
+                        results.append(None)
+                        continue
+                    ctx = EventContext(session=session, event=to_model(raw), raw=raw,
+                                       now=utcnow())
+                    dispatch(ctx)
+                results.append(ctx)
+            except Exception as exc:  # rolled back to its savepoint; alone again later
+                log.info("event %s failed in a batch (%s); it runs again on its own",
+                         raw.get("webhookEventId"), describe(exc))
+                results.append(_AGAIN)
+    return results
+
+
+def process_event(raw: dict[str, Any], replay_of: int | None = None,
+                  recorded: bool = False) -> str:
     """Handle one event once, in its own transaction, then send its reply.
 
     A transient database error runs the event again (RETRY_DELAYS); an event that still
-    fails is kept in the dead letter. `replay_of` is the dead-letter row being replayed:
-    its replies go by push (the reply token has expired) and the row goes on success.
+    fails is kept in the dead letter. `recorded`: the event's pending row exists and is
+    taken; otherwise the dedup row is inserted. `replay_of` is the dead-letter row being
+    replayed: its replies go by push (the reply token has expired) and the row goes on
+    success.
     """
     event_id = raw.get("webhookEventId")
     try:
-        ctx, attempts = _with_retries(lambda: _handle(raw, replay_of), f"event {event_id}")
+        ctx, attempts = _with_retries(lambda: _handle(raw, replay_of, recorded),
+                                      f"event {event_id}")
     except _Failed as failure:
         log.error("handler failed for event %s (%s); rolled back after %d attempt(s)",
                   event_id, raw.get("type"), failure.attempts, exc_info=failure.error)
         return _keep_failed(raw, failure, replay_of)
     if ctx is None:
-        log.info("event %s already processed; redelivery ignored", event_id)
+        log.info("event %s already processed; not processed again", event_id)
         return DUPLICATE
     if attempts > 1:
         log.info("event %s went through at attempt %d", event_id, attempts)
@@ -184,10 +416,11 @@ def _with_retries(work, what: str):
     raise AssertionError("unreachable")
 
 
-def _handle(raw: dict[str, Any], replay_of: int | None) -> EventContext | None:
+def _handle(raw: dict[str, Any], replay_of: int | None,
+            recorded: bool = False) -> EventContext | None:
     """Claim and dispatch the event in one transaction; None when it was processed already."""
     with db.transaction() as session:
-        if not _claim(session, raw):
+        if not (_take(session, raw) if recorded else _claim(session, raw)):
             if replay_of is not None:
                 deadletter.forget(session, replay_of)
             return None
@@ -204,6 +437,12 @@ def _keep_failed(raw: dict[str, Any], failure: _Failed, replay_of: int | None) -
     def store() -> None:
         with db.transaction() as session:
             deadletter.keep(session, raw, str(failure), failure.attempts, utcnow(), replay_of)
+            # Its pending row goes with it: a redelivery after a fix is processed, as a
+            # replay is (the dedup row was rolled back with the failed transaction before).
+            if raw.get("webhookEventId"):
+                session.execute(delete(ProcessedEvent).where(
+                    ProcessedEvent.webhook_event_id == raw["webhookEventId"],
+                    ProcessedEvent.pending))
 
     try:
         _with_retries(store, f"dead letter of event {raw.get('webhookEventId')}")
@@ -241,6 +480,23 @@ def _claim(session, raw: dict[str, Any]) -> bool:
     ).on_conflict_do_nothing(index_elements=["webhook_event_id"]).returning(
         ProcessedEvent.webhook_event_id)
     return session.execute(statement).scalar() is not None
+
+
+def _take(session, raw: dict[str, Any]) -> bool:
+    """Take the event's pending row; False when another processor took it already.
+
+    UPDATE ... WHERE pending: on PostgreSQL a second processor waits for the first's
+    transaction and then updates nothing (or takes over if the first rolled back).
+    """
+    event_id = raw.get("webhookEventId")
+    if not event_id:
+        return True
+    taken = session.execute(
+        update(ProcessedEvent)
+        .where(ProcessedEvent.webhook_event_id == event_id, ProcessedEvent.pending)
+        .values(pending=False, payload=None, processed_at=utcnow())
+        .execution_options(synchronize_session=False))
+    return taken.rowcount == 1
 
 
 def _push_replies(session, ctx: EventContext) -> None:

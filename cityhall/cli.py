@@ -136,9 +136,18 @@ def worker_command(once: bool) -> None:
         return
     if db.engine.dialect.name == "sqlite":
         log.info("SQLite: run exactly one worker")
+    from datetime import timedelta
+
+    from bot.webhook import recover
+
+    sender = worker.Sender(cfg["OUTBOX_CONCURRENCY"],
+                           worker.Pacer(cfg["OUTBOX_PUSH_RATE"], cfg["OUTBOX_MULTICAST_RATE"]))
+    stale = timedelta(seconds=cfg["WEBHOOK_RECOVER_AFTER_SECONDS"])
+    # The worker also processes webhook events a web process recorded and then died on.
     worker.run_forever(factory, gateway(), batch_size=cfg["OUTBOX_BATCH_SIZE"],
                        max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"],
-                       poll_seconds=cfg["OUTBOX_POLL_SECONDS"])
+                       poll_seconds=cfg["OUTBOX_POLL_SECONDS"], sender=sender,
+                       sweep=lambda: recover(older_than=stale))
 
 
 @main.command("clock")

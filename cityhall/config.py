@@ -60,11 +60,29 @@ class Config:
         # The languages residents may read, in the order the choice shows them (cityhall.languages).
         self.RESIDENT_LANGUAGES = env.get("RESIDENT_LANGUAGES", "")
         self.BABEL_DEFAULT_TIMEZONE = self.CITYHALL_TIMEZONE
-        self.OUTBOX_BATCH_SIZE = int(env.get("OUTBOX_BATCH_SIZE", "50"))
+        self.OUTBOX_BATCH_SIZE = int(env.get("OUTBOX_BATCH_SIZE", "200"))
         self.OUTBOX_MAX_ATTEMPTS = int(env.get("OUTBOX_MAX_ATTEMPTS", "12"))
         self.OUTBOX_POLL_SECONDS = float(env.get("OUTBOX_POLL_SECONDS", "1"))
+        # How often a clock waiting for the one-clock lock tries again (cityhall/clock.py).
+        self.CLOCK_LOCK_POLL_SECONDS = float(env.get("CLOCK_LOCK_POLL_SECONDS", "5"))
+        # Concurrent LINE calls per worker, and the pace it keeps per endpoint (LINE allows
+        # about 2,000 push and 200 multicast requests a second per channel).
+        self.OUTBOX_CONCURRENCY = int(env.get("OUTBOX_CONCURRENCY", "16"))
+        self.OUTBOX_PUSH_RATE = float(env.get("OUTBOX_PUSH_RATE", "2000"))
+        self.OUTBOX_MULTICAST_RATE = float(env.get("OUTBOX_MULTICAST_RATE", "200"))
         self.WEBHOOK_EVENT_RETENTION_DAYS = int(env.get("WEBHOOK_EVENT_RETENTION_DAYS", "14"))
         self.WEBHOOK_MAX_BODY_BYTES = int(env.get("WEBHOOK_MAX_BODY_BYTES", str(1024 * 1024)))
+        # Events are recorded, acknowledged, then processed by a pool of this many lanes
+        # (one thread each, the events of one sender in order) per web process, each lane
+        # holding at most WEBHOOK_POOL_DEPTH waiting events (docs/performance.md).
+        self.WEBHOOK_POOL_THREADS = int(env.get("WEBHOOK_POOL_THREADS", "4"))
+        self.WEBHOOK_POOL_DEPTH = int(env.get("WEBHOOK_POOL_DEPTH", "200"))
+        # Events queued up on one lane share a transaction (a savepoint each), up to this many.
+        self.WEBHOOK_POOL_BATCH = int(env.get("WEBHOOK_POOL_BATCH", "8"))
+        # "1": process on the request thread before the 200 (the test configuration).
+        self.WEBHOOK_PROCESS_INLINE = env.get("WEBHOOK_PROCESS_INLINE", "0") == "1"
+        # A recorded event still pending this long is taken over by the worker's sweep.
+        self.WEBHOOK_RECOVER_AFTER_SECONDS = float(env.get("WEBHOOK_RECOVER_AFTER_SECONDS", "60"))
         # Finished outbox rows keep recipients and messages this long (docs/decisions.md).
         self.OUTBOX_RETENTION_DAYS = int(env.get("OUTBOX_RETENTION_DAYS", "30"))
         # Keys the anonymous survey's ballots; empty: HMAC-derived from SECRET_KEY.
@@ -127,6 +145,12 @@ def require_production_settings(config: Config) -> None:
         raise ConfigError(found)
 
 
+# argon2id (time cost, memory in KiB, parallelism) for tests only: the cheapest argon2 allows,
+# so signing in costs microseconds rather than the production ~50 ms of CPU. Production
+# never sets PASSWORD_HASH_PARAMETERS and keeps argon2-cffi's defaults (staff/passwords.py).
+TEST_PASSWORD_HASH_PARAMETERS = (1, 8, 1)
+
+
 class TestingConfig(Config):
     """Settings for tests: a given database and the emulator's URL; fixed, public secrets."""
 
@@ -143,6 +167,10 @@ class TestingConfig(Config):
             "LINE_READ_TIMEOUT": 2.0,
             "SESSION_COOKIE_SECURE": False,
             "WTF_CSRF_ENABLED": True,
+            "PASSWORD_HASH_PARAMETERS": TEST_PASSWORD_HASH_PARAMETERS,
+            # Replies before the 200, so a test reads them right after posting; the pool
+            # path is covered by tests/test_webhook_async.py.
+            "WEBHOOK_PROCESS_INLINE": True,
         }
         defaults.update(overrides)
         super().__init__(**defaults)

@@ -49,8 +49,10 @@ def job(name: str, trigger: str, description: str = "", **trigger_args: Any):
 def prune_webhook_events(session: Session, now: datetime) -> int:
     """Delete dedup rows old enough that LINE will never redeliver their events."""
     days = current_app.config["WEBHOOK_EVENT_RETENTION_DAYS"]
+    # A pending row is an event not processed yet (the recovery sweep's): never pruned.
     result = session.execute(delete(ProcessedEvent)
-                             .where(ProcessedEvent.processed_at < now - timedelta(days=days)))
+                             .where(ProcessedEvent.processed_at < now - timedelta(days=days),
+                                    ProcessedEvent.pending.is_(False)))
     log.info("pruned %s webhook dedup rows", result.rowcount)
     return result.rowcount
 

@@ -1,5 +1,10 @@
 """Aggregation of visits into rollups: plain functions of (session, now, city), GROUP BY in SQL.
 
+Set-based: one scan of the visits fills a temporary table of per-visit facts (local day,
+hour, weekday, children: the costly expressions, once per visit), then each rollup is one
+INSERT ... SELECT ... GROUP BY over it. An incremental run deletes and recomputes every
+stale (center, local days) period with one DELETE and one INSERT per rollup.
+
 Triggers log every change to visits in `visit_changes` (models/rollup.py). An incremental run
 consumes that log: each logged (center, check-in time) names a local day whose rollup rows are
 deleted and recomputed from the visits, so a late check-out, a correction or a deleted visit
@@ -14,7 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, delete, func, insert, literal, select
+from sqlalchemy import (BigInteger, Column, Integer, MetaData, String, Table, and_, case, delete,
+                        func, insert, literal, or_, select, text)
 from sqlalchemy.orm import Session
 
 from cityhall.city import City
@@ -46,17 +52,38 @@ class Result:
         return f"{kind}: {self.changes} changes, {self.periods} center-days recomputed"
 
 
-# The SELECTs that compute rollup rows
+# The SQL that computes rollup rows: the facts of each visit are computed once, into a
+# temporary table, and each rollup is one INSERT ... SELECT ... GROUP BY over it.
+
+FACTS = Table(
+    "rollup_facts", MetaData(),
+    Column("visit_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("center_id", Integer), Column("dayn", Integer), Column("hour", Integer),
+    Column("weekday", Integer), Column("district_code", String(32)), Column("children", Integer),
+    Column("new", Integer), Column("stayed", Integer), Column("stay_seconds", BigInteger),
+    prefixes=["TEMPORARY"],
+)
 
 
-def visit_facts(where: list, zone: ZoneInfo, start: datetime, end: datetime):
-    """Return one row per visit: center, local day number, hour, weekday and what it counts."""
+def visit_facts(where: list, zone: ZoneInfo, start: datetime, end: datetime,
+                everything: bool = False):
+    """Return one row per visit: center, local day number, hour, weekday and what it counts.
+
+    Children are counted per visit by a lookup for a few visits, and by one grouped scan of
+    every child joined to the visits when `everything` is taken (a full rebuild).
+    """
     local = local_seconds(Visit.checked_in_at, offset_segments(zone, start, end))
-    children = (select(func.count()).where(VisitChild.visit_id == Visit.id)
-                .correlate(Visit).scalar_subquery())
+    kids = None
+    if everything:
+        kids = (select(VisitChild.visit_id, func.count().label("n"))
+                .group_by(VisitChild.visit_id).subquery("kids"))
+        children = func.coalesce(kids.c.n, 0)
+    else:
+        children = (select(func.count()).where(VisitChild.visit_id == Visit.id)
+                    .correlate(Visit).scalar_subquery())
     ended = (Visit.checked_out_at.is_not(None)
              & (func.coalesce(Visit.checkout_method, "") != "erased"))
-    return select(
+    query = select(
         Visit.id.label("visit_id"), Visit.center_id, (local // DAY).label("dayn"),
         ((local % DAY) // 3600).label("hour"), ((local // DAY + THURSDAY) % 7).label("weekday"),
         func.coalesce(Visit.district_code, "").label("district_code"),
@@ -64,7 +91,10 @@ def visit_facts(where: list, zone: ZoneInfo, start: datetime, end: datetime):
         case((ended, 1), else_=0).label("stayed"),
         case((ended, epoch_seconds(Visit.checked_out_at) - epoch_seconds(Visit.checked_in_at)),
              else_=0).label("stay_seconds"),
-    ).where(*where).subquery("facts")
+    )
+    if kids is not None:
+        query = query.outerjoin(kids, kids.c.visit_id == Visit.id)
+    return query.where(*where)
 
 
 def hourly_rows(facts):
@@ -106,11 +136,40 @@ INSERTS = (
 )
 
 
-def compute(session: Session, where: list, start: datetime, end: datetime, zone: ZoneInfo) -> None:
-    """Insert the rollup rows of the visits matching `where`, checked in between start and end."""
-    for model, rows, columns in INSERTS:
-        facts = visit_facts(where, zone, start, end)
-        session.execute(insert(model).from_select(columns, rows(facts)))
+def compute(session: Session, where: list, start: datetime, end: datetime, zone: ZoneInfo,
+            everything: bool = False) -> None:
+    """Insert the rollup rows of the visits matching `where`, checked in between start and end.
+
+    One scan of the visits fills the facts table (local day, hour, children: the costly
+    expressions, computed once per visit); then one INSERT ... SELECT per rollup groups it.
+    """
+    connection = session.connection()
+    # SQLite counts children faster by index lookups than by a grouped subquery it would
+    # materialize; PostgreSQL hashes the grouped children once (a lookup per visit is a
+    # subplan run a million times).
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Sorts for GROUP BY and the facts table in memory rather than in temporary files
+        # (a few tens of MB for a million visits); this connection only.
+        session.execute(text("PRAGMA temp_store = MEMORY"))
+        session.execute(text("PRAGMA cache_size = -65536"))
+    elif everything:
+        # A rebuild's GROUP BYs and the children join hash a million rows: in memory, not
+        # in batches spilled to disk at the default 4 MB (this transaction only).
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
+    FACTS.drop(connection, checkfirst=True)  # a run that failed on this connection
+    FACTS.create(connection)
+    try:
+        session.execute(insert(FACTS).from_select([c.name for c in FACTS.c],
+                                                  visit_facts(where, zone, start, end,
+                                                              everything and not sqlite)))
+        # Statistics, so the children join starts from the facts when they are few (an
+        # incremental run) and scans when they are many; temp tables get no autovacuum.
+        session.execute(text("ANALYZE rollup_facts"))
+        for model, rows, columns in INSERTS:
+            session.execute(insert(model).from_select(columns, rows(FACTS)))
+    finally:
+        FACTS.drop(connection)
 
 
 # Runs
@@ -134,8 +193,7 @@ def aggregate(session: Session, now: datetime, *, city: City) -> Result:
         return Result(False, 0, 0)
     consume(session, [c.id for c in changes])
     periods = stale_periods(changes, city.zone)
-    for (first, last), centers in periods:
-        recompute(session, centers, first, last, city.zone)
+    recompute(session, periods, city.zone)
     state.last_change_id = max(state.last_change_id, changes[-1].id)
     state.last_run_at = now
     count = sum(len(centers) * ((last - first).days + 1) for (first, last), centers in periods)
@@ -164,15 +222,20 @@ def stale_periods(changes, zone: ZoneInfo) -> list[tuple[tuple[date, date], set[
     return periods
 
 
-def recompute(session: Session, centers: set[int], first: date, last: date,
+def recompute(session: Session, periods: list[tuple[tuple[date, date], set[int]]],
               zone: ZoneInfo) -> None:
-    """Replace the rollup rows of these centers on local days first..last."""
+    """Replace the rollup rows of these centers on these local days: one DELETE and one
+    INSERT ... SELECT per rollup for every period together."""
+    bounds = [(centers, day_start(first, zone), day_start(last + timedelta(days=1), zone))
+              for (first, last), centers in periods]
     for model in ROLLUPS:
-        session.execute(delete(model).where(model.center_id.in_(centers),
-                                            model.day.between(first, last)))
-    start, end = day_start(first, zone), day_start(last + timedelta(days=1), zone)
-    compute(session, [Visit.center_id.in_(centers), Visit.checked_in_at >= start,
-                      Visit.checked_in_at < end], start, end, zone)
+        session.execute(delete(model).where(or_(*(
+            and_(model.center_id.in_(centers), model.day.between(first, last))
+            for (first, last), centers in periods))))
+    compute(session, [or_(*(and_(Visit.center_id.in_(centers), Visit.checked_in_at >= start,
+                                 Visit.checked_in_at < end)
+                            for centers, start, end in bounds))],
+            min(b[1] for b in bounds), max(b[2] for b in bounds), zone)
 
 
 def rebuild(session: Session, now: datetime, *, city: City) -> Result:
@@ -185,7 +248,8 @@ def rebuild(session: Session, now: datetime, *, city: City) -> Result:
     first, last = session.execute(select(func.min(Visit.checked_in_at),
                                          func.max(Visit.checked_in_at))).one()
     if first is not None:
-        compute(session, [], first - timedelta(days=1), last + timedelta(days=1), city.zone)
+        compute(session, [], first - timedelta(days=1), last + timedelta(days=1), city.zone,
+                everything=True)
     state.last_change_id = max(state.last_change_id, top)
     state.last_run_at = state.last_full_at = now
     days = session.scalar(select(func.count()).select_from(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
@@ -14,8 +14,11 @@ from dashboards import forecast, queries
 from dashboards.queries import Filters
 from staff.templating import WEEKDAY_LABELS
 
+if TYPE_CHECKING:  # pandas loads where a frame is built, never in the worker or clock
+    import pandas as pd
+
 VISITS = ("admin", "center")
-Build = Callable[[Session, Filters, str, datetime], tuple[pd.DataFrame, dict]]
+Build = Callable[[Session, Filters, str, datetime], "tuple[pd.DataFrame, dict]"]
 
 LABELS = {
     "period": _l("Period"), "visits": _l("Visits"), "children": _l("Children"),

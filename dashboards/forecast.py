@@ -9,13 +9,16 @@ mean absolute error (MAE) per hour slot, beside the error of the naive "same hou
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboards.queries import Filters, total
 from models.rollup import HourlyUsage
+
+if TYPE_CHECKING:  # pandas loads where a frame is built, never in the worker or clock
+    import pandas as pd
 
 HISTORY_WEEKS = 8
 HELD_OUT_WEEKS = 4
@@ -24,6 +27,8 @@ HORIZON_WEEKS = 4
 
 def hourly_grid(session: Session, f: Filters, first: date, last: date) -> pd.DataFrame:
     """Return visits per local day and hour from first to last, with zeros where none came."""
+    import pandas as pd
+
     query = select(HourlyUsage.day, HourlyUsage.hour, total(HourlyUsage.visits)).where(
         HourlyUsage.center_id.in_(f.center_ids), HourlyUsage.day.between(first, last)).group_by(
         HourlyUsage.day, HourlyUsage.hour)
@@ -42,6 +47,8 @@ def profile(grid: pd.DataFrame) -> pd.Series:
 
 def evaluate(grid: pd.DataFrame, held_from: date) -> dict[str, float | int]:
     """Fit on the days before held_from, predict the rest, and measure the errors."""
+    import pandas as pd
+
     train, held = grid[grid["day"] < held_from], grid[grid["day"] >= held_from].copy()
     model = profile(train.tail(HISTORY_WEEKS * 7 * 24))
     held["predicted"] = model.reindex(pd.MultiIndex.from_frame(held[["weekday", "hour"]])).values
@@ -59,6 +66,8 @@ def evaluate(grid: pd.DataFrame, held_from: date) -> dict[str, float | int]:
 
 def forecast(session: Session, f: Filters, today: date) -> tuple[pd.DataFrame, dict]:
     """Return the forecast per date and hour of the next four weeks, and its held-out error."""
+    import pandas as pd
+
     last = today - timedelta(days=1)
     first = last - timedelta(weeks=HISTORY_WEEKS + HELD_OUT_WEEKS) + timedelta(days=1)
     grid = hourly_grid(session, f, first, last)

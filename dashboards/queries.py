@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import BigInteger, cast, false, func, select, true
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,9 @@ from models import Center, Department, District
 from models.application import Submission
 from models.rollup import AgeUsage, DistrictUsage, HourlyUsage
 from models.visit import Visit
+
+if TYPE_CHECKING:  # pandas loads where a frame is built, never in the worker or clock
+    import pandas as pd
 
 GRAINS = ("day", "week", "month")
 AVERAGE_WEEKS = 8  # "the same weekday's average" looks this many weeks back
@@ -55,6 +58,8 @@ def total(column):
 
 def _frame(session: Session, query, columns: list[str]) -> pd.DataFrame:
     """Run a query into a frame with these column names."""
+    import pandas as pd
+
     return pd.DataFrame(session.execute(query).all(), columns=columns)
 
 
@@ -72,6 +77,8 @@ def _in_departments(f: Filters):
 
 def _period(days: pd.Series, grain: str) -> pd.Series:
     """Return the first day of each day's week (Monday) or month."""
+    import pandas as pd
+
     stamps = pd.to_datetime(days)
     if grain == "week":
         stamps = stamps - pd.to_timedelta(stamps.dt.day_of_week, unit="D")
@@ -82,6 +89,8 @@ def _period(days: pd.Series, grain: str) -> pd.Series:
 
 def _daily(session: Session, f: Filters, columns: dict[str, object]) -> pd.DataFrame:
     """Return sums per day of the range (zeros on days without visits), grouped by grain."""
+    import pandas as pd
+
     model = AgeUsage if f.band else HourlyUsage
     where = _in_view(model, f) + ([AgeUsage.age_band == f.band] if f.band else [])
     query = select(model.day, *[total(c) for c in columns.values()]).where(*where).group_by(
@@ -118,6 +127,8 @@ def stay(session: Session, f: Filters) -> pd.DataFrame:
 
 def weekday_counts(start: date, end: date) -> pd.Series:
     """Return how many of each weekday (0 Monday) the date range holds."""
+    import pandas as pd
+
     days = pd.Series(pd.date_range(start, end, freq="D"))
     return days.dt.day_of_week.value_counts().reindex(range(7), fill_value=0)
 
@@ -147,6 +158,8 @@ def districts(session: Session, f: Filters, language: str) -> pd.DataFrame:
 
 def ages(session: Session, f: Filters) -> pd.DataFrame:
     """Children per age band on the visit day."""
+    import pandas as pd
+
     where = _in_view(AgeUsage, f) + ([AgeUsage.age_band == f.band] if f.band else [])
     query = select(AgeUsage.age_band, total(AgeUsage.children)).where(*where).group_by(
         AgeUsage.age_band)
@@ -157,6 +170,8 @@ def ages(session: Session, f: Filters) -> pd.DataFrame:
 
 def centers(session: Session, f: Filters, language: str) -> pd.DataFrame:
     """Visits, children, new households and average stay per center, and all centers."""
+    import pandas as pd
+
     query = select(HourlyUsage.center_id, total(HourlyUsage.visits),
                    total(HourlyUsage.children), total(HourlyUsage.new_visits),
                    total(HourlyUsage.stays), total(HourlyUsage.stay_seconds)).where(
@@ -176,6 +191,8 @@ def centers(session: Session, f: Filters, language: str) -> pd.DataFrame:
 
 def today(session: Session, f: Filters, now: datetime, language: str) -> pd.DataFrame:
     """Per center: inside now, check-ins so far today, the same weekday's average so far."""
+    import pandas as pd
+
     zone = f.city.zone
     day, hour = now.astimezone(zone).date(), now.astimezone(zone).hour
     inside = dict(session.execute(select(Visit.center_id, func.count()).where(

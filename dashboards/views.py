@@ -8,11 +8,12 @@ script (static/dashboards.js) draws them with Plotly served from the installed p
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
-from importlib.resources import files
+from importlib.util import find_spec
+from pathlib import Path
+import json
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -30,12 +31,17 @@ from staff.errors import BadArgument
 from staff.nav import nav_item
 from staff.templating import current_language
 
+if TYPE_CHECKING:  # pandas loads where a frame is built, never in the worker or clock
+    import pandas as pd
+
 bp = Blueprint("dashboards", __name__, url_prefix="/staff/dashboards",
                template_folder="templates", static_folder="static", static_url_path="/static")
 api = Blueprint("dashboards_api", __name__, url_prefix="/staff/api/dashboards")
 # Plotly's JavaScript straight from the installed `plotly` package: no CDN, works offline.
+# Found, not imported: importing plotly would load it into the worker and clock too.
+PLOTLY_DIR = Path(find_spec("plotly").submodule_search_locations[0])
 vendor = Blueprint("dashboards_vendor", __name__, url_prefix="/staff/dashboards/vendor",
-                   static_folder=str(files("plotly") / "package_data"), static_url_path="/plotly")
+                   static_folder=str(PLOTLY_DIR / "package_data"), static_url_path="/plotly")
 
 NAV = [
     nav_item("dashboards.index", _l("Dashboards"), roles={"admin", "center", "department"},

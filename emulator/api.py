@@ -60,6 +60,8 @@ def check_auth_and_faults() -> Response | None:
     if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
         return error(401, "Authentication failed. Confirm that the access token "
                           "in the authorization header is valid.")
+    if platform().store.over_rate_limit(request.path, time.time()):
+        return fault_response(429)
     rule = platform().store.take_fault(request.path)
     if rule is None:
         return None
@@ -83,11 +85,15 @@ def finish(response: Response) -> Response:
     if rule and rule.get("status") and rule.get("after_accept"):
         response = fault_response(rule["status"])
     response.headers["x-line-request-id"] = g.get("request_id", "")
-    platform().store.log_request({
+    entry = {
         "method": request.method, "path": request.path, "status": response.status_code,
         "retryKey": request.headers.get("X-Line-Retry-Key"), "at": time.time(),
         "requestId": g.get("request_id"),
-    })
+    }
+    if request.path == "/v2/bot/message/reply":
+        # Which event a reply answered, so a benchmark can time each event to its reply.
+        entry["replyToken"] = (json_body() or {}).get("replyToken")
+    platform().store.log_request(entry)
     return response
 
 

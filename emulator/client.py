@@ -176,6 +176,10 @@ class EmulatorClient:
                 "after_accept": after_accept}
         return self._call("POST", "/faults", json=rule)
 
+    def set_rate_limits(self, limits: dict[str, float]) -> dict[str, float]:
+        """Answer 429 past these requests per second under each path prefix ({} lifts them)."""
+        return self._call("PUT", "/rate-limits", json=limits)
+
     def clear_faults(self) -> None:
         """Remove all fault rules."""
         self._call("DELETE", "/faults")

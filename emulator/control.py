@@ -297,6 +297,28 @@ def list_faults() -> Response:
         return jsonify({"faults": [dict(f) for f in platform().store.faults]})
 
 
+@bp.put("/rate-limits")
+def set_rate_limits() -> Response:
+    """Set LINE's per-endpoint rate limits: {"/v2/bot/message/push": 2000, ...}; {} lifts them."""
+    data = body()
+    limits = {}
+    for path, rate in data.items():
+        if not path.startswith("/") or isinstance(rate, bool) or \
+                not isinstance(rate, (int, float)) or rate <= 0:
+            return bad_request("give a positive number of requests per second for each path "
+                               "prefix, e.g. {\"/v2/bot/message/push\": 2000}")
+        limits[path] = float(rate)
+    platform().store.set_rate_limits(limits)
+    return jsonify(limits)
+
+
+@bp.get("/rate-limits")
+def get_rate_limits() -> Response:
+    """Return the per-endpoint rate limits in force."""
+    with platform().store.lock:
+        return jsonify(dict(platform().store.rate_limits))
+
+
 # QR codes the chat page's scan menu offers
 
 

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 from flask import current_app
 
 from . import events, ids
@@ -22,6 +23,9 @@ class Platform:
     access_token: str
     store: Store
     reply_token_ttl: float = 60.0
+    # Posts the webhook: the requests module (a connection per delivery, as LINE does), or a
+    # requests.Session with an in-process adapter mounted, for tests (tests/inprocess.py).
+    http: Any = requests
 
     @property
     def destination(self) -> str:
@@ -41,7 +45,7 @@ class Platform:
         now = time.time()
         for event in batch:
             self._note(event, now)
-        return events.post_events(url, self.channel_secret, self.destination, batch)
+        return events.post_events(url, self.channel_secret, self.destination, batch, self.http)
 
     def _note(self, event: dict[str, Any], now: float) -> None:
         user_id = (event.get("source") or {}).get("userId")

@@ -84,8 +84,12 @@ def signature(channel_secret: str, body: bytes) -> str:
 
 
 def post_events(url: str, channel_secret: str, destination: str,
-                events: list[dict[str, Any]]) -> dict[str, Any]:
-    """Sign and POST events to the webhook; return the app's status, timing and body."""
+                events: list[dict[str, Any]], http: Any = requests) -> dict[str, Any]:
+    """Sign and POST events to the webhook; return the app's status, timing and body.
+
+    `http` is what posts: the requests module, or a requests.Session (tests mount an
+    in-process adapter on the platform's session to reach an app without a socket).
+    """
     body = json.dumps({"destination": destination, "events": events},
                       ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8",
@@ -97,7 +101,7 @@ def post_events(url: str, channel_secret: str, destination: str,
     }
     started = time.perf_counter()
     try:
-        response = requests.post(url, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
+        response = http.post(url, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
     except requests.RequestException as exc:
         return dict(result, status=None, elapsedMs=_ms_since(started), body="", error=str(exc))
     return dict(result, status=response.status_code, elapsedMs=_ms_since(started),

@@ -18,6 +18,9 @@ class KeepAliveHandler(WSGIRequestHandler):
 class EmulatorServer:
     """An emulated LINE platform served over real HTTP from a background thread."""
 
+    # How often the serving loop looks for a stop request: `stop` waits up to this long.
+    POLL_SECONDS = 0.05
+
     def __init__(self, channel_secret: str, access_token: str, webhook_url: str | None = None,
                  host: str = "127.0.0.1", port: int = 0, reply_token_ttl: float = 60.0) -> None:
         self.app = create_app(channel_secret, access_token, webhook_url, reply_token_ttl)
@@ -37,6 +40,7 @@ class EmulatorServer:
                                    request_handler=KeepAliveHandler)
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": self.POLL_SECONDS},
                                         name=f"line-emulator-{self.port}", daemon=True)
         self._thread.start()
         return self
@@ -57,11 +61,14 @@ class EmulatorServer:
 
 
 def run_emulator(channel_secret: str, access_token: str, webhook_url: str | None = None,
-                 host: str = "127.0.0.1", port: int = 8001, quiet: bool = False) -> None:
+                 host: str = "127.0.0.1", port: int = 8001, quiet: bool = False,
+                 rate_limits: dict[str, float] | None = None) -> None:
     """Serve the emulator in the foreground until interrupted."""
     if quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(channel_secret, access_token, webhook_url)
+    if rate_limits:
+        app.extensions["line_emulator"].store.set_rate_limits(rate_limits)
     server = make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
     print(f"LINE emulator on http://{host}:{server.server_port}  "
           f"(chat page: http://{host}:{server.server_port}/chat)", flush=True)

@@ -39,6 +39,10 @@ class Store:
     def __init__(self, webhook_url: str | None = None) -> None:
         self.lock = threading.RLock()
         self.webhook_url = webhook_url
+        # Requests per second allowed under a path prefix (LINE's per-endpoint rate limits);
+        # empty: unlimited. Kept across reset(), like the webhook URL.
+        self.rate_limits: dict[str, float] = {}
+        self._windows: dict[str, tuple[int, int]] = {}
         self._clear()
 
     def _clear(self) -> None:
@@ -186,6 +190,32 @@ class Store:
                     rule["count"] -= 1
                     return dict(rule)
             return None
+
+    # Rate limits
+
+    def set_rate_limits(self, limits: dict[str, float]) -> None:
+        """Replace the per-path limits (requests per second); an empty dict lifts them."""
+        with self.lock:
+            self.rate_limits = dict(limits)
+            self._windows = {}
+
+    def over_rate_limit(self, path: str, now: float) -> bool:
+        """Count a request; True when its path's limit for this second is already used up.
+
+        Fixed one-second windows per limited path prefix, as LINE counts requests per second.
+        """
+        with self.lock:
+            for prefix, rate in self.rate_limits.items():
+                if path.startswith(prefix):
+                    second = int(now)
+                    start, used = self._windows.get(prefix, (second, 0))
+                    if start != second:
+                        used = 0
+                    if used >= rate:
+                        self._windows[prefix] = (second, used)
+                        return True
+                    self._windows[prefix] = (second, used + 1)
+            return False
 
     # Request log, events, contents
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from flask import Response
-from openpyxl import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
+
+if TYPE_CHECKING:  # pandas and openpyxl load for a download, never in the worker or clock
+    import pandas as pd
+    from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_MIMETYPE = "text/csv; charset=utf-8"
@@ -49,6 +50,8 @@ def csv_bytes(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> bytes:
 
 def frame_csv(frame: pd.DataFrame) -> bytes:
     """Write a data frame as CSV with formula-like text quoted (headers included)."""
+    import pandas as pd
+
     safe = frame.rename(columns=lambda c: csv_cell(str(c)))
     for column in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[column]):  # text, whatever its dtype
@@ -59,6 +62,8 @@ def frame_csv(frame: pd.DataFrame) -> bytes:
 
 def frame_xlsx(frame: pd.DataFrame, sheet: str) -> bytes:
     """Write a data frame as an Excel workbook whose text cells are strings, never formulas."""
+    import pandas as pd
+
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         frame.to_excel(writer, index=False, sheet_name=sheet[:31])
@@ -68,6 +73,8 @@ def frame_xlsx(frame: pd.DataFrame, sheet: str) -> bytes:
 
 def rows_xlsx(header: Sequence[Any], rows: Iterable[Sequence[Any]], sheet: str) -> bytes:
     """Write rows as an Excel workbook whose text cells are strings, never formulas."""
+    from openpyxl import Workbook
+
     book = Workbook()
     worksheet = book.active
     worksheet.title = sheet[:31]

@@ -6,6 +6,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 from flask_babel import gettext
 from zxcvbn import zxcvbn
 
@@ -13,30 +14,54 @@ from staff.errors import N_, StaffError
 
 MAX_LENGTH = 128
 
-_hasher = PasswordHasher()
+# argon2-cffi's defaults (RFC 9106's low-memory profile) in production.
+_PRODUCTION = PasswordHasher()
 
 
-def hash_password(password: str) -> str:
-    """Hash a password with argon2id and a fresh salt."""
-    return _hasher.hash(password)
+@cache
+def _hasher_with(parameters: tuple[int, int, int] | None) -> PasswordHasher:
+    if parameters is None:
+        return _PRODUCTION
+    time_cost, memory_cost, parallelism = parameters
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+
+
+def _hasher() -> PasswordHasher:
+    """Return the app's hasher: PASSWORD_HASH_PARAMETERS (tests only) or the production one."""
+    parameters = current_app.config.get("PASSWORD_HASH_PARAMETERS") if has_app_context() else None
+    return _hasher_with(tuple(parameters) if parameters else None)
+
+
+def hash_password(password: str, parameters: tuple[int, int, int] | None = None) -> str:
+    """Hash a password with argon2id and a fresh salt.
+
+    `parameters` (time cost, memory in KiB, parallelism) overrides the app's, for test
+    builders working outside an app context.
+    """
+    hasher = _hasher_with(tuple(parameters)) if parameters else _hasher()
+    return hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """Check a password against its hash in constant time."""
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    """Tell whether the hash was made with weaker parameters than today's."""
-    return _hasher.check_needs_rehash(password_hash)
+    """Tell whether the hash was made with other parameters than today's."""
+    return _hasher().check_needs_rehash(password_hash)
+
+
+def _dummy_hash() -> str:
+    return _dummy_hash_with(_hasher())
 
 
 @cache
-def _dummy_hash() -> str:
-    return _hasher.hash("not-a-real-password")
+def _dummy_hash_with(hasher: PasswordHasher) -> str:
+    return hasher.hash("not-a-real-password")
 
 
 def burn_verification_time(password: str) -> None:

@@ -9,6 +9,7 @@ import pyotp
 import pytest
 from sqlalchemy import select, update
 
+from cityhall.config import TEST_PASSWORD_HASH_PARAMETERS
 from cityhall.db import db
 from cityhall.seed import seed
 from models.audit import AuditLog
@@ -34,8 +35,8 @@ IN_SCOPE = {"center_code": "central", "department_code": "roads"}
 
 @cache
 def password_hash() -> str:
-    """Hash the test password once: argon2 is slow on purpose."""
-    return hash_password(PASSWORD)
+    """Hash the test password once, with the test configuration's cheap argon2 parameters."""
+    return hash_password(PASSWORD, TEST_PASSWORD_HASH_PARAMETERS)
 
 
 def add_staff(session, username: str, role: StaffRole, centers=(), departments=(),

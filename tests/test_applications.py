@@ -50,6 +50,7 @@ def childcare(person: Resident, child: str | None = "山田太郎",
     person.tap("送信")
 
 
+@pytest.mark.http  # end to end over real HTTP; the file's other chat tests run in-process
 def test_childcare_request_prefilled_for_a_registered_resident(city, line, app):
     person = Resident(line)
     register(person, children=1)

@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from tests.browser import chromium_page, marks, screenshot
-from tests.conftest import ACCESS_TOKEN
+from tests.conftest import ACCESS_TOKEN, POLL_SECONDS
 
 pytestmark = marks
 TIMEOUT = (2, 5)
@@ -40,7 +40,8 @@ class TinyBot:
         app.add_url_rule("/callback", "callback", self.callback, methods=["POST"])
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}/callback"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
+                                       kwargs={"poll_interval": POLL_SECONDS})
 
     def callback(self) -> str:
         for event in request.get_json()["events"]:

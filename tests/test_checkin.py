@@ -72,6 +72,7 @@ def test_age_in_months_counts_completed_months():
 # The resident's side
 
 
+@pytest.mark.http  # end to end over real HTTP; the file's other chat tests run in-process
 def test_one_child_is_checked_in_at_once_with_center_time_and_name(city, app, line):
     person, household = member(line, app, children=1, district="hachiya")
     person.say(scan_text(app))

@@ -28,6 +28,7 @@ from linebot.v3.webhooks import (
 from werkzeug.serving import make_server
 
 from emulator import EmulatorClient, EmulatorError, EmulatorServer
+from tests.conftest import POLL_SECONDS
 
 SECRET = "test-channel-secret"
 TOKEN = "test-access-token"
@@ -45,7 +46,8 @@ class WebhookReceiver:
         app.add_url_rule("/callback", "callback", self.callback, methods=["POST"])
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}/callback"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
+                                       kwargs={"poll_interval": POLL_SECONDS})
 
     def callback(self) -> tuple[str, int]:
         raw = request.get_data()
@@ -293,7 +295,9 @@ def test_retry_key_repeat_gets_409(emu, line):
     assert emu.texts(user) == ["once"]
 
 
-@pytest.mark.parametrize("path, key", [("push", "not-a-uuid"), ("reply", str(uuid.uuid4()))])
+# Fixed ids: pytest-xdist workers must collect the same names, and a fresh UUID differs in each.
+@pytest.mark.parametrize("path, key", [("push", "not-a-uuid"), ("reply", str(uuid.uuid4()))],
+                         ids=["push-not-a-uuid", "reply-a-uuid"])
 def test_bad_or_misplaced_retry_key_gets_400(emu, server, path, key):
     user = emu.create_user()["userId"]
     body = {"to": user, "replyToken": emu.send_text(user, "x")["replyTokens"][0], "messages": [text()]}

@@ -152,6 +152,7 @@ def pushes(line, user_id: str) -> list[str]:
             for r in line.received(user_id) if r["via"] == "push"]
 
 
+@pytest.mark.http  # end to end over real HTTP; the file's other chat tests run in-process
 def test_erasure_leaves_no_personal_value_in_any_table(city, line, app, photo_form):
     person = Resident(line, name="ユカリン鷲宮")
     person.follow()

@@ -97,6 +97,7 @@ def patient_gateway(app, emulator_server) -> None:
         webhook_timeout=(5.0, 10.0))
 
 
+@pytest.mark.http  # end to end over real HTTP; the file's other chat tests run in-process
 def test_fifty_new_users_sending_three_messages_at_once_are_each_answered_once(
         live_app, line, app, emulator_server):
     patient_gateway(app, emulator_server)

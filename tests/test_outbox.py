@@ -162,7 +162,8 @@ def start_worker(database_url: str, emulator_url: str) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def wait_until(condition, timeout: float = 20.0) -> None:
+def wait_until(condition, timeout: float = 60.0) -> None:
+    # Generous: a worker process takes seconds to start on a busy machine.
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

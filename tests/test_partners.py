@@ -66,6 +66,7 @@ def actions(app, action: str) -> list[AuditLog]:
         select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id))])
 
 
+@pytest.mark.http  # end to end over real HTTP; the file's other chat tests run in-process
 def test_inviting_guardian_is_told_who_joined_and_removes_them(city, line, app):
     first, partner = household_pair(line, app)
     told = first.last()

@@ -42,6 +42,7 @@ def guardian_steps(person: Resident) -> None:
     person.tap("はい")
 
 
+@pytest.mark.http  # end to end over real HTTP; the file's other chat tests run in-process
 def test_register_guardian_with_two_children_in_under_15_messages(city, line, app):
     person = Resident(line)
     person.follow()

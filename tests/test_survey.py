@@ -70,6 +70,7 @@ def resident_row(app, user_id: str) -> ResidentRow:
         ResidentRow.line_user_id == user_id)).one())
 
 
+@pytest.mark.http  # end to end over real HTTP; the file's other chat tests run in-process
 def test_an_answer_is_stored_with_nothing_that_ties_it_to_the_resident(city, line, app):
     person = Resident(line)
     register(person, children=1)

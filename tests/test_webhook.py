@@ -14,6 +14,9 @@ from bot.chat import ChooseLanguage
 from models import ProcessedEvent, Resident
 from tests.builders import event, new_user_id, post_webhook, sign, text_event
 
+# The webhook's own tests: every hop over real HTTP, never the in-process driver.
+pytestmark = pytest.mark.http
+
 
 def count(session, model) -> int:
     # Each read ends its transaction: on SQLite an open one would hold the write lock.

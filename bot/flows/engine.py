@@ -115,16 +115,18 @@ def conversations(session, resident: Resident) -> list[Conversation]:
                                 .order_by(Conversation.updated_at.desc(), Conversation.id.desc())))
 
 
-def lock(session, resident: Resident) -> None:
+def lock(session, resident: Resident) -> list[Conversation]:
     """Lock the resident's conversations until the event commits, so two events queue.
 
     Without it two taps at once (a double-tapped "Send") both read the same nonce on
     PostgreSQL and both submit; with it the second waits, then reads what the first wrote.
+    Returns them, most recent first (as `conversations`), read under the lock.
     """
     # populate_existing: a row this session loaded before the lock is read again.
-    session.scalars(select(Conversation).where(Conversation.resident_id == resident.id)
-                    .order_by(Conversation.id).with_for_update()
-                    .execution_options(populate_existing=True)).all()
+    locked = session.scalars(select(Conversation).where(Conversation.resident_id == resident.id)
+                             .order_by(Conversation.id).with_for_update()
+                             .execution_options(populate_existing=True)).all()
+    return sorted(locked, key=lambda c: (c.updated_at, c.id), reverse=True)
 
 
 def active(session, resident: Resident) -> Conversation | None:
@@ -229,9 +231,12 @@ def interrupt(ctx: EventContext) -> None:
 def offer_resume(ctx: EventContext) -> None:
     """After another command, offer to resume the most recent paused form."""
     resident = ctx.find_resident()
-    if resident is None or active(ctx.session, resident) is not None:
+    if resident is None:
         return
-    for conv in conversations(ctx.session, resident):
+    found = conversations(ctx.session, resident)
+    if any(c.status == "active" for c in found):
+        return
+    for conv in found:
         form = forms().get(conv.form_id)
         if form is None or expired(ctx, conv):
             ctx.session.delete(conv)
@@ -479,8 +484,7 @@ def submit(turn: Turn) -> None:
 def handle_message(ctx: EventContext, inp: Input) -> bool:
     """Apply a message to the sender's active form; False when no form is active."""
     resident = ctx.resident()
-    lock(ctx.session, resident)
-    conv = active(ctx.session, resident)
+    conv = next((c for c in lock(ctx.session, resident) if c.status == "active"), None)
     if conv is None:
         return False
     turn = open_turn(ctx, conv)
