@@ -1,6 +1,7 @@
 """The bot's own router, included before every feature's: global commands and the rich menu.
 
-"cancel", "language" and "help" work from anywhere. A rich-menu tap goes to the feature that
+"cancel", "language" (or 言語, or the word in any resident language) and "help" work from
+anywhere. A rich-menu tap goes to the feature that
 answers the area; an area no loaded feature answers says "coming soon", never nothing.
 """
 
@@ -16,7 +17,7 @@ from bot.flows.taps import FormTap
 from bot.postback import PostbackData
 from bot.richmenu import MenuTap
 from bot.router import Router
-from cityhall.i18n import RESIDENT_LANGUAGES
+from cityhall.languages import cancel_words, change_words, language_names
 
 router = Router("bot")
 
@@ -44,10 +45,20 @@ def help_text(ctx: EventContext) -> dict[str, Any]:
 
 
 def language_choice(ctx: EventContext) -> dict[str, Any]:
-    """Build the language question with one quick reply per language."""
+    """Build the language question: one quick reply per language, each in its own script
+    (at most 13, LINE's limit; the ten default languages fit)."""
     items = [messages.postback_item(name, ChooseLanguage(code), display_text=name)
-             for code, name in RESIDENT_LANGUAGES.items()]
+             for code, name in language_names().items()][:13]
     return messages.text(ctx.t("Please choose your language."), quick_replies=items)
+
+
+def link_menu(ctx: EventContext, language: str | None = None) -> None:
+    """Show the resident the rich menu of their (new) language once the change is committed."""
+    from bot.gateway import gateway
+
+    line, user_id, language = gateway(), ctx.user_id, language or ctx.language
+    if user_id:
+        ctx.after_commit.append(lambda: richmenu.link_for(line, user_id, language))
 
 
 def menu_item(ctx: EventContext, label: str, area: str) -> dict[str, Any]:
@@ -66,7 +77,7 @@ def registration_offer(ctx: EventContext) -> list[dict[str, Any]] | None:
     return [menu_item(ctx, ctx.t("Register"), "register")]
 
 
-@router.command("cancel", "キャンセル", "やめる", "中止", interrupts=False)
+@router.command(*cancel_words(), interrupts=False)
 def cancel(ctx: EventContext, _text: str) -> None:
     """Cancel the running form, wherever it is (else a feature's own conversation)."""
     from cityhall.features import current
@@ -78,7 +89,7 @@ def cancel(ctx: EventContext, _text: str) -> None:
     engine.cancel(ctx)
 
 
-@router.command("language", "言語", "げんご")
+@router.command(*change_words())
 def change_language(ctx: EventContext, _text: str) -> None:
     """Offer the language choice again."""
     ctx.reply(language_choice(ctx))
@@ -100,12 +111,13 @@ def form_tap(ctx: EventContext, data: FormTap) -> None:
 @router.action(ChooseLanguage)
 def choose_language(ctx: EventContext, data: ChooseLanguage) -> None:
     """Store the chosen language, confirm in it, and offer registration to a newcomer."""
-    if data.code not in RESIDENT_LANGUAGES:
+    if data.code not in language_names():
         ctx.reply(messages.text(ctx.t("Sorry, that language is not available yet.")))
         return
     resident = ctx.resident()
     resident.language = data.code
     resident.language_chosen = True
+    link_menu(ctx)
     ctx.reply(messages.text(ctx.t("I will talk to you in English from now on."),
                             quick_replies=registration_offer(ctx)))
 
@@ -122,7 +134,6 @@ def menu_tap(ctx: EventContext, data: MenuTap) -> None:
     if data.area not in richmenu.LABELS:
         ctx.reply(messages.text(ctx.t(INVALID_BUTTON)))
         return
-    ja, en = richmenu.LABELS[data.area]
-    name = en if ctx.language == "en" else ja
+    name = richmenu.area_label(data.area, ctx.language)
     ctx.reply(messages.text(ctx.t("\"%(name)s\" is coming soon. Thank you for waiting!",
                                   name=name)))

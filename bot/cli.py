@@ -12,7 +12,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from bot.flows.registry import check_file, forms
-from bot.flows.schema import FormError
+from bot.flows.schema import FormError, missing_translations
 
 
 @click.group("forms")
@@ -54,6 +54,11 @@ def forms_check(path: Path) -> None:
     except FormError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
+    from cityhall.languages import resident_languages
+
+    for code, places in missing_translations(form, list(resident_languages())).items():
+        shown = ", ".join(places[:3]) + (f" and {len(places) - 3} more" if len(places) > 3 else "")
+        click.echo(f"warning: {path}: no {code} text for {shown} (Japanese is shown)", err=True)
     click.echo(f"ok: {form.id} ({len(form.fields)} fields)")
 
 

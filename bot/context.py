@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from cityhall.city import City, current_city
 from cityhall.db import dialect_insert
-from cityhall.i18n import translate
+from cityhall.i18n import spoken, translate
+from cityhall.languages import DEFAULT_LANGUAGE
 from models import Resident
 
 
@@ -23,6 +25,8 @@ class EventContext:
     raw: dict[str, Any]
     now: datetime
     replies: list[dict[str, Any]] = field(default_factory=list)
+    # LINE calls that must not run before the change is committed (a rich-menu link).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
     _resident: Resident | None = None
 
     @property
@@ -69,7 +73,7 @@ class EventContext:
     @property
     def language(self) -> str:
         resident = self.find_resident()
-        return resident.language if resident else "ja"
+        return spoken(resident.language) if resident else DEFAULT_LANGUAGE
 
     def t(self, message: str, **variables: object) -> str:
         """Translate into the sender's language."""

@@ -17,12 +17,14 @@ from linebot.v3.messaging import (
     ApiClient,
     ApiException,
     Configuration,
+    CreateRichMenuAliasRequest,
     MessagingApi,
     MessagingApiBlob,
     MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
     RichMenuRequest,
+    UpdateRichMenuAliasRequest,
 )
 from linebot.v3.messaging.models import Message
 from urllib3.exceptions import (
@@ -172,6 +174,27 @@ class LineGateway:
 
     def delete_rich_menu(self, rich_menu_id: str) -> None:
         self._call(self.api.delete_rich_menu, rich_menu_id)
+
+    def set_rich_menu_alias(self, alias_id: str, rich_menu_id: str) -> None:
+        """Point an alias at a rich menu: update it if it exists, else create it."""
+        try:
+            self._call(self.api.update_rich_menu_alias, alias_id,
+                       UpdateRichMenuAliasRequest(rich_menu_id=rich_menu_id))
+        except LineError as err:
+            if err.status not in (400, 404):
+                raise
+            self._call(self.api.create_rich_menu_alias, CreateRichMenuAliasRequest(
+                rich_menu_alias_id=alias_id, rich_menu_id=rich_menu_id))
+
+    def rich_menu_of_alias(self, alias_id: str) -> str:
+        """Return the rich menu an alias names (LineError 404 when there is no such alias)."""
+        return self._call(self.api.get_rich_menu_alias, alias_id,
+                          timeout=self.webhook_timeout).rich_menu_id
+
+    def link_rich_menu(self, user_id: str, rich_menu_id: str) -> None:
+        """Show this user a menu of their own instead of the default (their language's)."""
+        self._call(self.api.link_rich_menu_id_to_user, user_id, rich_menu_id,
+                   timeout=self.webhook_timeout)
 
     def close(self) -> None:
         self._api_client.close()

@@ -326,6 +326,7 @@ def process_recorded_batch(raws: list[dict[str, Any]]) -> list[str]:
         else:
             if ctx.replies and ctx.reply_token:
                 send_reply(ctx)
+            run_after_commit(ctx)
             outcomes.append(DONE)
     return outcomes
 
@@ -375,7 +376,17 @@ def process_event(raw: dict[str, Any], replay_of: int | None = None,
         log.info("event %s went through at attempt %d", event_id, attempts)
     if ctx.replies and ctx.reply_token and replay_of is None:
         send_reply(ctx)
+    run_after_commit(ctx)
     return DONE
+
+
+def run_after_commit(ctx: EventContext) -> None:
+    """Make the event's LINE calls that waited for its commit; a failure only logs."""
+    for call in ctx.after_commit:
+        try:
+            call()
+        except Exception:  # a menu link is a nicety: the event itself went through
+            log.exception("after-commit call of event %s failed", ctx.raw.get("webhookEventId"))
 
 
 class _Failed(Exception):

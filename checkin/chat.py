@@ -20,6 +20,7 @@ from bot.router import Router
 from checkin import cards, services
 from checkin.services import CheckinRefused, ScanResult
 from checkin.signals import checked_in_reply
+from cityhall.i18n import format_clock
 from models import Center
 from models.household import Child
 from models.visit import Visit
@@ -62,7 +63,7 @@ REFUSALS = {
 
 def clock(ctx: EventContext, moment: datetime) -> str:
     """Show a moment as HH:MM in the city's time zone."""
-    return ctx.city.local(moment).strftime("%H:%M")
+    return format_clock(ctx.language, ctx.city.local(moment))
 
 
 def stay(ctx: EventContext, length: timedelta) -> str:

@@ -11,7 +11,7 @@ from bot import messages
 from bot.outbox import enqueue
 from checkin import services
 from cityhall.city import City, current_city
-from cityhall.i18n import translate
+from cityhall.i18n import format_clock, translate
 from cityhall.jobs import job
 from models import Center, Resident
 from models.visit import Visit
@@ -43,6 +43,6 @@ def notify(session: Session, visit: Visit, city: City) -> None:
     center = session.get(Center, visit.center_id)
     text = translate(resident.language, "%(center)s has closed, so you were checked out at "
                      "%(time)s. Thank you for coming!", center=center.name(resident.language),
-                     time=city.local(visit.checked_out_at).strftime("%H:%M"))
+                     time=format_clock(resident.language, city.local(visit.checked_out_at)))
     enqueue(session, [resident.line_user_id], [messages.text(text)],
             source=f"auto-checkout:{visit.id}")

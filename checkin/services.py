@@ -24,7 +24,7 @@ from bot.outbox import enqueue
 from checkin import cards, tokens
 from cityhall.city import City
 from cityhall.db import dialect_insert
-from cityhall.i18n import translate
+from cityhall.i18n import format_clock, translate
 from models import Center, Resident
 from models.center import WEEKDAYS, CheckinMode
 from models.closure import CenterClosure
@@ -349,6 +349,13 @@ def guardian_name(session: Session, visit: Visit) -> str:
     return session.scalars(query.order_by(Guardian.id)).first() or "—"
 
 
+def visitor_language(session: Session, visit: Visit) -> str | None:
+    """Return the language the scanning resident reads (None for a family without LINE)."""
+    if visit.resident_id is None:
+        return None
+    return session.scalars(select(Resident.language).where(Resident.id == visit.resident_id)).first()
+
+
 def check_in_walk_in(session: Session, center: Center, name: str, district_code: str | None,
                      birth_dates: list[date], now: datetime, *, city: City) -> Visit:
     """Check in a family without LINE, by hand: name, district, children's birth dates."""
@@ -409,7 +416,7 @@ def tell_family_of_staff_check_in(session: Session, household: Household, visit:
             return translate(language, message, **variables)
         alt_text = staff_check_in_text(session, language, center, visit, moved, names, city=city)
         return cards.checked_in(t, center=center.name(language),
-                                time=city.local(visit.checked_in_at).strftime("%H:%M"),
+                                time=format_clock(language, city.local(visit.checked_in_at)),
                                 names=names, by_staff=True, alt_text=alt_text,
                                 ended=[session.get(Center, m.center_id).name(language)
                                        for m in moved])
@@ -439,7 +446,7 @@ def staff_check_in_text(session: Session, language: str, center: Center, visit: 
     """Say that staff checked the family in by hand, and which visit elsewhere that ended."""
     lines = [translate(language, "The staff of %(center)s checked you in by hand at %(time)s: "
                                  "%(names)s.", center=center.name(language),
-                       time=city.local(visit.checked_in_at).strftime("%H:%M"), names=names)]
+                       time=format_clock(language, city.local(visit.checked_in_at)), names=names)]
     lines += [translate(language, "This ended your visit at %(center)s.",
                         center=session.get(Center, m.center_id).name(language)) for m in moved]
     lines.append(translate(language, "If this was not you, please tell the center."))
@@ -474,7 +481,7 @@ def tell_family_of_staff_check_out(session: Session, household: Household, visit
     def card_for(language: str) -> dict[str, Any]:
         def t(message: str, **variables: object) -> str:
             return translate(language, message, **variables)
-        time = city.local(visit.checked_out_at).strftime("%H:%M")
+        time = format_clock(language, city.local(visit.checked_out_at))
         alt_text = "\n".join([
             t("The staff of %(center)s checked you out by hand at %(time)s: %(names)s. "
               "You stayed %(stay)s.", center=center.name(language), time=time, names=names,

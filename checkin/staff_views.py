@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from checkin import qr, services, tokens
 from cityhall.city import current_city
+from cityhall.languages import language_names
 from models import Center, District, utcnow
 from models.center import CheckinMode
 from models.household import Child
@@ -109,6 +110,7 @@ def roster_rows(center: Center) -> list[dict]:
     session = db_session()
     now, city = utcnow(), current_city()
     return [{"id": v.id, "guardian": services.guardian_name(session, v),
+             **language_cell(services.visitor_language(session, v)),
              "walk_in": v.walk_in_name is not None,
              "children": [_child_row(session, c.child_id, c.age_months) for c in v.children],
              "since": city.local(v.checked_in_at).strftime("%H:%M"),
@@ -117,6 +119,13 @@ def roster_rows(center: Center) -> list[dict]:
              "checkout_url": url_for("checkin_staff.checkout", center_code=center.code,
                                      visit_id=v.id)}
             for v in services.roster(session, center)]
+
+
+def language_cell(code: str | None) -> dict:
+    """The resident's language as staff see it: its own name, and its code for `lang`."""
+    if code is None:
+        return {"language": "—", "language_code": None}
+    return {"language": language_names().get(code, code), "language_code": code}
 
 
 def _child_row(session, child_id: int | None, age_months: int) -> dict:

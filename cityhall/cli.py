@@ -234,6 +234,21 @@ def demo_command(port: int, emulator_port: int) -> None:
 
 from bot.cli import forms_group, richmenu_command, webhook_group  # noqa: E402  (the bot's)
 
+@main.command("languages", with_appcontext=False)
+def languages_command() -> None:
+    """Print how complete each resident language is, per package (a Markdown table)."""
+    from cityhall.catalogues import status
+    from cityhall.features import load
+    from cityhall.languages import resident_languages
+
+    packages = [folder.parent.name for folder in load().translation_folders(residents=True)]
+    rows = status(packages, list(resident_languages()))
+    click.echo("| code | language | " + " | ".join(rows[0][2]) + " |")
+    click.echo("| --- | --- | " + " | ".join("---:" for _ in rows[0][2]) + " |")
+    for code, name, percents in rows:
+        click.echo(f"| `{code}` | {name} | " + " | ".join(f"{p} %" for p in percents.values()) + " |")
+
+
 main.add_command(forms_group)
 main.add_command(richmenu_command)
 main.add_command(webhook_group)

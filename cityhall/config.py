@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cityhall.languages import LanguageConfigError, parse_languages
+
 INSTANCE_DIR = Path(os.environ.get("CITYHALL_INSTANCE_DIR", Path.cwd() / "instance"))
 
 # Values published in this repository's history or docs: a key equal to one of them is no key.
@@ -55,6 +57,8 @@ class Config:
 
         self.CITYHALL_FEATURES = parse_list(env.get("CITYHALL_FEATURES"))
         self.BABEL_DEFAULT_LOCALE = "ja"
+        # The languages residents may read, in the order the choice shows them (cityhall.languages).
+        self.RESIDENT_LANGUAGES = env.get("RESIDENT_LANGUAGES", "")
         self.BABEL_DEFAULT_TIMEZONE = self.CITYHALL_TIMEZONE
         self.OUTBOX_BATCH_SIZE = int(env.get("OUTBOX_BATCH_SIZE", "200"))
         self.OUTBOX_MAX_ATTEMPTS = int(env.get("OUTBOX_MAX_ATTEMPTS", "12"))
@@ -107,6 +111,10 @@ class Config:
         found += key_problems("CHECKIN_TOKEN_KEY", self.CHECKIN_TOKEN_KEY)
         if self.CHECKIN_TOKEN_KEY and self.CHECKIN_TOKEN_KEY == self.SECRET_KEY:
             found.append("CHECKIN_TOKEN_KEY must differ from SECRET_KEY")
+        try:
+            parse_languages(self.RESIDENT_LANGUAGES)
+        except LanguageConfigError as err:
+            found.append(str(err))
         if proxy_hops(self.CITYHALL_PROXY_HOPS) is None:
             found.append("CITYHALL_PROXY_HOPS must be a whole number from 0 to 5")
         return found

@@ -25,5 +25,6 @@ feature = Feature(
     nav=views.NAV,
     cli=[aggregate_command],
     translations=Feature.folder(__file__, "translations"),
+    residents_read=False,  # staff pages only: residents never read its messages
     demo_data=demo.demo_data,
 )

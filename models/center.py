@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, String, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cityhall.languages import place_name_language
 from models.base import Base
 
 # Weekday keys of Center.opening_hours, Monday first (datetime.weekday() order).
@@ -28,8 +29,8 @@ class District(Base):
     name_en: Mapped[str] = mapped_column(String(100))
 
     def name(self, language: str | None) -> str:
-        """Return the district's name in `language` (Japanese unless English was asked for)."""
-        return self.name_en if language == "en" else self.name_ja
+        """Return the district's name in `language` (Japanese for readers of kanji, else English)."""
+        return self.name_en if place_name_language(language) == "en" else self.name_ja
 
 
 class Center(Base):
@@ -55,8 +56,8 @@ class Center(Base):
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     def name(self, language: str | None) -> str:
-        """Return the center's name in `language` (Japanese unless English was asked for)."""
-        return self.name_en if language == "en" else self.name_ja
+        """Return the center's name in `language` (Japanese for readers of kanji, else English)."""
+        return self.name_en if place_name_language(language) == "en" else self.name_ja
 
     def hours_on(self, weekday: str) -> tuple[str, str] | None:
         """Return (opens, closes) as "HH:MM" on a weekday key, or None when closed."""
@@ -74,5 +75,5 @@ class Department(Base):
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     def name(self, language: str | None) -> str:
-        """Return the department's name in `language` (Japanese unless English was asked for)."""
-        return self.name_en if language == "en" else self.name_ja
+        """Return the department's name in `language` (Japanese for readers of kanji, else English)."""
+        return self.name_en if place_name_language(language) == "en" else self.name_ja

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -18,7 +19,8 @@ from bot.flows import engine
 from bot.flows.registry import forms
 from bot.postback import PostbackData
 from bot.router import Router
-from cityhall.i18n import RESIDENT_LANGUAGES
+from cityhall.i18n import format_age, format_day
+from cityhall.languages import language_names
 from residents import cards, services, surveys
 from residents.buttons import (AddChild, ApplyForm, DeleteAsk, DeleteYes, EditChild,
                                EditChildField, EditField, EditMenu, Invite, Keep, PartnerList,
@@ -101,20 +103,34 @@ def apply_form(ctx: EventContext, data: ApplyForm) -> None:
 def guardian_rows(ctx: EventContext, guardian) -> list[tuple[str, str]]:
     """The guardian's own data, one (label, value) per item."""
     district = services.district_name(ctx.session, guardian.district_code, ctx.language)
+    address = "〒" + f"{guardian.postal_code} {guardian.address}"
     return [
         (ctx.t("Name"), guardian.name),
         (ctx.t("Kana"), guardian.kana),
         (ctx.t("Phone"), guardian.phone),
-        (ctx.t("Address"), f"〒{guardian.postal_code} {guardian.address}"),
+        (ctx.t("Address"), address),
         (ctx.t("District"), district),
-        (ctx.t("Language"), RESIDENT_LANGUAGES.get(ctx.language, ctx.language)),
+        (ctx.t("Language"), language_names().get(ctx.language, ctx.language)),
     ]
 
 
-def child_lines(household) -> list[cards.ChildLine]:
-    """The shared children, in the household's order."""
-    return [cards.ChildLine(c.name, c.kana, c.birth_date.isoformat(), c.notes)
-            for c in household.children]
+def child_lines(ctx: EventContext, household) -> list[cards.ChildLine]:
+    """The shared children, in the household's order, each born on a day and of an age."""
+    today = ctx.city.today(ctx.now)
+
+    def born(child) -> str:
+        # Japanese and English keep the ISO date; every language gets the age in its words.
+        day = (child.birth_date.isoformat() if ctx.language in ("ja", "en")
+               else format_day(ctx.language, child.birth_date))
+        return f"{day} ({format_age(ctx.language, months_between(child.birth_date, today))})"
+
+    return [cards.ChildLine(c.name, c.kana, born(c), c.notes) for c in household.children]
+
+
+def months_between(birth: date, day: date) -> int:
+    """A child's completed months of age on a day."""
+    months = (day.year - birth.year) * 12 + day.month - birth.month
+    return max(0, months - (1 if day.day < birth.day else 0))
 
 
 @router.menu("mydata")
@@ -137,7 +153,7 @@ def my_data(ctx: EventContext, _text: str = "") -> None:
         extra += more_lines
         buttons[-1:-1] = more_buttons  # before "Delete"
     ctx.reply(cards.my_data(ctx.t, guardian_rows=guardian_rows(ctx, guardian),
-                            children=child_lines(guardian.household),
+                            children=child_lines(ctx, guardian.household),
                             partners=[p.name for p in partners], buttons=buttons,
                             name=guardian.name, extra=extra))
 

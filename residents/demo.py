@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.flows.registry import FormRegistry, forms
 from bot.flows.schema import Form
 from cityhall.demodata import DemoContext, DemoDataError
-from cityhall.i18n import RESIDENT_LANGUAGES
+from cityhall.languages import language_names
 from models import Center, District, Resident
 from models.application import StatusChange, Submission, SubmissionStatus
 from models.household import Child, Guardian, Household
@@ -91,7 +91,7 @@ def pick_district(ctx: DemoContext, districts: list[District], weights: list[flo
 
 def pick_language(ctx: DemoContext) -> str:
     """Mostly Japanese; the rest spread over the other resident languages."""
-    others = [code for code in RESIDENT_LANGUAGES if code != "ja"]
+    others = [code for code in language_names() if code != "ja"]
     if not others or ctx.rng.random() < 0.88:
         return "ja"
     return ctx.rng.choice(others)

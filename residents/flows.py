@@ -9,10 +9,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from bot import messages
+from bot.chat import link_menu
 from bot.flows.dates import weekday_key
 from bot.flows.hooks import FormHooks
 from bot.flows.schema import Option
-from cityhall.i18n import RESIDENT_LANGUAGES
+from cityhall.languages import KNOWN, language_names
 from models import Center, District
 from residents import applications, cards, services, surveys
 from residents.signals import resident_registered
@@ -44,13 +45,13 @@ def _registered(session, resident) -> bool:
 def district_options(session) -> list[Option]:
     """The city's districts, as seeded by `cityhall seed`."""
     rows = session.scalars(select(District).order_by(District.id))
-    return [Option(d.code, {"ja": d.name_ja, "en": d.name_en}) for d in rows]
+    return [Option(d.code, {code: d.name(code) for code in KNOWN}) for d in rows]
 
 
 def center_options(session) -> list[Option]:
     """The centers residents can use now (a form routes to the one chosen: route_to_center)."""
     rows = session.scalars(select(Center).where(Center.active).order_by(Center.id))
-    return [Option(c.code, {"ja": c.name_ja, "en": c.name_en}) for c in rows]
+    return [Option(c.code, {code: c.name(code) for code in KNOWN}) for c in rows]
 
 
 def center_is_open(session, code: str, day: date) -> bool:
@@ -64,7 +65,7 @@ def center_is_open(session, code: str, day: date) -> bool:
 
 def language_options(session) -> list[Option]:
     """The languages residents can choose."""
-    return [Option(code, {"ja": name, "en": name}) for code, name in RESIDENT_LANGUAGES.items()]
+    return [Option(code, {"ja": name, "en": name}) for code, name in language_names().items()]
 
 
 def _done(turn: Turn, fallback: str) -> dict[str, Any]:
@@ -75,6 +76,8 @@ def _done(turn: Turn, fallback: str) -> dict[str, Any]:
 def submit_registration(turn: Turn, answers: dict[str, Any]) -> list[dict[str, Any]]:
     """Register, join a partner's household, or change items of an existing registration."""
     session, resident, context = turn.session, turn.resident, turn.conv.context
+    if answers.get("language") and answers["language"] != resident.language:
+        link_menu(turn.ctx, answers["language"])  # linked once the change is committed
     guardian = services.guardian_of(session, resident)
     if guardian is not None:
         services.update_guardian(session, guardian, resident, answers)

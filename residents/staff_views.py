@@ -19,6 +19,7 @@ from wtforms.validators import Length
 
 from bot.flows.registry import forms
 from cityhall.city import current_city
+from cityhall.languages import language_names
 from models import Center, Resident, utcnow
 from models.application import Submission, SubmissionStatus, Upload
 from models.household import Guardian
@@ -170,7 +171,10 @@ def summary(submission: Submission) -> dict[str, Any]:
             "department": submission.department_code, "center": submission.center_code,
             "submitted_at": local_time(submission.submitted_at),
             "status": submission.status.value, "status_label": status_label(submission.status),
-            "anonymous": is_anonymous(submission)}
+            "anonymous": is_anonymous(submission),
+            # The language the resident applied in: status messages reach them in theirs.
+            "language": language_names().get(submission.language, submission.language),
+            "language_code": submission.language}
 
 
 def applicant(submission: Submission) -> dict[str, str] | None:

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
-from cityhall.i18n import RESIDENT_LANGUAGES
+from cityhall.languages import STAFF_LANGUAGES
 from staff.baseform import StaffForm
 
 
@@ -37,7 +37,7 @@ class LanguageForm(StaffForm):
     lang = HiddenField(validators=[DataRequired()])
 
     def validate_lang(self, field) -> None:
-        if field.data not in RESIDENT_LANGUAGES:
+        if field.data not in STAFF_LANGUAGES:
             raise ValidationError(_l("That language is not available."))
 
 

@@ -6,7 +6,7 @@ from flask import Blueprint, request
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 
-from cityhall.i18n import RESIDENT_LANGUAGES
+from cityhall.languages import STAFF_LANGUAGES
 from staff.forms import ActionForm
 from staff.nav import nav_for
 
@@ -34,7 +34,7 @@ def _staff_globals() -> dict[str, object]:
     return {
         "staff_nav": lambda: nav_for(current_user if current_user.is_authenticated else None),
         "staff_language": current_language,
-        "staff_languages": RESIDENT_LANGUAGES,
+        "staff_languages": STAFF_LANGUAGES,
         "action_form": ActionForm,
         "localized": localized,
         "weekday_label": lambda key: WEEKDAY_LABELS.get(key, key),

@@ -89,7 +89,7 @@ def test_my_data_is_a_card_whose_buttons_work(live_app, app, line):
     assert rows["地区"] == "太田" and rows["言語"] == "日本語"
     assert "山田太郎（ヤマダ タロウ）" in person.card_text()
     assert [a["label"] for a in flex.actions(card)] == [
-        "変更する", "子どもを追加", "パートナー招待", "おすすめを止める", "お知らせ", "削除する"]
+        "変更する", "子どもを追加", "パートナー招待", "お知らせ", "おすすめを止める", "削除する"]
     # The alternative text names the family but shows no contact details.
     assert card["altText"].startswith("【マイデータ】\n保護者：山田花子\n子ども：山田太郎、山田次郎")
     assert "0901234" not in card["altText"] and "太田町" not in card["altText"]

@@ -46,16 +46,24 @@ def test_richmenu_command_installs_once_and_replaces_an_old_menu(app, line):
     assert "created and set as default" in first.output
     with app.app_context():
         from bot.gateway import gateway
+        from cityhall.languages import resident_languages
+        spoken = list(resident_languages())
         menus = gateway().list_rich_menus()
-        assert len(menus) == 1 and menus[0]["name"].startswith("cityhall-main-")
+        # One menu per resident language, each reachable by its alias; Japanese is the default.
+        assert len(menus) == len(spoken) == 10
+        assert all(m["name"].startswith("cityhall-main-") for m in menus)
+        aliases = {code: gateway().rich_menu_of_alias(richmenu.alias_of(code)) for code in spoken}
+        assert set(aliases.values()) == {m["richMenuId"] for m in menus}
+        newcomer = line.create_user(display_name="x")["userId"]
+        assert line.shown_rich_menu(newcomer)["richMenuId"] == aliases["ja"]
         again = runner.invoke(richmenu_command)
         assert "already set as default" in again.output
-        assert [m["richMenuId"] for m in gateway().list_rich_menus()] == [menus[0]["richMenuId"]]
+        assert {m["richMenuId"] for m in gateway().list_rich_menus()} == set(aliases.values())
         old = gateway().create_rich_menu(richmenu.menu_json("cityhall-main-old"))
         runner.invoke(richmenu_command)
         assert old not in [m["richMenuId"] for m in gateway().list_rich_menus()]
     uploads = line.requests("/v2/bot/richmenu/")
-    assert sum(r["path"].endswith("/content") for r in uploads) == 1
+    assert sum(r["path"].endswith("/content") for r in uploads) == len(spoken)
 
 
 def test_menu_without_an_uploaded_image_is_replaced(app, line):
@@ -68,7 +76,8 @@ def test_menu_without_an_uploaded_image_is_replaced(app, line):
         broken = gateway().create_rich_menu(richmenu.menu_json(name))
         menu_id, created = richmenu.install(gateway())
         assert created and menu_id != broken
-        assert [m["richMenuId"] for m in gateway().list_rich_menus()] == [menu_id]
+        listed = [m["richMenuId"] for m in gateway().list_rich_menus()]
+        assert menu_id in listed and broken not in listed
 
 
 EXPECTED_TAPS = {

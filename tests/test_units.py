@@ -57,7 +57,10 @@ def test_enqueue_refuses_message_counts_line_refuses(count):
 
 
 @pytest.mark.parametrize("code, expected", [
-    ("ja", "ja"), ("en", "en"), ("en-US", "en"), ("zh-Hant", "ja"), (None, "ja"), ("", "ja"),
+    ("ja", "ja"), ("en", "en"), ("en-US", "en"), ("zh-Hant", "zh-Hant"), ("zh-TW", "zh-Hant"),
+    ("zh-Hans", "zh-Hans"), ("zh-CN", "zh-Hans"), ("pt-BR", "pt-BR"), ("pt", "pt-BR"),
+    ("vi", "vi"), ("ko-KR", "ko"), ("fil", "tl"), ("ne", "ne"), ("th", "ja"), ("ja-JP", "ja"),
+    (None, "ja"), ("", "ja"),
 ])
 def test_normalize_language(code, expected):
     assert normalize_language(code) == expected

@@ -21,7 +21,7 @@ from datetime import date, time, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from bot.flows.dates import WEEKDAY_KEYS, read_date, weekday_key
-from cityhall.i18n import translate
+from cityhall.i18n import format_day, translate
 from cityhall.text import Refusal, find_forbidden, refusal_of, unify_line_ends
 
 if TYPE_CHECKING:
@@ -616,15 +616,26 @@ class Date(FieldType):
             raise closed
         return value.isoformat()
 
+    def display(self, f: Field, value: Any, view: View) -> str:
+        """The day in the reader's locale (Japanese and English keep the ISO date)."""
+        if view.lang in ("ja", "en") or not _iso_date(value):
+            return str(value)
+        return format_day(view.lang, date.fromisoformat(str(value)))
+
     def quick_replies(self, f: Field, turn: Turn) -> list[Button]:
         low, high = date_bounds(f, turn)
         return [Picker(turn.t("Pick a date"), "date", low.isoformat() if low else None,
                        high.isoformat() if high else None, example_date(f, turn).isoformat())]
 
 
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated when shown."""
+    return message
+
+
 WEEKDAY_NAMES = {  # how a closed weekday is named in a refusal
-    "mon": "Mondays", "tue": "Tuesdays", "wed": "Wednesdays", "thu": "Thursdays",
-    "fri": "Fridays", "sat": "Saturdays", "sun": "Sundays",
+    "mon": N_("Mondays"), "tue": N_("Tuesdays"), "wed": N_("Wednesdays"),
+    "thu": N_("Thursdays"), "fri": N_("Fridays"), "sat": N_("Saturdays"), "sun": N_("Sundays"),
 }
 
 

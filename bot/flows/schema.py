@@ -11,6 +11,10 @@ from typing import Any
 import yaml
 
 from bot.flows.fields import FIELD_TYPES, kind_of
+from cityhall.languages import KNOWN
+
+# Every text needs Japanese and English; any other resident language may be given beside
+# them, and a language a text lacks is shown in Japanese (`cityhall forms check` warns).
 LANGUAGES = ("ja", "en")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 CONDITION_KEYS = {"field", "equals", "not_equals", "in", "is_set"}
@@ -142,6 +146,12 @@ class Reader:
         if not isinstance(value, dict) or not all(isinstance(value.get(k), str) and value[k]
                                                   for k in LANGUAGES):
             raise self.fail(where, "needs a non-empty text for each of: " + ", ".join(LANGUAGES))
+        unknown = sorted(str(k) for k in value if k not in KNOWN)
+        if unknown:
+            raise self.fail(where, f"unknown language(s) {unknown}; known: {', '.join(KNOWN)}")
+        empty = sorted(str(k) for k, v in value.items() if not isinstance(v, str) or not v.strip())
+        if empty:
+            raise self.fail(where, f"empty text for {', '.join(empty)}")
         return {str(k): str(v) for k, v in value.items()}
 
     def form(self, data: Any) -> Form:
@@ -286,7 +296,8 @@ class Reader:
         for i, item in enumerate(items):
             if not isinstance(item, dict) or not isinstance(item.get("value"), str):
                 raise self.fail(f"{where}.options[{i}]", "needs value, ja and en")
-            label = self.text({k: item.get(k) for k in LANGUAGES}, f"{where}.options[{i}]")
+            label = self.text({k: v for k, v in item.items() if k != "value"},
+                              f"{where}.options[{i}]")
             result.append(Option(item["value"], label))
         if len({o.value for o in result}) != len(result):
             raise self.fail(where, "option values must be unique")
@@ -313,3 +324,31 @@ def read_form(path: Path, known: dict[str, Form] | None = None) -> Form:
     except (OSError, yaml.YAMLError) as exc:
         raise FormError(f"{path}: cannot read: {exc}") from exc
     return Reader(str(path), known or {}).form(data)
+
+
+def texts(form: Form) -> list[tuple[str, Text]]:
+    """Every per-language text of a form, with where it is (title, fields[name].prompt, ...)."""
+    found = [(name, getattr(form, name)) for name in ("title", "description", "done")
+             if getattr(form, name)]
+    return found + _field_texts(form.fields, "fields")
+
+
+def _field_texts(fields: tuple[Field, ...], where: str) -> list[tuple[str, Text]]:
+    found: list[tuple[str, Text]] = []
+    for f in fields:
+        here = f"{where}[{f.id}]"
+        found += [(f"{here}.{name}", getattr(f, name))
+                  for name in ("label", "prompt", "error", "more_prompt") if getattr(f, name)]
+        found += [(f"{here}.options[{o.value}]", o.label) for o in f.options]
+        found += _field_texts(f.fields, here)
+    return found
+
+
+def missing_translations(form: Form, languages: list[str]) -> dict[str, list[str]]:
+    """Language -> where its text is missing (Japanese is shown there instead)."""
+    missing: dict[str, list[str]] = {}
+    for where, text in texts(form):
+        for code in languages:
+            if code not in text:
+                missing.setdefault(code, []).append(where)
+    return missing

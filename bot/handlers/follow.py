@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from bot import messages
-from bot.chat import language_choice
+from bot.chat import language_choice, link_menu
 from bot.context import EventContext
 from bot.dispatch import on
 from bot.flows.fields import strip_controls
 from bot.gateway import LineError, gateway
 from cityhall.i18n import normalize_language
+from cityhall.languages import DEFAULT_LANGUAGE
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ def handle(ctx: EventContext) -> None:
         resident.display_name = strip_controls(profile.display_name)
         if not resident.language_chosen:
             resident.language = normalize_language(profile.language)
+    if resident.language != DEFAULT_LANGUAGE:  # Japanese is every follower's default menu
+        link_menu(ctx)
     ctx.reply(messages.text(greeting(ctx, resident.display_name, ctx.event.follow.is_unblocked)),
               language_choice(ctx))
 

@@ -57,6 +57,10 @@
     if (visit.walk_in) {
       guardian.append(" ", el("span", table.dataset.walkInLabel, "badge"));
     }
+    const language = el("td", visit.language);
+    if (visit.language_code) {
+      language.lang = visit.language_code;
+    }
     const list = el("ul", undefined, "inline");
     visit.children.forEach((child) => list.append(childItem(child)));
     const children = el("td");
@@ -65,7 +69,7 @@
     since.append(el("span", `(${visit.stay})`, "muted"));
     const action = el("td");
     action.append(checkoutForm(visit.checkout_url));
-    tr.append(guardian, children, since, action);
+    tr.append(guardian, language, children, since, action);
     return tr;
   };
 
