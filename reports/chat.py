@@ -400,8 +400,8 @@ def took_place(ctx: EventContext, draft: ReportDraft, location: dict[str, Any]) 
         return
     address = strip_controls(location.get("address")) or None
     save(ctx, draft, latitude=lat, longitude=lon, address=address, approximate=False)
-    ctx.reply(messages.text(ctx.t("Place received: %(address)s",
-                                  address=address or f"{lat:.5f}, {lon:.5f}")))
+    shown = address or f"{lat:.5f}, {lon:.5f}"  # outside the call: not a message to extract
+    ctx.reply(messages.text(ctx.t("Place received: %(address)s", address=shown)))
     ctx.reply(after_collect(ctx, draft) if draft.step == "collect" else prompt(ctx, draft))
 
 
