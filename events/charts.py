@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-import pandas as pd
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -94,6 +93,7 @@ def band_label(key: str) -> str:
 
 
 def _per_event(session, f, language, now):
+    import pandas as pd  # here, not at import: the worker and clock load this feature
     rows = [{"event": e.title(language), "date": f.city.local(e.starts_at).strftime(
         "%Y-%m-%d %H:%M"), **figures(session, e, now)}
         for e in events_in_view(session, f) if e.cancelled_at is None]
@@ -109,6 +109,7 @@ def period_key(day, grain: str) -> str:
 
 
 def _per_period(session, f, language, now):
+    import pandas as pd  # here, not at import: the worker and clock load this feature
     totals: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(["events", *FIGURES], 0))
     for event in events_in_view(session, f):
         if event.cancelled_at is not None:
@@ -127,6 +128,7 @@ def _fill(reserved: int, capacity: int) -> float:
 
 
 def _fill_by_time(session, f, language, now):
+    import pandas as pd  # here, not at import: the worker and clock load this feature
     sums: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
     for event in events_in_view(session, f):
         if event.cancelled_at is not None:
@@ -147,6 +149,7 @@ BAND_ORDER = ["all", *(key for key, _low, _below in AGE_BANDS)]
 
 
 def _fill_by_band(session, f, language, now):
+    import pandas as pd  # here, not at import: the worker and clock load this feature
     sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for event in events_in_view(session, f):
         if event.cancelled_at is not None:
@@ -164,6 +167,7 @@ def _fill_by_band(session, f, language, now):
 
 def _suggestions(session, f, language, now):
     """Weekday and age band of events that had a waitlist, beside the visits that weekday."""
+    import pandas as pd  # here, not at import: the worker and clock load this feature
     cells: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     for event in events_in_view(session, f):
         if event.cancelled_at is not None:
