@@ -196,7 +196,9 @@ def inside_now(ctx: DemoContext, families: list[Family], centers: list[int],
                     if (today - birth).days >= 14]
             if not kids:
                 continue
-            start = ctx.now - timedelta(minutes=ctx.rng.randint(5, 60))
+            # Within the last hour, but today (a demo started just after midnight included).
+            start = max(ctx.now - timedelta(minutes=ctx.rng.randint(5, 60)),
+                        ctx.city.at(today, "00:00"))
             row, children = visit(ctx, today, family, center, kids, first=False)
             row.update(checked_in_at=start, checked_out_at=None, checkout_method=None,
                        method="poster")
