@@ -26,7 +26,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import load, migrate, postgres_database  # noqa: E402
+from bench.common import (  # noqa: E402
+    POSTGRES_SERVER, database_option, load, migrate, postgres_database)
 from cityhall import create_app  # noqa: E402
 from cityhall.config import TestingConfig  # noqa: E402
 from cityhall.db import db  # noqa: E402
@@ -244,7 +245,7 @@ def main() -> None:
     parser.add_argument("--years", type=float, default=3)
     parser.add_argument("--centers", type=int, default=20)
     parser.add_argument("--per-day", type=int, default=45)
-    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    database_option(parser)
     parser.add_argument("--statements", action="store_true",
                         help="print each SQL statement slower than 20 ms with its time")
     args = parser.parse_args()
@@ -255,8 +256,7 @@ def main() -> None:
     if args.database in ("sqlite", "both"):
         run("sqlite", f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3", args)
     if args.database in ("postgresql", "both"):
-        server = os.environ.get("CITYHALL_BENCH_POSTGRES_URL",
-                                "postgresql://postgres@127.0.0.1:5432/test")
+        server = POSTGRES_SERVER
         url, drop = postgres_database(server)
         try:
             run("postgresql", url, args)

@@ -24,9 +24,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (  # noqa: E402
-    KEYS, env_for, gunicorn, migrate, percentile, postgres_database, start_emulator, stop, text_body,
-    wait_http,
-)
+    KEYS, POSTGRES_SERVER, backends, database_option, env_for, gunicorn, migrate, percentile,
+    postgres_database, start_emulator, stop, text_body, wait_http)
 from emulator.client import EmulatorClient  # noqa: E402
 
 GOAL_P99_MS = 150
@@ -134,15 +133,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--postgres-url", default=os.environ.get(
-        "CITYHALL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    database_option(parser)
+    parser.add_argument("--postgres-url", default=POSTGRES_SERVER)
     args = parser.parse_args()
-    backends = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    chosen = backends(args)
     emulator, emulator_url = start_emulator()
     try:
         line = EmulatorClient(emulator_url)
-        results = [run(b, args, line, emulator_url) for b in backends]
+        results = [run(b, args, line, emulator_url) for b in chosen]
     finally:
         stop(emulator)
     print(f"{args.families} families scan in once each, {args.concurrency} concurrent, gunicorn "

@@ -22,6 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-channel-secret"
 TOKEN = "bench-access-token"
 # Every process outside TestingConfig refuses to start without these; fresh for each run.
+# The PostgreSQL server on which each bench creates (and drops) its throw-away database.
+POSTGRES_SERVER = os.environ.get("CITYHALL_BENCH_POSTGRES_URL",
+                                 "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ("sqlite", "postgresql")
 KEYS = {"LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
         "SECRET_KEY": secrets.token_urlsafe(48), "CHECKIN_TOKEN_KEY": secrets.token_urlsafe(48)}
 
@@ -121,3 +125,13 @@ def postgres_database(server_url: str):
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     return admin.url.set(database=name).render_as_string(hide_password=False), drop
+
+
+def database_option(parser) -> None:
+    """Add `--database sqlite|postgresql|both` (default both) to a bench's arguments."""
+    parser.add_argument("--database", choices=[*BACKENDS, "both"], default="both")
+
+
+def backends(args) -> list[str]:
+    """Return the databases `--database` names, in the order the benches run them."""
+    return list(BACKENDS) if args.database == "both" else [args.database]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import migrate, postgres_database  # noqa: E402
+from bench.common import POSTGRES_SERVER, database_option, migrate, postgres_database  # noqa: E402
 from cityhall import create_app  # noqa: E402
 from cityhall.city import current_city  # noqa: E402
 from cityhall.config import TestingConfig  # noqa: E402
@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=300)
     parser.add_argument("--months", type=int, default=18)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    database_option(parser)
     args = parser.parse_args()
     print(f"{args.households} households, {args.months} months; {os.cpu_count()} CPUs; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -72,8 +72,7 @@ def main() -> None:
         report("sqlite", [one_run(f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3",
                                   args.households, args.months) for _ in range(args.runs)])
     if args.database in ("postgresql", "both"):
-        server = os.environ.get("CITYHALL_BENCH_POSTGRES_URL",
-                                "postgresql://postgres@127.0.0.1:5432/test")
+        server = POSTGRES_SERVER
         runs = []
         for _ in range(args.runs):
             url, drop = postgres_database(server)

@@ -40,9 +40,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (  # noqa: E402
-    KEYS, SECRET, env_for, gunicorn, migrate, percentile, postgres_database, start_emulator,
-    stop, wait_http,
-)
+    KEYS, POSTGRES_SERVER, SECRET, backends, database_option, env_for, gunicorn, migrate,
+    percentile, postgres_database, start_emulator, stop, wait_http)
 from emulator.client import EmulatorClient  # noqa: E402
 from events.buttons import Reserve  # noqa: E402
 
@@ -199,17 +198,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--postgres-url", default=os.environ.get(
-        "CITYHALL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    database_option(parser)
+    parser.add_argument("--postgres-url", default=POSTGRES_SERVER)
     args = parser.parse_args()
-    backends = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    chosen = backends(args)
     emulator, emulator_url = start_emulator()
     print(f"{args.households} households, {args.concurrency} concurrent senders, gunicorn "
           f"{args.workers} workers x {args.threads} threads, {os.cpu_count()} CPUs", flush=True)
     try:
         line = EmulatorClient(emulator_url)
-        for backend in backends:
+        for backend in chosen:
             for scenario in ("reference", "one", "many"):
                 report(run(backend, scenario, args, line, emulator_url))
     finally:

@@ -25,7 +25,9 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import TOKEN, env_for, migrate, postgres_database, start_emulator, stop  # noqa: E402
+from bench.common import (  # noqa: E402
+    POSTGRES_SERVER, TOKEN, database_option, env_for, migrate, postgres_database, start_emulator,
+    stop)
 from cityhall.config import normalize_database_url  # noqa: E402
 
 LANGUAGES = ["ja"] * 80 + ["en"] * 15 + ["ko", "vi", "pt-BR", "zh-Hans", "tl"]
@@ -159,7 +161,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--residents", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2, help="PostgreSQL workers (SQLite: 1)")
-    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    database_option(parser)
     args = parser.parse_args()
     print(f"{args.residents} registered residents, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}")
@@ -167,7 +169,7 @@ def main() -> None:
     if args.database in ("sqlite", "both"):
         targets.append(("sqlite", f"sqlite:///{tempfile.mkdtemp()}/fanout.sqlite3", None, 1))
     if args.database in ("postgresql", "both"):
-        server = os.environ.get("CITYHALL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+        server = POSTGRES_SERVER
         url, drop = postgres_database(server)
         targets.append(("postgresql", url, drop, args.workers))
     for name, url, drop, workers in targets:

@@ -30,8 +30,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (  # noqa: E402
-    TOKEN, env_for, load, migrate, postgres_database, start_emulator, stop,
-)
+    POSTGRES_SERVER, TOKEN, backends, database_option, env_for, load, migrate, postgres_database,
+    start_emulator, stop)
 from cityhall.config import normalize_database_url  # noqa: E402
 from cityhall.db import make_engine  # noqa: E402
 from emulator.client import EmulatorClient  # noqa: E402
@@ -117,8 +117,7 @@ def bench(database: str, args) -> None:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='bench-outbox-')}/outbox.sqlite3"
         workers = 1
     else:
-        url, drop = postgres_database(os.environ.get(
-            "CITYHALL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+        url, drop = postgres_database(POSTGRES_SERVER)
         workers = args.workers
     limits = [] if args.no_rate_limit else ["--rate-limit", "push=2000",
                                             "--rate-limit", "multicast=200"]
@@ -152,10 +151,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="PostgreSQL only")
     parser.add_argument("--no-rate-limit", action="store_true")
-    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    database_option(parser)
     args = parser.parse_args()
     print(f"{args.rows} pushes, {os.cpu_count()} CPUs", flush=True)
-    for database in (["sqlite", "postgresql"] if args.database == "both" else [args.database]):
+    for database in backends(args):
         bench(database, args)
 
 

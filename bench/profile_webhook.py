@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import SECRET, TOKEN, migrate, postgres_database, text_body  # noqa: E402
+from bench.common import (  # noqa: E402
+    POSTGRES_SERVER, SECRET, TOKEN, migrate, postgres_database, text_body)
 from emulator.client import EmulatorClient  # noqa: E402
 from emulator.server import EmulatorServer  # noqa: E402
 
@@ -38,8 +39,7 @@ def main() -> None:
     if args.database == "sqlite":
         url = f"sqlite:///{tempfile.mkdtemp()}/profile.sqlite3"
     else:
-        url, drop = postgres_database(os.environ.get(
-            "CITYHALL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+        url, drop = postgres_database(POSTGRES_SERVER)
     try:
         run(url, args)
     finally:

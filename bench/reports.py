@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.aggregate import staff_client  # noqa: E402
-from bench.common import migrate, postgres_database  # noqa: E402
+from bench.common import database_option, migrate, postgres_database  # noqa: E402
 from cityhall import create_app  # noqa: E402
 from cityhall.config import TestingConfig  # noqa: E402
 from cityhall.db import db  # noqa: E402
@@ -135,7 +135,7 @@ def run(name: str, url: str, args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reports", type=int, default=50_000)
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    database_option(parser)
     args = parser.parse_args()
     print("load average:", os.getloadavg())
     if args.database in ("sqlite", "both"):

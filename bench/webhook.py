@@ -33,9 +33,8 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (  # noqa: E402
-    env_for, gunicorn, load, migrate, percentile, postgres_database, start_emulator, stop,
-    text_body, wait_http,
-)
+    POSTGRES_SERVER, backends, database_option, env_for, gunicorn, load, migrate, percentile,
+    postgres_database, start_emulator, stop, text_body, wait_http)
 from emulator.client import EmulatorClient  # noqa: E402
 
 REPLY = "/v2/bot/message/reply"
@@ -121,8 +120,7 @@ def bench(database: str, args) -> None:
     if database == "sqlite":
         database_url = f"sqlite:///{tempfile.mkdtemp(prefix='bench-webhook-')}/bench.sqlite3"
     else:
-        database_url, drop = postgres_database(os.environ.get(
-            "CITYHALL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+        database_url, drop = postgres_database(POSTGRES_SERVER)
     try:
         migrate(database_url)
         line = EmulatorClient(emulator_url)
@@ -153,12 +151,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--pool-threads", type=int, default=4)
-    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    database_option(parser)
     args = parser.parse_args()
     print(f"{args.events} events, {args.concurrency} concurrent senders, {args.users} senders' "
           f"users, gunicorn {args.workers} workers x {args.threads} threads, "
           f"{os.cpu_count()} CPUs", flush=True)
-    for database in (["sqlite", "postgresql"] if args.database == "both" else [args.database]):
+    for database in backends(args):
         bench(database, args)
 
 
