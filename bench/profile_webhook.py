@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=500)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--sort", choices=["cumulative", "tottime"], default="cumulative")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--inline", action="store_true",
                         help="process before the 200 (WEBHOOK_PROCESS_INLINE) instead of the pool")
@@ -114,7 +115,7 @@ def run(url: str, args) -> None:
             stats.add(profile)
         except TypeError:  # a thread still running has no stats yet
             pass
-    stats.sort_stats("cumulative").print_stats(args.top)
+    stats.sort_stats(args.sort).print_stats(args.top)
     print(f"{args.events} events, one at a time: {args.events / acked:.0f} events/s to the 200, "
           f"{args.events / total:.0f} events/s until processed ({total / args.events * 1000:.2f} ms"
           f" per event, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f})")

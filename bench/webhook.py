@@ -105,8 +105,10 @@ def run(name: str, spec: str, env: dict, line: EmulatorClient, args) -> dict:
         bodies = prepare(line, args.events, args.users)
         spy = start_py_spy(proc, args.py_spy, name)
         before = load()
+        cpu_before = cpu_seconds(proc.pid)
         begun, sent, acks = fire(url, bodies, args.concurrency)
         replied = replies_for(line, set(sent))
+        cpu = cpu_seconds(proc.pid) - cpu_before
         after = load()
         if spy:
             spy.send_signal(signal.SIGINT)
@@ -119,7 +121,21 @@ def run(name: str, spec: str, env: dict, line: EmulatorClient, args) -> dict:
             "rate": len(replied) / (max(replied.values()) - begun),
             "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
             "ack50": percentile(acks, 50), "ack99": percentile(acks, 99),
-            "load": f"{before}..{after}"}
+            "load": f"{before}..{after}", "cpu": cpu / len(bodies) * 1000}
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a gunicorn master's workers, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
 
 
 def start_py_spy(proc, folder: str | None, name: str):
@@ -187,6 +203,8 @@ def bench(database: str, args) -> None:
           f"{ours['ack99']:.0f} ms | echo bot p50 {echo['ack50']:.0f} ms p99 {echo['ack99']:.0f} "
           f"ms | replies {ours['replies']}/{ours['events']} and {echo['replies']}/{echo['events']}",
           flush=True)
+    print(f"  CPU of the web workers per event {database}: cityhall {ours['cpu']:.2f} ms | "
+          f"echo bot {echo['cpu']:.2f} ms (the database server's own CPU not included)", flush=True)
 
 
 def main() -> None:
