@@ -1,24 +1,23 @@
-"""POST /callback: verify the signature, record the events, answer 200, then process them.
+"""POST /callback: verify the signature, process the events, answer 200.
 
-The events of one delivery are recorded in one transaction (one multi-row INSERT ... ON
-CONFLICT DO NOTHING into `processed_events`, marked pending and carrying the raw event);
-an event already recorded (a redelivery, same webhookEventId) is not returned and has no
-second effect, even when both deliveries race on PostgreSQL. Then the 200 goes out and a
-bounded pool (bot.eventpool) processes the new events, those of one sender in order.
+By default (WEBHOOK_PROCESS_INLINE=1) each event is processed on the request thread before
+the 200, in one transaction that inserts its dedup row (INSERT ... ON CONFLICT DO NOTHING
+into `processed_events`: a redelivery, or a racing duplicate on PostgreSQL, inserts nothing
+and has no second effect) and runs its handler (process_event): one commit per event, and
+nothing acknowledged is left waiting. The alternative (WEBHOOK_PROCESS_INLINE=0) records
+the events of a delivery in one transaction (one multi-row INSERT, marked pending and
+carrying the raw event), answers 200, and a bounded pool (bot.eventpool) processes them,
+those of one sender in order; it measured slower end to end (docs/performance.md).
 
-Each event is processed in its own transaction, which first takes the pending row (an
-UPDATE ... WHERE pending: exactly one processor wins) and clears its payload, so a failing
-handler rolls back only its own event. A transient database error (a unique race,
-deadlock, serialization failure, lost connection) runs the event again after a short
-pause; an event that still fails is kept in the dead letter (`failed_events`) for
-`cityhall webhook replay`, in the transaction that drops its pending row. Replies are sent
-after the commit: a rolled-back event never answers. A row still pending after a crash (the
-process died between the 200 and the processing) is processed by `recover`, which the
-worker runs every poll and `cityhall webhook recover` runs by hand.
-
-WEBHOOK_PROCESS_INLINE processes each event on the request thread before the 200, in one
-transaction that inserts its dedup row and runs its handler (process_event): one commit per
-event instead of two, and nothing acknowledged is left waiting (docs/performance.md).
+Each event is processed in its own transaction (on the pool it first takes its pending row,
+an UPDATE ... WHERE pending: exactly one processor wins), so a failing handler rolls back
+only its own event. A transient database error (a unique race, deadlock, serialization
+failure, lost connection) runs the event again after a short pause; an event that still
+fails is kept in the dead letter (`failed_events`) for `cityhall webhook replay`, in the
+transaction that drops its pending row. Replies are sent after the commit: a rolled-back
+event never answers. A row still pending after a crash (the process died between the 200
+and the processing) is processed by `recover`, which the worker runs every poll and
+`cityhall webhook recover` runs by hand.
 """
 
 from __future__ import annotations
