@@ -232,6 +232,7 @@ def share_url_builders() -> None:
         return builder
 
     shared_builder.shared = True
+    shared_builder.original = compile_builder
     Rule._compile_builder = shared_builder
 
 
