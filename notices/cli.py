@@ -1,7 +1,8 @@
 """`cityhall notices preview|send|demo-reminders` (DESIGN.md's contract): the admin's notices.
 
     cityhall notices preview --segment '{"child_age_months": [0, 11]}'   # last line: residents
-    cityhall notices send --title T --text 本文 --text-en Text [--title-en T] --segment '{"all": true}' \
+    cityhall notices send --title T --text 本文 --text-en Text [--title-en T] \
+        --segment '{"all": true}' \
         [--at 2026-12-24T09:00] [--urgent] [--topic news]                # last line: the id
 
 No approval here: the CLI is the admin's (approval applies in the staff web).

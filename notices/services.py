@@ -76,9 +76,9 @@ def new_notice(session: Session, *, title: str, bodies: Mapping[str, str],
         segments.check_codes(session, parsed)
     except SegmentError as err:
         raise NoticeError(str(err)) from None
-    notice = Notice(title=title, titles=clean_titles or None, bodies=clean, segment=parsed, topic=topic, kind=kind,
-                    urgent=urgent, send_at=send_at, link_url=link_url or None,
-                    link_label=(link_label or None), created_at=now,
+    notice = Notice(title=title, titles=clean_titles or None, bodies=clean, segment=parsed,
+                    topic=topic, kind=kind, urgent=urgent, send_at=send_at,
+                    link_url=link_url or None, link_label=(link_label or None), created_at=now,
                     created_by_id=created_by.id if created_by else None, source=source,
                     center_id=center_id, status=NoticeStatus.DRAFT.value)
     session.add(notice)
