@@ -290,6 +290,8 @@ def test_status_message_per_language_a_vi_resident_reads_vi_a_tl_one_japanese_ma
     assert '<details class="language-text" id="comment-language-vi" open>' in shown
     assert shown.index('id="comment-language-vi"') < shown.index('id="comment-language-ja-easy"')
     assert 'id="comment-fallback-mark"' in shown
+    # Applied in Japanese, reads Vietnamese now: staff see both; the message goes in the latter.
+    assert '現在の言語： <span lang="vi" id="reader-language">Tiếng Việt</span>' in shown
     approved = client.post(f"/staff/applications/{sent['id']}/status", data={
         "status": "approved", "comment": "当日は母子手帳をお持ちください。",
         "comment_vi": "Vui lòng mang sổ tay mẹ con vào ngày đó.",
