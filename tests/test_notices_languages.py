@@ -151,3 +151,32 @@ def test_closure_alerts_speak_every_resident_language(staff_app, line):
     [to_ne], [to_easy] = line.received(nepali), line.received(easy)
     assert "बन्द रहनेछ" in bubble_texts(to_ne)[-1] and "कारण: 点検" in bubble_texts(to_ne)[-1]
     assert bubble_texts(to_easy)[-1].endswith("休みです。\nりゆう：点検")
+
+
+def test_the_notices_list_and_settings_speak_the_residents_language(live_app, app, line):
+    from sqlalchemy import select
+
+    from models import Resident
+    from tests.chat import Resident as ChatResident
+    from tests.checkin_support import family
+    from tests.notices_support import seeded
+
+    seeded(app)
+    person = ChatResident(line)
+    family(app, [person.user_id])
+    with app.app_context(), db.transaction() as session:
+        resident = session.scalars(select(Resident).where(
+            Resident.line_user_id == person.user_id)).one()
+        resident.language = "vi"
+        services.send_to_residents(session, [resident.id], title="健診", titles={"vi": "Khám"},
+                                   bodies={"ja": "健診です。", "vi": "Có buổi khám."},
+                                   topic="news", now=utcnow(), city=CITY, urgent=True)
+    with app.app_context():
+        worker.drain(db.session, gateway())
+    person.say("お知らせ")
+    listing = person.last()
+    assert listing.startswith("[Thông báo] 1 tin gần nhất") and "Khám\nCó buổi khám." in listing
+    person.tap("Cài đặt thông báo")
+    assert "Tin thành phố: đang nhận" in person.last()
+    person.tap("Dừng Tin thành phố")
+    assert "Đã dừng nhận thông báo Tin thành phố." in "\n".join(person.texts()[-2:])
