@@ -8,12 +8,15 @@ import re
 from datetime import timedelta
 from html import unescape
 
+from sqlalchemy import select
+
 from bot import worker
 from bot.gateway import gateway
 from cityhall.db import db
 from cityhall.i18n import translate
 from cityhall.languages import KNOWN
 from models import utcnow
+from models.notice import Notice
 from notices import messages, services
 from notices.chat import TOPIC_LABELS
 from notices.segments import Reach
@@ -106,6 +109,19 @@ def test_a_reminder_takes_a_title_and_text_per_language(as_admin, staff_app):
     assert response.status_code == 302
     listing = as_admin.get("/staff/notices/reminders").get_data(as_text=True)
     assert "ja, pt-BR" in listing
+    # A child of three months: the Brazilian guardian's reminder is in Portuguese, title too.
+    from notices import reminders
+    from notices.segments import months_back
+    from notices.settings import NoticeSettings
+
+    with staff_app.app_context(), db.transaction() as session:
+        today = CITY.today(utcnow())
+        g = guardian(session, language="pt-BR", children=(months_back(today, 3),))
+        assert reminders.send_due(session, utcnow(), CITY, NoticeSettings()) == 1
+        [notice] = session.scalars(select(Notice)).all()
+        message = services.message_for(session, notice, "pt-BR")
+        assert message["altText"] == "Aviso: Exame de 3 meses"
+        assert g.resident_id in notice.segment["resident_ids"]
 
 
 def test_the_language_rules():
@@ -135,7 +151,6 @@ def test_topic_buttons_fit_lines_label_in_every_language():
 
 def test_closure_alerts_speak_every_resident_language(staff_app, line):
     from models import Center
-    from sqlalchemy import select
 
     staff_app.config["RESIDENT_LANGUAGES"] = "ja,ja-easy,vi,ne"
     nepali, easy = uid(), uid()
@@ -154,8 +169,6 @@ def test_closure_alerts_speak_every_resident_language(staff_app, line):
 
 
 def test_the_notices_list_and_settings_speak_the_residents_language(live_app, app, line):
-    from sqlalchemy import select
-
     from models import Resident
     from tests.chat import Resident as ChatResident
     from tests.checkin_support import family
