@@ -947,6 +947,7 @@ def roll(session: Session, event: Event, city: City, now: datetime) -> Roll:
             "id": r.id, "name": _household_name(session, r.household_id) or r.guest_name or "—",
             "children": _children_names(session, [c.child_id for c in r.children]),
             "places": r.places, "status": r.status, "source": r.source,
+            "language": reader_language(session, r.resident_id, r.household_id),
             "booked": city.local(r.created_at).strftime("%Y-%m-%d %H:%M"),
             "attended": r.attended_at is not None,
             "no_show": started and r.status == "reserved" and r.attended_at is None
@@ -960,10 +961,27 @@ def roll(session: Session, event: Event, city: City, now: datetime) -> Roll:
             "id": w.id, "position": position if live else None,
             "name": _household_name(session, w.household_id) or "—",
             "children": _children_names(session, w.child_ids), "places": w.places,
+            "language": reader_language(session, w.resident_id, w.household_id),
             "status": w.status, "joined": city.local(w.created_at).strftime("%Y-%m-%d %H:%M"),
             "offer_until": city.local(w.offer_expires_at).strftime("%Y-%m-%d %H:%M")
             if w.offer_expires_at else ""})
     return result
+
+
+def reader_language(session: Session, resident_id: int | None,
+                    household_id: int | None) -> str | None:
+    """The language a booking's messages go out in: the booking resident's, else the first
+    guardian's with LINE; None for a family staff added without LINE."""
+    if resident_id is not None:
+        found = session.scalars(select(Resident.language).where(Resident.id == resident_id)).first()
+        if found:
+            return found
+    if household_id is None:
+        return None
+    return session.scalars(select(Resident.language)
+                           .join(Guardian, Guardian.resident_id == Resident.id)
+                           .where(Guardian.household_id == household_id)
+                           .order_by(Guardian.id)).first()
 
 
 def _household_name(session: Session, household_id: int | None) -> str | None:
