@@ -2,7 +2,8 @@
 
 A package's resident-read messages are those extracted from its sources except the staff
 web's: templates, `staff_*.py`, `cli.py` and `charts.py` (dashboard charts, which only staff
-see); staff-only messages may stay in English and Japanese. The core catalogue (`cityhall/`) also holds the bot's messages (`bot/`).
+see); staff-only messages may stay in English and Japanese. The core catalogue (`cityhall/`)
+also holds the bot's messages (`bot/`).
 Used by the completeness test (tests/test_catalogues.py) and `cityhall languages status`.
 """
 

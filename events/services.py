@@ -639,8 +639,8 @@ ISO_LANGUAGES = ("ja", "en")
 
 
 def when_text(event: Event, city: City, language: str) -> str:
-    """Show an event's date and time: 2026-12-03 (木) 10:00–11:30, 3 thg 12, 2026 (T5) 10:00–11:30,
-    2026年12月3日（木よう日） ごぜん10時から ごぜん11時30分まで."""
+    """Show an event's date and time: 2026-12-03 (木) 10:00–11:30,
+    3 thg 12, 2026 (T5) 10:00–11:30, 2026年12月3日（木よう日） ごぜん10時から ごぜん11時30分まで."""
     start, end = city.local(event.starts_at), city.local(event.ends_at)
     weekday = translate(language, WEEKDAYS[start.weekday()])
     if language in ISO_LANGUAGES:
@@ -662,7 +662,9 @@ def moment_text(moment: datetime, language: str) -> str:
 
 def until_text(moment: datetime, language: str) -> str:
     """When an offer must be answered: 12/03 18:00 in Japanese and English, else the locale."""
-    return f"{moment:%m/%d %H:%M}" if language in ISO_LANGUAGES else format_moment(language, moment)
+    if language in ISO_LANGUAGES:
+        return f"{moment:%m/%d %H:%M}"
+    return format_moment(language, moment)
 
 
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
@@ -973,7 +975,8 @@ def reader_language(session: Session, resident_id: int | None,
     """The language a booking's messages go out in: the booking resident's, else the first
     guardian's with LINE; None for a family staff added without LINE."""
     if resident_id is not None:
-        found = session.scalars(select(Resident.language).where(Resident.id == resident_id)).first()
+        found = session.scalars(select(Resident.language)
+                                .where(Resident.id == resident_id)).first()
         if found:
             return found
     if household_id is None:

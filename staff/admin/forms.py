@@ -71,7 +71,8 @@ class DepartmentForm(StaffForm, CodeField, NamesFields):
 
 class CenterForm(StaffForm, CodeField, NamesFields):
     short_name_en = StringField(_l("Short English name (for LINE buttons)"), validators=[
-        Length(max=SHORT_NAME_MAX, message=_l("Please keep the short name to %(max)d characters."))])
+        Length(max=SHORT_NAME_MAX,
+               message=_l("Please keep the short name to %(max)d characters."))])
     address = StringField(_l("Address"), validators=[Length(max=300)])
     district = SelectField(_l("District"), choices=[], validate_choice=True)
     checkin_mode = RadioField(_l("Check-in"), default=CheckinMode.POSTER.value, choices=[
