@@ -20,6 +20,7 @@ from tests.flows_helpers import query, register, seed_city, submissions
 from tests.test_applications import childcare, drain
 from tests.test_applications_staff import (change, city, page, pushes, signed_in,  # noqa: F401
                                            text)
+from tests.test_survey import empty_database  # noqa: F401
 
 INBOX = "/staff/applications/"
 TOKYO = City("Asia/Tokyo")
@@ -212,3 +213,28 @@ def test_staff_set_a_centers_short_name_and_a_long_one_is_refused(city, app):
     refused = admin.post("/staff/admin/centers/central",
                          data={**data, "short_name_en": "Central Child Center"})
     assert refused.status_code == 200 and "18" in text(refused)
+
+
+def test_the_migration_names_the_seeded_centers_short_and_leaves_renamed_ones(empty_database):
+    import sqlalchemy as sa
+
+    import migrations
+    from cityhall.config import normalize_database_url
+
+    url = empty_database
+    migrations.upgrade(url, "0014_notices")
+    engine = sa.create_engine(normalize_database_url(url))
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO centers (code, name_ja, name_en, opening_hours, closed_days, "
+            "checkin_mode, active) VALUES (:code, :ja, :en, '{}', '[]', 'poster', true)"),
+            [{"code": "central", "ja": "中央", "en": "Central Child Support Center"},
+             {"code": "east", "ja": "東", "en": "East Family Plaza"}])  # renamed by staff
+    migrations.upgrade(url)
+    with engine.connect() as conn:
+        short = dict(conn.execute(sa.text("SELECT code, short_name_en FROM centers")).all())
+    assert short == {"central": "Central Center", "east": None}
+    migrations.downgrade(url, "0014_notices")
+    with engine.connect() as conn:
+        assert "short_name_en" not in {c["name"] for c in sa.inspect(conn).get_columns("centers")}
+    engine.dispose()
