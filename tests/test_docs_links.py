@@ -34,3 +34,17 @@ def test_every_pointer_resolves_inside_the_project(page):
 def test_no_page_points_outside_the_project():
     outside = [p.name for p in PAGES if "../shared" in p.read_text(encoding="utf-8")]
     assert outside == []
+
+
+def test_no_file_keeps_a_merge_conflict_marker():
+    """A merge resolved in a hurry once left its markers in a page; none may remain."""
+    skip = {".venv", ".git", "node_modules", "instance", "vendor"}
+    marker = re.compile(r"^(<<<<<<< |>>>>>>> )", re.M)
+    kept = []
+    for path in ROOT.rglob("*"):
+        if (path.suffix in {".md", ".py", ".html", ".po", ".yaml", ".yml", ".toml", ".cfg", ".js",
+                            ".css"} and not skip & set(path.relative_to(ROOT).parts)
+                and path.is_file() and marker.search(path.read_text(encoding="utf-8",
+                                                                    errors="replace"))):
+            kept.append(str(path.relative_to(ROOT)))
+    assert kept == []
