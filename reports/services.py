@@ -30,6 +30,7 @@ RECEIPT_PREFIX = "R"
 DUPLICATE_RADIUS_M = 50.0
 REOPEN_DAYS = 14
 DISASTER = "disaster"
+DISASTER_AREA = "disaster"  # the disaster menu's wide area (a menu key: bot.richmenu)
 
 
 def N_(message: str) -> str:
@@ -415,10 +416,7 @@ def map_rows(session: Session, scope, f: Filters, now: datetime) -> list[tuple[A
     One query of plain columns, the overdue test done by the database and no per-row type
     conversion (the status is read as its stored text): 50,000 rows stay under the goal.
     """
-    cutoffs = [(Report.category_id == cid, now - timedelta(days=days)) for cid, days in
-               session.execute(select(ReportCategory.id, ReportCategory.target_days))]
-    late = and_(Report.status.in_(OPEN_STATUSES), Report.created_at < case(*cutoffs)) \
-        if cutoffs else false()
+    late = late_clause(session, now)
     query = filtered(select(Report.id, Report.latitude, Report.longitude,
                             type_coerce(Report.status, String), ReportCategory.code,
                             case((late, True), else_=False), Report.receipt_no)
@@ -428,14 +426,34 @@ def map_rows(session: Session, scope, f: Filters, now: datetime) -> list[tuple[A
             for rid, lat, lon, status, code, late, receipt in session.execute(query)]
 
 
+def late_clause(session: Session, now: datetime):
+    """Return the condition "open and past its category's target days" (one CASE per category)."""
+    cutoffs = [(Report.category_id == cid, now - timedelta(days=days)) for cid, days in
+               session.execute(select(ReportCategory.id, ReportCategory.target_days))]
+    if not cutoffs:
+        return false()
+    return and_(Report.status.in_(OPEN_STATUSES), Report.created_at < case(*cutoffs))
+
+
+def _open_counts(session: Session, scope, now: datetime) -> dict[int, tuple[int, int]]:
+    """Return category id -> (overdue, open) over the open reports in scope (one query)."""
+    late = late_clause(session, now)
+    rows = session.execute(select(Report.category_id, func.count(),
+                                  func.sum(case((late, 1), else_=0)))
+                           .where(scope, Report.status.in_(OPEN_STATUSES))
+                           .group_by(Report.category_id))
+    return {cid: (int(n_late or 0), int(n_open)) for cid, n_open, n_late in rows}
+
+
+def overdue_by_category(session: Session, scope, now: datetime) -> list[tuple[ReportCategory, int, int]]:
+    """Return (category, overdue, open) for every active category, in the menu's order."""
+    counts = _open_counts(session, scope, now)
+    return [(c, *counts.get(c.id, (0, 0))) for c in categories(session)]
+
+
 def overdue_count(session: Session, scope, now: datetime) -> int:
     """Count open reports past their category's target days (for the dashboard)."""
-    count = 0
-    for category in session.scalars(select(ReportCategory)):
-        count += session.scalar(select(func.count()).select_from(Report).where(
-            scope, Report.category_id == category.id, Report.status.in_(OPEN_STATUSES),
-            Report.created_at < now - timedelta(days=category.target_days))) or 0
-    return count
+    return sum(late for late, _open in _open_counts(session, scope, now).values())
 
 
 def counts_by_district(session: Session, scope, since: datetime) -> dict[str, dict[str, int]]:
