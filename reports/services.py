@@ -7,12 +7,14 @@ so the reporter and each follower get exactly one push per change.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, false, func, insert, or_, select, type_coerce, update
+from sqlalchemy import (Integer, String, Text, and_, case, cast, false, func, insert, literal,
+                        or_, select, type_coerce, update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -410,20 +412,52 @@ def filtered(query, f: Filters):
     return query
 
 
-def map_rows(session: Session, scope, f: Filters, now: datetime) -> list[tuple[Any, ...]]:
-    """Return compact rows for the map: id, lat, lon, status, category code, overdue, receipt.
+# The map's rows: id, latitude and longitude in millionths of a degree (integers: shorter
+# JSON, no float formatting; 0.1 m), status, category code, overdue (1/0), receipt number.
+MAP_FIELDS = ["id", "lat_e6", "lon_e6", "status", "category", "overdue", "receipt"]
 
-    One query of plain columns, the overdue test done by the database and no per-row type
-    conversion (the status is read as its stored text): 50,000 rows stay under the goal.
+
+def map_body(session: Session, scope, f: Filters, now: datetime) -> bytes:
+    """Return the map's JSON: {"fields": MAP_FIELDS, "reports": [[...], ...]}, ordered by id.
+
+    The database writes the rows' JSON itself (SQLite's json_group_array, PostgreSQL's
+    json_agg) from one query of plain columns, the overdue test and the rounding done there
+    too: no row object is built in Python for 50,000 markers (that was two thirds of the time).
     """
     late = late_clause(session, now)
-    query = filtered(select(Report.id, Report.latitude, Report.longitude,
-                            type_coerce(Report.status, String), ReportCategory.code,
-                            case((late, True), else_=False), Report.receipt_no)
-                     .join(ReportCategory, ReportCategory.id == Report.category_id)
-                     .where(scope), f).order_by(Report.id)
-    return [(rid, round(lat, 6), round(lon, 6), status, code, bool(late), receipt)
-            for rid, lat, lon, status, code, late, receipt in session.execute(query)]
+    rows = filtered(select(Report.id, _micro(Report.latitude), _micro(Report.longitude),
+                           type_coerce(Report.status, String), ReportCategory.code,
+                           case((late, 1), else_=0), Report.receipt_no)
+                    .join(ReportCategory, ReportCategory.id == Report.category_id)
+                    .where(scope), f).order_by(Report.id).subquery()
+    columns = list(rows.c)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+        # string_agg of each row's array: json_agg's own layout was measured slower.
+        agg = func.concat("[", func.string_agg(
+            cast(func.json_build_array(*columns), Text),
+            aggregate_order_by(literal(","), columns[0])), "]")
+    else:  # SQLite aggregates an ordered subquery in its order
+        agg = cast(func.json_group_array(func.json_array(*columns)), Text)
+    text = session.connection().execute(select(agg).select_from(rows)).scalar()
+    return (b'{"fields":' + json.dumps(MAP_FIELDS, separators=(",", ":")).encode()
+            + b',"reports":' + (text or "[]").encode() + b"}")
+
+
+def _micro(column):
+    """A coordinate in millionths of a degree, as an integer (both backends round half away)."""
+    return cast(func.round(column * 1_000_000), Integer)
+
+
+def map_version(session: Session, scope, f: Filters) -> tuple[Any, ...]:
+    """Return what the map's rows depend on, cheaply: count, highest id and latest change of
+    the reports in view, and every category's target days (an admin may change them)."""
+    counted = filtered(select(func.count(), func.max(Report.id), func.max(Report.updated_at))
+                       .select_from(Report).where(scope), f)
+    days = tuple(tuple(row) for row in session.execute(
+        select(ReportCategory.id, ReportCategory.target_days).order_by(ReportCategory.id)))
+    return (*session.connection().execute(counted).one(), days)
 
 
 def late_clause(session: Session, now: datetime):
