@@ -216,3 +216,36 @@ def test_each_reader_gets_the_comment_in_their_language_or_the_japanese_one(city
     assert reporter.last() == expected("ne", CITY_COMMENT["ja"])
     assert followers["ja"].last() == expected("ja", CITY_COMMENT["ja"])
     assert "नेपाली" not in reporter.last() and "रिपोर्ट" in reporter.last()
+
+
+def test_a_comment_too_long_in_any_language_is_refused_at_its_field(city, app):
+    report = file_direct(app, "road")
+    staff = StaffClient(app)
+    assert staff.login("roads").status_code == 302
+    refused = staff.post(f"/staff/reports/{report}/status", {
+        "st-status": "in_progress", "st-public_comment": "補修します。",
+        "st-comment_pt_BR": "x" * 501})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert re.search(r'<textarea aria-invalid="true" id="st-comment_pt_BR"[^>]*>\s*x{501}'
+                     r'</textarea>\s*<p class="error">フィールドは 500 文字を超える', page)
+    with app.app_context(), db.session() as session:
+        assert session.get(Report, report).status == ReportStatus.RECEIVED
+
+
+def test_category_names_and_comments_follow_the_readers_language(app):
+    from models.report import ReportCategory
+
+    shipped = ReportCategory(code="road", name_ja="道路", name_en="Road")
+    added = ReportCategory(code="snow", name_ja="除雪", name_en="Snow clearing")
+    assert services.category_label(shipped, "ja") == "道路"
+    assert services.category_label(shipped, "vi") == translate("vi", "Road") != "Road"
+    assert services.category_label(shipped, "ja-easy") == "道"
+    # A category the city added: kanji readers read its Japanese name, others its English one.
+    assert services.category_label(added, "zh-Hant") == "除雪"
+    assert services.category_label(added, "ne") == "Snow clearing"
+    comments = {"ja": "補修します。", "vi": "Sẽ sửa."}
+    assert services.comment_for(comments, "vi") == "Sẽ sửa."
+    assert services.comment_for(comments, "ja-easy") == services.comment_for(comments, "en") \
+        == "補修します。"
+    assert services.comment_for({}, "vi") is None
