@@ -58,7 +58,8 @@ def link_menu(ctx: EventContext, language: str | None = None) -> None:
 
     line, user_id, language = gateway(), ctx.user_id, language or ctx.language
     if user_id:
-        ctx.after_commit.append(lambda: richmenu.link_for(line, user_id, language))
+        variant = richmenu.active_variant(ctx.session)  # e.g. the disaster menu
+        ctx.after_commit.append(lambda: richmenu.link_for(line, user_id, language, variant))
 
 
 def menu_item(ctx: EventContext, label: str, area: str) -> dict[str, Any]:

@@ -68,7 +68,8 @@ def forms_check(path: Path) -> None:
               help="Also write the menu image to this PNG file.")
 @with_appcontext
 def richmenu_command(font: str | None, image_out: Path | None) -> None:
-    """Create the rich menu, upload its image and make it the default (idempotent)."""
+    """Create the rich menus (one per language, and per language and variant such as the
+    disaster menu), upload their images and set the default (idempotent)."""
     from bot import richmenu
     from bot.gateway import gateway
 
@@ -78,8 +79,13 @@ def richmenu_command(font: str | None, image_out: Path | None) -> None:
                    "render", err=True)
     if image_out:
         image_out.write_bytes(richmenu.render_image(font))
-    menu_id, created = richmenu.install(gateway(), font)
-    click.echo(f"rich menu {menu_id} {'created and set' if created else 'already set'} as default")
+    from cityhall.db import db
+
+    with db.session() as session:
+        shown = richmenu.active_variant(session)  # e.g. disaster mode's menu while it is on
+    menu_id, created = richmenu.install(gateway(), font, shown)
+    click.echo(f"rich menu {menu_id} {'created and set' if created else 'already set'} as default"
+               + (f" ({shown.name} menu shown)" if shown else ""))
 
 
 webhook_group = AppGroup(

@@ -23,6 +23,7 @@ from linebot.v3.messaging import (
     MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
+    RichMenuBulkLinkRequest,
     RichMenuRequest,
     UpdateRichMenuAliasRequest,
 )
@@ -195,6 +196,11 @@ class LineGateway:
         """Show this user a menu of their own instead of the default (their language's)."""
         self._call(self.api.link_rich_menu_id_to_user, user_id, rich_menu_id,
                    timeout=self.webhook_timeout)
+
+    def link_rich_menu_bulk(self, user_ids: list[str], rich_menu_id: str) -> None:
+        """Show up to 500 users one menu of their own (LINE applies it asynchronously)."""
+        self._call(self.api.link_rich_menu_id_to_users,
+                   RichMenuBulkLinkRequest(rich_menu_id=rich_menu_id, user_ids=user_ids))
 
     def close(self) -> None:
         self._api_client.close()

@@ -9,7 +9,7 @@ and the clock all build the same app, so all three load the same list:
 
 `cityhall/` and `bot/` import no feature package: they reach features only through the
 loaded `FeatureSet`. Anything registered twice (a job, a command word, a postback prefix, a
-menu area, a nav item, a chart, a CLI command, a blueprint, a form hook) stops the start-up
+menu area, a nav item, a chart, a rich-menu variant, a CLI command, a blueprint, a form hook) stops the start-up
 with an error naming both features.
 """
 
@@ -50,6 +50,7 @@ class Feature:
     forms: Path | None = None
     jobs: Sequence[Job] = ()
     charts: Sequence[Any] = ()  # read by the dashboards feature (objects with a `slug`)
+    menu_variants: Sequence[Any] = ()  # bot.richmenu.MenuVariant: variants of the rich menu
     nav: Sequence[Any] = ()  # read by the staff shell (objects with an `endpoint`)
     translations: Path | None = None
     residents_read: bool = True  # False: a staff-only catalogue, kept out of the chat's
@@ -173,6 +174,13 @@ class FeatureSet:
         return {chart.slug: chart for _f, chart in pairs}
 
     @cached_property
+    def menu_variants(self) -> dict[str, Any]:
+        """Every feature's rich-menu variants by name, in order."""
+        pairs = self.collect("menu_variants")
+        unique("rich-menu variant", ((v.name, f"feature {f.name!r}") for f, v in pairs))
+        return {variant.name: variant for _f, variant in pairs}
+
+    @cached_property
     def cli(self) -> list[click.Command]:
         """Every feature's CLI commands and groups."""
         pairs = self.collect("cli")
@@ -190,7 +198,7 @@ class FeatureSet:
 
     def check(self) -> None:
         """Build every table now, so a duplicate stops the start-up, not the first request."""
-        for part in ("routes", "jobs", "nav", "charts", "cli"):
+        for part in ("routes", "jobs", "nav", "charts", "menu_variants", "cli"):
             getattr(self, part)
         from bot.flows.hooks import merged
 

@@ -61,6 +61,12 @@ class Chart:
     plot: dict = field(default_factory=dict)
     filters: tuple[str, ...] = ("center", "dates")
     labels: dict = field(default_factory=dict)  # column headings beyond LABELS
+    # A figure written on the chart's tile of the index (e.g. "Overdue: 3"): (session,
+    # filters, now) -> text, None for no figure. Cheap: the index computes it on every view.
+    headline: Callable[[Session, Filters, datetime], str | None] | None = None
+    # Whether the index lists the chart now (e.g. only in disaster mode); its page stays open.
+    listed: Callable[[Session], bool] | None = None
+    empty: object = None  # what the page says when there are no rows (default: no visits)
 
 
 def _usage(session, f, language, now):

@@ -58,9 +58,22 @@ def index():
     """List the dashboards this staff member may open."""
     from cityhall.features import current
 
-    role = current_staff().role.value
-    return render_template("dashboards/index.html", as_of=_as_of(),
-                           charts=[c for c in current().charts.values() if role in c.roles])
+    role, session = current_staff().role.value, db_session()
+    charts = [c for c in current().charts.values()
+              if role in c.roles and (c.listed is None or c.listed(session))]
+    return render_template("dashboards/index.html", as_of=_as_of(), charts=charts,
+                           headlines={c.slug: headline(c) for c in charts})
+
+
+def headline(chart: Chart) -> str | None:
+    """Return the figure a chart writes on its tile, for the default filters in scope."""
+    if chart.headline is None:
+        return None
+    try:
+        f = filters(chart)
+    except FilterErrors:
+        return None
+    return chart.headline(db_session(), f, utcnow())
 
 
 def _as_of() -> str | None:

@@ -221,6 +221,22 @@ def start(ctx: EventContext, _text: str = "") -> None:
     ctx.reply(ask_category(ctx))
 
 
+@router.menu(services.DISASTER_AREA)
+def start_disaster(ctx: EventContext, _text: str = "") -> None:
+    """Start a disaster-damage report straight away (the disaster menu's wide area)."""
+    draft = draft_of(ctx)
+    if draft is not None and not draft.step.startswith("reopen"):
+        ctx.reply(messages.text(ctx.t("Let's continue your report.")), prompt(ctx, draft))
+        return
+    category = services.category_by_code(ctx.session, services.DISASTER) \
+        if services.categories(ctx.session) else None
+    new_draft(ctx)
+    if category is None or not category.active:
+        ctx.reply(ask_category(ctx))
+        return
+    picked(ctx, PickCategory(services.DISASTER))
+
+
 @router.command("my reports", "通報一覧", "マイ通報")
 def mine_command(ctx: EventContext, _text: str = "") -> None:
     """List the resident's own and followed reports with their status."""

@@ -7,7 +7,7 @@ import os
 from flask import Flask
 
 from cityhall.features import Feature
-from reports import chat, cli, demo, open311, services, staff_views
+from reports import chat, cli, demo, menu, open311, services, staff_charts, staff_views
 from residents.signals import registration_erasing
 
 # name -> (environment variable, default)
@@ -30,10 +30,13 @@ def setup(app: Flask) -> None:
 
 feature = Feature(
     name="reports",
-    requires=("staff", "residents"),
+    requires=("staff", "residents", "dashboards"),
     blueprints=lambda: [staff_views.bp, staff_views.api, open311.bp],
     router=chat.router,
     nav=staff_views.NAV,
+    charts=staff_charts.CHARTS,
+    menu_variants=[menu.DISASTER_MENU],
+    jobs=[menu.sync_rich_menu],
     cli=[cli.reports_group],
     translations=Feature.folder(__file__, "translations"),
     demo_data=demo.demo_data,

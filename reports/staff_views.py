@@ -7,8 +7,12 @@ admins see all. The reporter is shown only on the detail page, which is audited.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from datetime import datetime, time, timedelta
+
 
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, \
     render_template, request, url_for
@@ -27,7 +31,7 @@ from reports.services import Filters, ReportRefused
 from residents.services import guardian_of
 from staff import audit
 from staff.access import (current_staff, in_department_scope, require_role, samples,
-                          scoped_departments)
+                          scoped_department_ids, scoped_departments)
 from staff.baseform import StaffForm
 from staff.database import db_session
 from staff.exports import csv_bytes, download
@@ -140,13 +144,69 @@ def boundary_json():
     return jsonify(boundary().geojson)
 
 
+class MapCache:
+    """The last few serialized map bodies of this process, by ETag (least recently used out).
+
+    An ETag is a digest of everything a body depends on: the viewer's departments, the
+    filters, `services.map_version` (count, highest id, latest change, target days) and the
+    current minute, since a report becomes overdue with time alone. A change to a report moves
+    its `updated_at` or the count; a change committed with an older `updated_at` than one
+    already seen (two staff at once) is still shown within the minute.
+    """
+
+    SIZE = 8
+
+    def __init__(self) -> None:
+        self.bodies: OrderedDict[str, bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, etag: str) -> bytes | None:
+        with self.lock:
+            body = self.bodies.get(etag)
+            if body is not None:
+                self.bodies.move_to_end(etag)
+            return body
+
+    def put(self, etag: str, body: bytes) -> None:
+        with self.lock:
+            self.bodies[etag] = body
+            while len(self.bodies) > self.SIZE:
+                self.bodies.popitem(last=False)
+
+
+def map_cache() -> MapCache:
+    """This app's cache (per app: tests build many apps, each on its own database)."""
+    return current_app.extensions.setdefault("reports.map_cache", MapCache())
+
+
+def map_etag(session, f: Filters, now: datetime) -> str:
+    departments = scoped_department_ids()
+    key = (None if departments is None else sorted(departments), f,
+           services.map_version(session, scope(), f), now.replace(second=0, microsecond=0))
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+
+
 @api.get("/map")
 @require_role(*ROLES)
 def map_json():
-    """Markers for the map: [id, lat, lon, status, category, overdue, receipt] (no personal data)."""
-    rows = services.map_rows(db_session(), scope(), parse_filters(), utcnow())
-    return jsonify(fields=["id", "lat", "lon", "status", "category", "overdue", "receipt"],
-                   reports=rows)
+    """Markers for the map, rows of services.MAP_FIELDS (no personal data).
+
+    The body is built once per version of the reports in view and served from the cache (or
+    answered 304 to a browser that has it) until a report changes or the minute turns.
+    """
+    session, f, now = db_session(), parse_filters(), utcnow()
+    etag = map_etag(session, f, now)
+    if etag in request.if_none_match:
+        response = Response(status=304)
+    else:
+        body = map_cache().get(etag)
+        if body is None:
+            body = services.map_body(session, scope(), f, now)
+            map_cache().put(etag, body)
+        response = Response(body, mimetype="application/json")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"  # always revalidated
+    return response
 
 
 # One report

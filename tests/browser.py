@@ -20,6 +20,10 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 REPORT_CSP = """document.addEventListener("securitypolicyviolation", (e) => window.reportCsp(
   [e.violatedDirective, e.blockedURI, e.sourceFile + ":" + e.lineNumber, e.sample].join(" ")));"""
 
+# axe-core, vendored from its npm package (tests/vendor/axe-core: version and licence beside it).
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+WCAG_AA = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+
 marks = [
     pytest.mark.browser,
     # In CI a missing browser is a failure, never a skip (.ci/run installs it).
@@ -75,3 +79,16 @@ def screenshot(page, name: str, request) -> Path:
     path = ARTIFACTS / f"{backend}-{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def axe_violations(page, tags: tuple[str, ...] = WCAG_AA) -> list[str]:
+    """Run axe-core on the page for WCAG 2.1 A and AA; return each violation and its elements.
+
+    Injected through the DevTools protocol, which the page's CSP does not govern, so the page
+    needs no exception for it.
+    """
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+                           list(tags))
+    assert result["passes"], "axe-core checked nothing"
+    return [f"{v['id']}: {[node['target'] for node in v['nodes']]}" for v in result["violations"]]

@@ -220,3 +220,39 @@ def test_admin_routes_a_category_and_switches_disaster_mode(staff_app):
     with staff_app.app_context(), db.session() as session:
         assert session.get(Report, ids["road"]).department_id != \
             session.get(Report, ids["dumping"]).department_id
+
+
+def test_the_map_body_is_cached_and_changes_with_reports_scope_filters_and_target_days(staff_app):
+    ids = arrange(staff_app)
+    admin, roads = signed_in(staff_app, "admin"), signed_in(staff_app, "roads")
+    first = admin.get("/staff/api/reports/map")
+    etag = first.headers["ETag"].strip('"')
+    assert first.get_json()["fields"] == ["id", "lat_e6", "lon_e6", "status", "category",
+                                          "overdue", "receipt"]
+    lat_e6, lon_e6 = first.get_json()["reports"][0][1:3]
+    assert (lat_e6, lon_e6) == (round(INSIDE[0] * 1e6), round(INSIDE[1] * 1e6))
+    again = admin.get("/staff/api/reports/map", headers={"If-None-Match": f'"{etag}"'})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert admin.get("/staff/api/reports/map").get_data() == first.get_data()  # from the cache
+    # Another scope and another filter are other bodies.
+    assert roads.get("/staff/api/reports/map").headers["ETag"] != first.headers["ETag"]
+    assert admin.get("/staff/api/reports/map?category=road").headers["ETag"] != \
+        first.headers["ETag"]
+    # A status change is seen at once, even by a browser holding the old body.
+    assert roads.post(f"/staff/reports/{ids['road']}/status",
+                      {"st-status": "in_progress"}).status_code == 302
+    changed = admin.get("/staff/api/reports/map", headers={"If-None-Match": f'"{etag}"'})
+    assert changed.status_code == 200
+    assert {r[0]: r[3] for r in changed.get_json()["reports"]}[ids["road"]] == "in_progress"
+    # Target days changed by an admin turn a report overdue without touching it.
+    assert [r[5] for r in changed.get_json()["reports"]] == [0, 0]
+    with staff_app.app_context(), db.transaction() as session:
+        session.get(Report, ids["dumping"]).created_at = utcnow() - timedelta(days=3)
+        session.get(Report, ids["dumping"]).updated_at = changed_at = utcnow() - timedelta(days=3)
+    assert changed_at  # the change keeps an old updated_at: only the target days move
+    before = admin.get("/staff/api/reports/map").get_json()["reports"]
+    assert admin.post("/staff/reports/categories/dumping", {
+        "c5-department": "citizens", "c5-target_days": "2"}).status_code == 302
+    after = admin.get("/staff/api/reports/map").get_json()["reports"]
+    assert {r[0]: r[5] for r in after}[ids["dumping"]] == 1 != \
+        {r[0]: r[5] for r in before}[ids["dumping"]]

@@ -49,21 +49,43 @@ def test_richmenu_command_installs_once_and_replaces_an_old_menu(app, line):
         from cityhall.languages import resident_languages
         spoken = list(resident_languages())
         menus = gateway().list_rich_menus()
-        # One menu per resident language, each reachable by its alias; Japanese is the default.
-        assert len(menus) == len(spoken) == 10
+        # One menu per resident language and per language and variant (the disaster menu),
+        # each reachable by its alias; Japanese is the default.
+        variants = [None, *(v.name for v in richmenu.variants())]
+        assert variants == [None, "disaster"]
+        assert len(menus) == len(spoken) * len(variants) == 20
         assert all(m["name"].startswith("cityhall-main-") for m in menus)
-        aliases = {code: gateway().rich_menu_of_alias(richmenu.alias_of(code)) for code in spoken}
-        assert set(aliases.values()) == {m["richMenuId"] for m in menus}
+        every = {(code, v): gateway().rich_menu_of_alias(richmenu.alias_of(code, v))
+                 for code in spoken for v in variants}
+        assert set(every.values()) == {m["richMenuId"] for m in menus}
+        aliases = {code: every[code, None] for code in spoken}
         newcomer = line.create_user(display_name="x")["userId"]
         assert line.shown_rich_menu(newcomer)["richMenuId"] == aliases["ja"]
         again = runner.invoke(richmenu_command)
         assert "already set as default" in again.output
-        assert {m["richMenuId"] for m in gateway().list_rich_menus()} == set(aliases.values())
+        assert {m["richMenuId"] for m in gateway().list_rich_menus()} == set(every.values())
         old = gateway().create_rich_menu(richmenu.menu_json("cityhall-main-old"))
         runner.invoke(richmenu_command)
         assert old not in [m["richMenuId"] for m in gateway().list_rich_menus()]
     uploads = line.requests("/v2/bot/richmenu/")
-    assert sum(r["path"].endswith("/content") for r in uploads) == len(spoken)
+    assert sum(r["path"].endswith("/content") for r in uploads) == len(spoken) * 2
+
+
+def test_a_variant_puts_its_wide_area_on_top_of_the_six():
+    variant = richmenu.MenuVariant("flood", "flood", "浸水を通報", "Report flooding", "#B71C1C",
+                                   lambda session: True)
+    menu = richmenu.menu_json("cityhall-main-x", "en", variant)
+    first, *six = menu["areas"]
+    assert first["action"]["data"] == MenuTap("flood").pack()
+    assert first["bounds"] == {"x": 0, "y": 0, "width": richmenu.WIDTH,
+                               "height": richmenu.HEIGHT // 2}
+    assert [a["action"]["data"] for a in six] == [MenuTap(k).pack() for k, _, _ in MENU_AREAS]
+    assert all(a["bounds"]["y"] >= richmenu.HEIGHT // 2 for a in six)
+    covered = sum(a["bounds"]["width"] * a["bounds"]["height"] for a in menu["areas"])
+    assert covered == richmenu.WIDTH * richmenu.HEIGHT
+    image = Image.open(io.BytesIO(richmenu.render_image(None, "ja", variant)))
+    assert image.size == (richmenu.WIDTH, richmenu.HEIGHT)
+    assert image.getpixel((richmenu.WIDTH // 2, 20)) == (0xB7, 0x1C, 0x1C)  # the wide area
 
 
 def test_menu_without_an_uploaded_image_is_replaced(app, line):

@@ -37,9 +37,10 @@
 
   function render(data) {
     clusters.clearLayers();
+    // Rows are arrays (data.fields names their columns); coordinates come in millionths.
     const rows = data.reports.map((r) => Object.fromEntries(data.fields.map((f, i) => [f, r[i]])));
     const markers = rows.map((row) => {
-      const marker = L.circleMarker([row.lat, row.lon], {
+      const marker = L.circleMarker([row.lat_e6 / 1e6, row.lon_e6 / 1e6], {
         radius: row.overdue ? 9 : 7, color: row.overdue ? "#000" : "#fff", weight: row.overdue ? 3 : 1,
         fillColor: config.colours[row.status] || "#333", fillOpacity: 0.9,
         className: "report-marker status-" + row.status,
