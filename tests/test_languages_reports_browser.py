@@ -1,12 +1,12 @@
 """The report page's per-language comment fields in a real browser: each labelled in its own
 language, reached with the keyboard after the Japanese comment, the readers' languages
-marked; no console error and no CSP violation."""
+marked; axe-core finds no WCAG 2.1 AA violation; no console error and no CSP violation."""
 
 from __future__ import annotations
 
 from cityhall.db import db
 from models import Resident
-from tests.browser import chromium_page, marks, screenshot
+from tests.browser import axe_violations, chromium_page, marks, screenshot
 from tests.reports_support import file_direct
 from tests.staff_support import seed_staff, sign_in_in_browser
 
@@ -34,4 +34,5 @@ def test_comment_fields_per_language_are_labelled_and_keyboard_reachable(live_ap
         assert page.evaluate("document.activeElement.id") == "st-comment_ja_easy"
         page.keyboard.type("あした なおします。")
         screenshot(page, "reports-comment-languages", request)
+        assert axe_violations(page) == []
         assert page.console_errors == [] and page.csp_violations == []
