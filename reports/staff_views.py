@@ -48,7 +48,7 @@ NAV = [nav_item("reports_staff.map_page", _l("Reports"), roles=set(ROLES),
                                "duplicates, export."), order=40)]
 STATUS_LABELS = {s: _l(services.STATUS_NAMES[s]) for s in ReportStatus}  # noqa: INT001
 # A history entry's kind (ReportChange.kind), as staff read it.
-KIND_LABELS = {"created": _l("Received"), "status": _l("Status change"),
+KIND_LABELS = {"created": _l("Report filed"), "status": _l("Status change"),
                "pass": _l("Passed to another department"), "merge": _l("Merge"),
                "reopen": _l("Reopened by a resident"), "publish": _l("Publication")}
 COLOURS = {"received": "#c62828", "in_progress": "#ef6c00", "done": "#2e7d32",
