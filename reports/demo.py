@@ -69,6 +69,7 @@ def fill(session: Session, now: datetime, boundary: Boundary, year: int, count: 
     cats = services.categories(session)
     if not cats:  # no departments yet (`cityhall seed` makes them)
         return 0
+    filed: list[Report] = []
     for i in range(count):
         category = cats[i % len(cats)]
         lat, lon = random_point(boundary, rng)
@@ -87,8 +88,24 @@ def fill(session: Session, now: datetime, boundary: Boundary, year: int, count: 
                                    passed_to="岐阜県 可茂土木事務所"
                                    if status == ReportStatus.NOT_OURS else None)
         report.public = i % 3 == 0
+        filed.append(report)
+    merge_one(session, filed)
     session.flush()
     return count
+
+
+def merge_one(session: Session, filed: list[Report]) -> None:
+    """Mark the newest received report a duplicate of an older received one of its category,
+    so the demo holds every state (merged included)."""
+    received = [r for r in filed if r.status == ReportStatus.RECEIVED]
+    for newer in sorted(received, key=lambda r: r.created_at, reverse=True):
+        older = next((r for r in received if r.category_id == newer.category_id
+                      and r.created_at < newer.created_at), None)
+        if older is not None:
+            services.merge(session, newer, older, newer.created_at + timedelta(hours=2),
+                           by="demo")
+            newer.public = False
+            return
 
 
 def demo_data(ctx) -> None:

@@ -287,14 +287,17 @@ def update_text(report: Report, language: str, comment: str | None) -> str:
 
 
 def push_update(session: Session, report: Report, comments: dict[str, str] | None,
-                text_for=update_text) -> int:
-    """Queue one push per language group to everyone who follows the report; return how many.
+                text_for=update_text, exclude: int | None = None) -> int:
+    """Queue one push per language group to everyone who follows the report (but the resident
+    `exclude`, who made the change and was answered); return how many.
 
     `comments` is the public comment per language ("ja" the fallback for any language
     without its own text).
     """
     groups: dict[str, list[str]] = {}
     for resident in audience(session, report):
+        if resident.id == exclude:
+            continue
         groups.setdefault(reader_language(resident), []).append(resident.line_user_id)
     for language, user_ids in groups.items():
         text = text_for(report, language, comment_for(comments, language))
@@ -431,6 +434,14 @@ def reopen(session: Session, report: Report, resident: Resident, reason: str, no
                                        public_comment=reason, changed_by="resident", at=now))
     report.status, report.closed_at, report.updated_at = ReportStatus.RECEIVED, None, now
     session.flush()
+    # A public status change: the reporter and the other followers hear of it (the reason is
+    # the resident's own words, so it is not passed on).
+    push_update(session, report, None, reopened_text, exclude=resident.id)
+
+
+def reopened_text(report: Report, language: str, comment: str | None) -> str:
+    return update_text(report, language, comment) + "\n" + translate(
+        language, "A resident said the problem is still there, so the report was reopened.")
 
 
 def my_reports(session: Session, resident: Resident) -> list[tuple[Report, bool]]:

@@ -10,6 +10,7 @@ import pytest
 from flask import Blueprint
 
 from bot.postback import PostbackData
+from bot.richmenu import MenuVariant
 from bot.router import ChatRoutes, DuplicateRegistration, Router
 from cityhall import create_app
 from cityhall import config as settings
@@ -94,11 +95,15 @@ def test_a_feature_taking_a_global_command_stops_the_start_up(tmp_path):
     assert "bot.chat.cancel" in str(err.value) and "test_features.reply" in str(err.value)
 
 
+FLOOD = MenuVariant("flood", "flood", "浸水", "Flood", "#B71C1C", lambda session: False)
+
+
 @pytest.mark.parametrize("kind, one, two", [
     ("clock job", dict(jobs=[dup_job]), dict(jobs=[dup_job])),
     ("staff nav item", dict(nav=[nav_item("x.page", "X", {"admin"})]),
      dict(nav=[nav_item("x.page", "Y", {"admin"})])),
     ("CLI command", dict(cli=[click.Command("poke")]), dict(cli=[click.Command("poke")])),
+    ("rich-menu variant", dict(menu_variants=[FLOOD]), dict(menu_variants=[FLOOD])),
 ])
 def test_same_name_in_two_features_names_both(tmp_path, kind, one, two):
     with pytest.raises(DuplicateRegistration) as err:

@@ -204,6 +204,11 @@ def test_duplicate_offer_follow_and_one_push_per_change_then_reopen(city, app, l
         assert report.status == ReportStatus.RECEIVED and report.closed_at is None
         assert [p.kind for p in report.photos] == ["report", "reopen"]
         assert report.changes[-1].kind == "reopen"
+    drain(app)  # the follower hears of it once; the reporter, who reopened it, was answered
+    assert len(updates(reporter)) == 2
+    got = updates(neighbour)
+    assert len(got) == 3 and receipt in got[2] and "再開" in got[2]
+    assert "まだ穴があいています" not in got[2]  # the reason stays with the city
 
 
 def test_reopening_is_refused_after_14_days(city, app, line):

@@ -256,3 +256,19 @@ def test_the_map_body_is_cached_and_changes_with_reports_scope_filters_and_targe
     after = admin.get("/staff/api/reports/map").get_json()["reports"]
     assert {r[0]: r[5] for r in after}[ids["dumping"]] == 1 != \
         {r[0]: r[5] for r in before}[ids["dumping"]]
+
+
+def test_demo_data_holds_fifty_reports_with_photos_in_every_state(staff_app):
+    from cityhall.city import City
+    from reports import demo
+
+    with staff_app.app_context(), db.transaction() as session:
+        now = utcnow()
+        assert demo.fill(session, now, load_boundary(), City().today(now).year) == 50
+        assert demo.fill(session, now, load_boundary(), City().today(now).year) == 0  # once
+    with staff_app.app_context(), db.session() as session:
+        reports = session.scalars(select(Report)).all()
+        assert len(reports) == 50 and all(r.photos for r in reports)
+        assert {r.status for r in reports} == set(ReportStatus)
+        merged = next(r for r in reports if r.status == ReportStatus.MERGED)
+        assert merged.duplicate_of_id is not None and not merged.public
