@@ -33,7 +33,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=500)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--sort", choices=["cumulative", "tottime"], default="cumulative")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--inline", action="store_true",
+                        help="process before the 200 (WEBHOOK_PROCESS_INLINE) instead of the pool")
+    parser.add_argument("--statements", action="store_true",
+                        help="count the SQL statements per event instead of profiling")
     args = parser.parse_args()
     drop = None
     if args.database == "sqlite":
@@ -58,7 +63,7 @@ def run(url: str, args) -> None:
     app = create_app(TestingConfig(DATABASE_URL=url, LINE_API_BASE_URL=emulator.url,
                                    LINE_DATA_API_BASE_URL=emulator.url,
                                    LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
-                                   WEBHOOK_PROCESS_INLINE=False))
+                                   WEBHOOK_PROCESS_INLINE=args.inline))
     client = app.test_client()
     users = [line.create_user(display_name=f"p{i}")["userId"] for i in range(args.users)]
     bodies = []
@@ -74,6 +79,10 @@ def run(url: str, args) -> None:
     from bot import webhook
 
     webhook.shutdown_pool(app)  # the lanes start again, profiled, at the next event
+    if args.statements:
+        count_statements(app, client, bodies[args.users:])
+        emulator.stop()
+        return
     profiles: list[cProfile.Profile] = []
     original_run = threading.Thread.run
 
@@ -106,12 +115,49 @@ def run(url: str, args) -> None:
             stats.add(profile)
         except TypeError:  # a thread still running has no stats yet
             pass
-    stats.sort_stats("cumulative").print_stats(args.top)
+    stats.sort_stats(args.sort).print_stats(args.top)
     print(f"{args.events} events, one at a time: {args.events / acked:.0f} events/s to the 200, "
           f"{args.events / total:.0f} events/s until processed ({total / args.events * 1000:.2f} ms"
           f" per event, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f})")
     print("\n".join(out.getvalue().splitlines()[:args.top + 12]))
     emulator.stop()
+
+
+def count_statements(app, client, bodies) -> None:
+    """Post the bodies and print the SQL statements they ran, per event and by kind."""
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    from cityhall.db import db
+
+    seen: Counter[str] = Counter()
+
+    def count(_conn, _cursor, statement, *_rest) -> None:
+        seen[" ".join(statement.split())[:110]] += 1
+
+    with app.app_context():
+        engine = db.engine
+    def commit(_conn) -> None:
+        seen["COMMIT"] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "commit", commit)
+    try:
+        for body, signature in bodies:
+            client.post("/callback", data=body, headers={"X-Line-Signature": signature,
+                                                         "Content-Type": "application/json"})
+        wait_drained(app)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "commit", commit)
+    from bot import webhook
+
+    webhook.shutdown_pool(app)
+    print(f"{len(bodies)} events: {sum(seen.values()) / len(bodies):.2f} statements per event "
+          f"(load {os.getloadavg()[0]:.2f})")
+    for statement, n in seen.most_common():
+        print(f"{n / len(bodies):6.2f}  {statement}")
 
 
 def wait_drained(app) -> None:

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -95,15 +98,22 @@ def replies_for(line: EmulatorClient, tokens: set[str], timeout: float = 300) ->
 def run(name: str, spec: str, env: dict, line: EmulatorClient, args) -> dict:
     proc, url = gunicorn(spec, env, args.workers, args.threads)
     try:
-        wait_http(url + "/")
+        wait_http(url + "/", timeout=120)  # the app imports every feature: slow under load
         warm = prepare(line, 100, 10)
         fire(url, warm, args.concurrency)  # warm-up: imports, connections, residents
         replies_for(line, {b[2] for b in warm}, 60)
         bodies = prepare(line, args.events, args.users)
+        spy = start_py_spy(proc, args.py_spy, name)
         before = load()
+        cpu_before = cpu_seconds(proc.pid)
         begun, sent, acks = fire(url, bodies, args.concurrency)
         replied = replies_for(line, set(sent))
+        cpu = cpu_seconds(proc.pid) - cpu_before
         after = load()
+        if spy:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
+            print_py_spy(spy.args[spy.args.index("-o") + 1], name, len(bodies))
     finally:
         stop(proc)
     latencies = [(replied[t] - sent[t]) * 1000 for t in sent if t in replied]
@@ -111,7 +121,60 @@ def run(name: str, spec: str, env: dict, line: EmulatorClient, args) -> dict:
             "rate": len(replied) / (max(replied.values()) - begun),
             "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
             "ack50": percentile(acks, 50), "ack99": percentile(acks, 99),
-            "load": f"{before}..{after}"}
+            "load": f"{before}..{after}", "cpu": cpu / len(bodies) * 1000}
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a gunicorn master's workers, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def start_py_spy(proc, folder: str | None, name: str):
+    """Sample the gunicorn master and its workers with py-spy (on CPU only), if asked."""
+    if not folder:
+        return None
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    out = str(Path(folder) / f"{name.replace(' ', '-')}-{int(time.time())}.txt")
+    spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                            str(proc.pid), "--subprocesses", "--rate", "250", "--format", "raw",
+                            "--nonblocking", "-o", out], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # py-spy attaches to every worker before the first POST
+    return spy
+
+
+def print_py_spy(path: str, name: str, events: int, top: int = 28) -> None:
+    """Print the functions with the most samples (inclusive), per event, from py-spy's raw output."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in Path(path).read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = [f.split(" (")[0] + " " + f.rsplit("/", 1)[-1].rstrip(")")
+                  for f in stack.split(";") if not f.startswith("process ")]
+        for frame in set(frames):
+            inclusive[frame] += n
+        if frames:
+            own[frames[-1]] += n
+    print(f"py-spy {name}: {total} samples at 250/s on CPU = {total / 250 / events * 1000:.2f} "
+          f"ms of CPU per event ({path})")
+    for label, counter in (("inclusive", inclusive), ("own", own)):
+        print(f"  top by {label} samples (ms per event):")
+        for frame, n in counter.most_common(top):
+            print(f"  {n / 250 / events * 1000:7.3f}  {frame}")
 
 
 def bench(database: str, args) -> None:
@@ -140,6 +203,8 @@ def bench(database: str, args) -> None:
           f"{ours['ack99']:.0f} ms | echo bot p50 {echo['ack50']:.0f} ms p99 {echo['ack99']:.0f} "
           f"ms | replies {ours['replies']}/{ours['events']} and {echo['replies']}/{echo['events']}",
           flush=True)
+    print(f"  CPU of the web workers per event {database}: cityhall {ours['cpu']:.2f} ms | "
+          f"echo bot {echo['cpu']:.2f} ms (the database server's own CPU not included)", flush=True)
 
 
 def main() -> None:
@@ -151,6 +216,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--pool-threads", type=int, default=4)
+    parser.add_argument("--py-spy", metavar="FOLDER",
+                        help="sample both apps with py-spy into FOLDER; print the top frames")
     database_option(parser)
     args = parser.parse_args()
     print(f"{args.events} events, {args.concurrency} concurrent senders, {args.users} senders' "

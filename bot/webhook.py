@@ -1,23 +1,23 @@
-"""POST /callback: verify the signature, record the events, answer 200, then process them.
+"""POST /callback: verify the signature, process the events, answer 200.
 
-The events of one delivery are recorded in one transaction (one multi-row INSERT ... ON
-CONFLICT DO NOTHING into `processed_events`, marked pending and carrying the raw event);
-an event already recorded (a redelivery, same webhookEventId) is not returned and has no
-second effect, even when both deliveries race on PostgreSQL. Then the 200 goes out and a
-bounded pool (bot.eventpool) processes the new events, those of one sender in order.
+By default (WEBHOOK_PROCESS_INLINE=1) each event is processed on the request thread before
+the 200, in one transaction that inserts its dedup row (INSERT ... ON CONFLICT DO NOTHING
+into `processed_events`: a redelivery, or a racing duplicate on PostgreSQL, inserts nothing
+and has no second effect) and runs its handler (process_event): one commit per event, and
+nothing acknowledged is left waiting. The alternative (WEBHOOK_PROCESS_INLINE=0) records
+the events of a delivery in one transaction (one multi-row INSERT, marked pending and
+carrying the raw event), answers 200, and a bounded pool (bot.eventpool) processes them,
+those of one sender in order; it measured slower end to end (docs/performance.md).
 
-Each event is processed in its own transaction, which first takes the pending row (an
-UPDATE ... WHERE pending: exactly one processor wins) and clears its payload, so a failing
-handler rolls back only its own event. A transient database error (a unique race,
-deadlock, serialization failure, lost connection) runs the event again after a short
-pause; an event that still fails is kept in the dead letter (`failed_events`) for
-`cityhall webhook replay`, in the transaction that drops its pending row. Replies are sent
-after the commit: a rolled-back event never answers. A row still pending after a crash (the
-process died between the 200 and the processing) is processed by `recover`, which the
-worker runs every poll and `cityhall webhook recover` runs by hand.
-
-WEBHOOK_PROCESS_INLINE (the test configuration) processes the events on the request thread
-after recording them, before the 200, through the same functions.
+Each event is processed in its own transaction (on the pool it first takes its pending row,
+an UPDATE ... WHERE pending: exactly one processor wins), so a failing handler rolls back
+only its own event. A transient database error (a unique race, deadlock, serialization
+failure, lost connection) runs the event again after a short pause; an event that still
+fails is kept in the dead letter (`failed_events`) for `cityhall webhook replay`, in the
+transaction that drops its pending row. Replies are sent after the commit: a rolled-back
+event never answers. A row still pending after a crash (the process died between the 200
+and the processing) is processed by `recover`, which the worker runs every poll and
+`cityhall webhook recover` runs by hand.
 """
 
 from __future__ import annotations
@@ -116,6 +116,8 @@ def callback():
     except ValueError as exc:
         log.warning("webhook refused: %s", exc)
         return jsonify(message=str(exc)), 400
+    if current_app.config.get("WEBHOOK_PROCESS_INLINE"):
+        return _process_inline(events)
     try:
         fresh = record(events)
     except _Failed as failure:
@@ -123,16 +125,23 @@ def callback():
         log.critical("events of a delivery could not be recorded: %s", failure,
                      exc_info=failure.error)
         return jsonify(message="events could not be stored"), 500
-    if not current_app.config.get("WEBHOOK_PROCESS_INLINE"):
-        pool = event_pool(current_app._get_current_object())
-        for raw in fresh:
-            pool.submit(_sender(raw), raw)
-        return jsonify(status="ok")
-    outcomes = [process_recorded(raw) for raw in fresh]
+    pool = event_pool(current_app._get_current_object())
+    for raw in fresh:
+        pool.submit(_sender(raw), raw)
+    return jsonify(status="ok")
+
+
+def _process_inline(events: list[dict[str, Any]]):
+    """Process each event in one transaction (dedup row, handler, commit), then the 200.
+
+    Nothing is recorded ahead: the 200 only goes out once every event is done (or kept in
+    the dead letter), so there is no window in which an acknowledged event waits. An event
+    neither handled nor kept rolled its dedup row back with it.
+    """
+    outcomes = [process_event(raw) for raw in events]
     if LOST in outcomes:
         # Neither handled nor kept: a non-2xx answer makes LINE redeliver (when redelivery
         # is on); the events that did go through are deduplicated then.
-        _unrecord([raw for raw, outcome in zip(fresh, outcomes) if outcome == LOST])
         return jsonify(message="an event could not be stored"), 500
     return jsonify(status="ok")
 
@@ -192,20 +201,6 @@ def _insert_pending(by_id: dict[str, dict[str, Any]]) -> set[str]:
 def _user_id(raw: dict[str, Any]) -> str | None:
     user_id = _sender(raw)
     return user_id[:64] if isinstance(user_id, str) else None
-
-
-def _unrecord(raws: list[dict[str, Any]]) -> None:
-    """Drop pending rows of events neither handled nor kept, before a 500 (LINE redelivers)."""
-    ids = [raw["webhookEventId"] for raw in raws if raw.get("webhookEventId")]
-    if not ids:
-        return
-    try:
-        with db.transaction() as session:
-            session.execute(delete(ProcessedEvent).where(
-                ProcessedEvent.webhook_event_id.in_(ids), ProcessedEvent.pending))
-    except Exception:  # still pending: the recovery sweep processes them instead
-        log.exception("pending events %s could not be dropped; left for the recovery sweep",
-                      ids)
 
 
 # The pool

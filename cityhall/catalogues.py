@@ -1,8 +1,9 @@
 """What residents read in each package's catalogue, and how complete each language is.
 
 A package's resident-read messages are those extracted from its sources except the staff
-web's: templates, `staff_*.py` and `cli.py` (staff-only messages may stay in English and
-Japanese). The core catalogue (`cityhall/`) also holds the bot's messages (`bot/`).
+web's: templates, `staff_*.py`, `cli.py` and `charts.py` (dashboard charts, which only staff
+see); staff-only messages may stay in English and Japanese. The core catalogue (`cityhall/`)
+also holds the bot's messages (`bot/`).
 Used by the completeness test (tests/test_catalogues.py) and `cityhall languages status`.
 """
 
@@ -31,7 +32,8 @@ def sources(package: str) -> list[Path]:
 def staff_only(filename: str) -> bool:
     """Tell whether a source file is read by staff only."""
     name = Path(filename).name
-    return "templates" in Path(filename).parts or name.startswith("staff_") or name == "cli.py"
+    return ("templates" in Path(filename).parts or name.startswith("staff_")
+            or name in ("cli.py", "charts.py"))
 
 
 @cache

@@ -79,8 +79,10 @@ class Config:
         self.WEBHOOK_POOL_DEPTH = int(env.get("WEBHOOK_POOL_DEPTH", "200"))
         # Events queued up on one lane share a transaction (a savepoint each), up to this many.
         self.WEBHOOK_POOL_BATCH = int(env.get("WEBHOOK_POOL_BATCH", "8"))
-        # "1": process on the request thread before the 200 (the test configuration).
-        self.WEBHOOK_PROCESS_INLINE = env.get("WEBHOOK_PROCESS_INLINE", "0") == "1"
+        # "1" (the default): each event is processed in one transaction on the request thread
+        # before the 200; "0": recorded, acknowledged, then processed by the pool above
+        # (measured slower end to end: docs/performance.md).
+        self.WEBHOOK_PROCESS_INLINE = env.get("WEBHOOK_PROCESS_INLINE", "1") == "1"
         # A recorded event still pending this long is taken over by the worker's sweep.
         self.WEBHOOK_RECOVER_AFTER_SECONDS = float(env.get("WEBHOOK_RECOVER_AFTER_SECONDS", "60"))
         # Finished outbox rows keep recipients and messages this long (docs/decisions.md).

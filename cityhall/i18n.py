@@ -76,7 +76,14 @@ def catalogue(language: str) -> NullTranslations:
     A message a catalogue lacks is read in the language's fallback (easy Japanese: Japanese),
     else as its msgid, which is English.
     """
-    return _merged(language, tuple(resident_translation_dirs()))
+    from cityhall.features import current
+
+    # Kept with the loaded features (one set per app), so a message costs a dict lookup.
+    merged = current().cache.setdefault("i18n.catalogues", {})
+    found = merged.get(language)
+    if found is None:
+        found = merged[language] = _merged(language, tuple(resident_translation_dirs()))
+    return found
 
 
 @cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 
 from flask import current_app, has_app_context
 
@@ -61,6 +62,7 @@ class LanguageConfigError(ValueError):
     """RESIDENT_LANGUAGES names a language we have no entry for."""
 
 
+@cache  # every message a resident reads asks which languages are spoken: parse each setting once
 def parse_languages(text: str | None) -> tuple[str, ...]:
     """Read "ja,en,vi" into known codes (empty: the default list); Japanese is always first."""
     codes = [c.strip() for c in (text or DEFAULT_RESIDENT_LANGUAGES).split(",") if c.strip()]
@@ -81,6 +83,12 @@ def resident_languages() -> dict[str, Language]:
         codes = parse_languages(codes) if isinstance(codes, str) else tuple(codes)
     else:
         codes = parse_languages(os.environ.get("RESIDENT_LANGUAGES"))
+    return _languages(codes)
+
+
+@cache
+def _languages(codes: tuple[str, ...]) -> dict[str, Language]:
+    # Shared between callers, who only read it.
     return {code: KNOWN[code] for code in codes}
 
 

@@ -19,6 +19,8 @@ CENTERS = [
     ("east", "東子育て支援センター", "East Child Support Center", "hachiya", "蜂屋町2-3"),
     ("west", "西子育て支援センター", "West Child Support Center", "shimokoda", "下米田町4-5"),
 ]
+# The English names above do not fit LINE's buttons: these are shown there instead.
+SHORT_NAMES = {"central": "Central Center", "east": "East Center", "west": "West Center"}
 
 # 9:00-16:00 Monday to Saturday, closed on Sunday.
 OPENING_HOURS: dict[str, list[str] | None] = {day: ["09:00", "16:00"] for day in WEEKDAYS[:6]}
@@ -53,6 +55,8 @@ def seed(session: Session, *, demo: bool = False) -> None:
                          district_id=districts[district].id, opening_hours=dict(OPENING_HOURS))
         if not center.opening_hours:  # added empty by a migration: fill once, never overwrite
             center.opening_hours = dict(OPENING_HOURS)
+        if center.short_name_en is None and center.name_en == en:  # staff's names stay
+            center.short_name_en = SHORT_NAMES[code]
         if demo:  # the demo's own centers only; the closed-center rule itself is unchanged
             center.opening_hours, center.closed_days = dict(DEMO_OPENING_HOURS), []
             if code in DEMO_KIOSK_CENTERS:

@@ -196,7 +196,8 @@ def mine(ctx: EventContext, _data: Any = None) -> None:
             lines.append(ctx.t("Offered to you: %(title)s, %(when)s (answer by %(until)s)",
                                title=event.title(ctx.language),
                                when=services.when_text(event, ctx.city, ctx.language),
-                               until=ctx.city.local(w.offer_expires_at).strftime("%m/%d %H:%M")))
+                               until=services.until_text(ctx.city.local(w.offer_expires_at),
+                                                         ctx.language)))
             items += [quick(ctx.t("Accept: %(title)s", title=event.title(ctx.language)),
                             Accept(w.id))]
             continue

@@ -25,7 +25,7 @@ from bot import messages
 from bot.outbox import enqueue
 from checkin.services import age_in_months
 from cityhall.city import City
-from cityhall.i18n import translate
+from cityhall.i18n import format_clock, format_day, format_moment, translate
 from events.buttons import Accept, CancelReservation, Decline, Reserve, Suggestions, postback
 from models import Center, Resident, utcnow
 from models.event import Event, EventPreference, Reservation, ReservationChild, WaitlistEntry
@@ -52,7 +52,9 @@ class EventRefused(Exception):
         self.values = values
 
     def text(self, language: str) -> str:
-        return translate(language, REASONS[self.reason], **self.values)
+        values = {key: moment_text(value, language) if isinstance(value, datetime) else value
+                  for key, value in self.values.items()}
+        return translate(language, REASONS[self.reason], **values)
 
 
 REASONS = {
@@ -176,7 +178,7 @@ def _check_window(event: Event | None, now: datetime, city: City) -> Event:
     if event.cancelled_at is not None:
         raise EventRefused("cancelled")
     if event.opens_at is not None and now < event.opens_at:
-        raise EventRefused("not_open", when=city.local(event.opens_at).strftime("%Y-%m-%d %H:%M"))
+        raise EventRefused("not_open", when=city.local(event.opens_at))
     if now >= event.booking_closes:
         raise EventRefused("closed")
     return event
@@ -333,8 +335,7 @@ def cancel_reservation(session: Session, reservation_id: int, household_id: int,
         raise EventRefused("not_yours")
     event = session.get(Event, reservation.event_id)
     if now >= event.cancellation_deadline:
-        raise EventRefused("deadline", when=city.local(event.cancellation_deadline)
-                           .strftime("%Y-%m-%d %H:%M"))
+        raise EventRefused("deadline", when=city.local(event.cancellation_deadline))
     if not _end_reservation(session, reservation, now, "cancelled"):
         raise EventRefused("not_yours")
     offer_free_places(session, event.id, now, city=city, offer_valid=offer_valid)
@@ -632,11 +633,38 @@ def push(session: Session, household_id: int, source: str,
         enqueue(session, [resident.line_user_id], build(resident.language), source=source)
 
 
+# Japanese and English (and staff pages) keep the ISO date and 24-hour times; the other
+# languages read the day and times in their locale (Babel, Gregorian), easy Japanese in words.
+ISO_LANGUAGES = ("ja", "en")
+
+
 def when_text(event: Event, city: City, language: str) -> str:
-    """Show an event's date and time: 2026-12-03 (木) 10:00–11:30."""
+    """Show an event's date and time: 2026-12-03 (木) 10:00–11:30,
+    3 thg 12, 2026 (T5) 10:00–11:30, 2026年12月3日（木よう日） ごぜん10時から ごぜん11時30分まで."""
     start, end = city.local(event.starts_at), city.local(event.ends_at)
     weekday = translate(language, WEEKDAYS[start.weekday()])
-    return f"{start:%Y-%m-%d} ({weekday}) {start:%H:%M}–{end:%H:%M}"
+    if language in ISO_LANGUAGES:
+        return f"{start:%Y-%m-%d} ({weekday}) {start:%H:%M}–{end:%H:%M}"
+    if language == "ja-easy":
+        return (f"{format_day(language, start)} {format_clock(language, start)}から "
+                f"{format_clock(language, end)}まで")
+    return (f"{format_day(language, start)} ({weekday}) "
+            f"{format_clock(language, start)}–{format_clock(language, end)}")
+
+
+def moment_text(moment: datetime, language: str) -> str:
+    """A local moment (a booking opening, a deadline): ISO in Japanese and English, else the
+    resident's locale."""
+    if language in ISO_LANGUAGES:
+        return f"{moment:%Y-%m-%d %H:%M}"
+    return format_moment(language, moment)
+
+
+def until_text(moment: datetime, language: str) -> str:
+    """When an offer must be answered: 12/03 18:00 in Japanese and English, else the locale."""
+    if language in ISO_LANGUAGES:
+        return f"{moment:%m/%d %H:%M}"
+    return format_moment(language, moment)
 
 
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
@@ -648,7 +676,7 @@ def _tell_offer(session: Session, event: Event, entry: WaitlistEntry, *, city: C
                          "Would you like to take them? This offer is valid until %(until)s.",
                          title=event.title(language), when=when_text(event, city, language),
                          place=place_name(session, event, language),
-                         until=city.local(entry.offer_expires_at).strftime("%m/%d %H:%M"))
+                         until=until_text(city.local(entry.offer_expires_at), language))
         return [offer_message(body, entry, language)]
     push(session, entry.household_id, f"event-offer:{entry.id}", build)
 
@@ -921,6 +949,7 @@ def roll(session: Session, event: Event, city: City, now: datetime) -> Roll:
             "id": r.id, "name": _household_name(session, r.household_id) or r.guest_name or "—",
             "children": _children_names(session, [c.child_id for c in r.children]),
             "places": r.places, "status": r.status, "source": r.source,
+            "language": reader_language(session, r.resident_id, r.household_id),
             "booked": city.local(r.created_at).strftime("%Y-%m-%d %H:%M"),
             "attended": r.attended_at is not None,
             "no_show": started and r.status == "reserved" and r.attended_at is None
@@ -934,10 +963,28 @@ def roll(session: Session, event: Event, city: City, now: datetime) -> Roll:
             "id": w.id, "position": position if live else None,
             "name": _household_name(session, w.household_id) or "—",
             "children": _children_names(session, w.child_ids), "places": w.places,
+            "language": reader_language(session, w.resident_id, w.household_id),
             "status": w.status, "joined": city.local(w.created_at).strftime("%Y-%m-%d %H:%M"),
             "offer_until": city.local(w.offer_expires_at).strftime("%Y-%m-%d %H:%M")
             if w.offer_expires_at else ""})
     return result
+
+
+def reader_language(session: Session, resident_id: int | None,
+                    household_id: int | None) -> str | None:
+    """The language a booking's messages go out in: the booking resident's, else the first
+    guardian's with LINE; None for a family staff added without LINE."""
+    if resident_id is not None:
+        found = session.scalars(select(Resident.language)
+                                .where(Resident.id == resident_id)).first()
+        if found:
+            return found
+    if household_id is None:
+        return None
+    return session.scalars(select(Resident.language)
+                           .join(Guardian, Guardian.resident_id == Resident.id)
+                           .where(Guardian.household_id == household_id)
+                           .order_by(Guardian.id)).first()
 
 
 def _household_name(session: Session, household_id: int | None) -> str | None:

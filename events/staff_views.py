@@ -19,6 +19,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from checkin.services import guardian_by_phone_and_kana
 from cityhall.city import current_city
+from cityhall.languages import language_names
 from events import services
 from events.services import EventRefused
 from events.settings import offer_valid
@@ -270,7 +271,7 @@ def _detail_page(event: Event, add: AddForm, status: int = 200):
         summary=services.summary(session, event), center=session.get(Center, event.center_id),
         when=services.when_text(event, city, current_language()), labels=STATUS_LABELS,
         sources=SOURCE_LABELS, place=services.place_name(session, event, current_language()),
-        past=event.ends_at <= utcnow()), status
+        languages=language_names(), past=event.ends_at <= utcnow()), status
 
 
 @bp.post("/<int:event_id>/reservations")
@@ -350,13 +351,17 @@ def attended(reservation_id: int):
 def _export_rows(event: Event) -> tuple[list[str], list[list]]:
     session, city = db_session(), current_city()
     roll = services.roll(session, event, city, utcnow())
-    header = [gettext("List"), gettext("Order"), gettext("Name"), gettext("Children"),
+    names = language_names()
+    header = [gettext("List"), gettext("Order"), gettext("Name"), gettext("Language"),
+              gettext("Children"),
               gettext("Places"), gettext("Status"), gettext("Booked or joined"),
               gettext("Attended"), gettext("No-show")]
-    rows = [[gettext("Reservations"), r["id"], r["name"], r["children"], r["places"],
+    rows = [[gettext("Reservations"), r["id"], r["name"], names.get(r["language"] or "", "—"),
+             r["children"], r["places"],
              str(STATUS_LABELS[r["status"]]), r["booked"], "✓" if r["attended"] else "",
              "✓" if r["no_show"] else ""] for r in roll.reservations]
-    rows += [[gettext("Waitlist"), w["position"] or "", w["name"], w["children"], w["places"],
+    rows += [[gettext("Waitlist"), w["position"] or "", w["name"],
+              names.get(w["language"] or "", "—"), w["children"], w["places"],
               str(STATUS_LABELS[w["status"]]), w["joined"], "", ""] for w in roll.waitlist]
     audit.personal_view_detail(rows=len(rows))
     return header, rows

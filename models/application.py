@@ -62,7 +62,10 @@ class StatusChange(Base):
     submission_id: Mapped[int] = mapped_column(
         ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
     status: Mapped[SubmissionStatus] = mapped_column(_status_enum())
-    comment: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)  # in Japanese: every resident's fallback
+    # The same message in other languages, {"vi": "..."}, each optional; the resident reads
+    # theirs when it is there, else the Japanese comment.
+    comments: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True))
     changed_by: Mapped[str | None] = mapped_column(String(100))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     submission: Mapped[Submission] = relationship(back_populates="changes")

@@ -13,6 +13,8 @@ from models.base import Base
 
 # Weekday keys of Center.opening_hours, Monday first (datetime.weekday() order).
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# A LINE quick-reply or button label holds 20 characters; a multiple choice's "✓ " takes two.
+SHORT_NAME_MAX = 18
 
 
 class CheckinMode(enum.StrEnum):
@@ -40,6 +42,8 @@ class Center(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name_ja: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
+    # Shown on LINE's buttons and quick replies instead of an English name too long for them.
+    short_name_en: Mapped[str | None] = mapped_column(String(SHORT_NAME_MAX))
     address: Mapped[str | None] = mapped_column(String(300))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
     district: Mapped[District | None] = relationship()
@@ -58,6 +62,15 @@ class Center(Base):
     def name(self, language: str | None) -> str:
         """Return the center's name in `language` (Japanese for readers of kanji, else English)."""
         return self.name_en if place_name_language(language) == "en" else self.name_ja
+
+    def label(self, language: str | None) -> str:
+        """Return the name a button shows: the short English name when the English name does
+        not fit a LINE label (SHORT_NAME_MAX) and a short one is given; else the name."""
+        name = self.name(language)
+        if place_name_language(language) == "en" and len(name) > SHORT_NAME_MAX \
+                and self.short_name_en:
+            return self.short_name_en
+        return name
 
     def hours_on(self, weekday: str) -> tuple[str, str] | None:
         """Return (opens, closes) as "HH:MM" on a weekday key, or None when closed."""

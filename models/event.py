@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cityhall.languages import place_name_language
 from models.base import Base, utcnow
 
 RESERVED = text("status = 'reserved'")
@@ -62,11 +63,13 @@ class Event(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     def title(self, language: str | None) -> str:
-        """Return the title in `language` (Japanese unless English was asked for and given)."""
-        return self.title_en if language == "en" and self.title_en else self.title_ja
+        """Return the title in `language`: staff write it in Japanese and English, so readers
+        of kanji (Japanese, easy Japanese, Chinese) read the Japanese, everyone else the English
+        when it is given (as places' names, cityhall.languages.place_name_language)."""
+        return self.title_en if _reads_english(language) and self.title_en else self.title_ja
 
     def description(self, language: str | None) -> str:
-        return (self.description_en if language == "en" and self.description_en
+        return (self.description_en if _reads_english(language) and self.description_en
                 else self.description_ja) or ""
 
     @property
@@ -158,3 +161,7 @@ class EventPreference(Base):
                                               primary_key=True)
     suggestions: Mapped[bool] = mapped_column(default=True)
     last_suggested_at: Mapped[datetime | None]
+
+
+def _reads_english(language: str | None) -> bool:
+    return place_name_language(language) == "en"

@@ -42,8 +42,12 @@ class Notice(Base):
     __table_args__ = (Index("ix_notices_due", "status", "send_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(200))
-    # {"ja": "...", "en": "..."}: Japanese is required; others are optional.
+    title: Mapped[str] = mapped_column(String(200))  # the Japanese title, required
+    # {"vi": "...", "en": "..."}: the title in other languages, each optional; a language
+    # without one reads the Japanese title.
+    titles: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True))
+    # {"ja": "...", "en": "..."}: Japanese is required; others are optional. A resident whose
+    # language has no text gets the Japanese one (notices.messages.language_for).
     bodies: Mapped[dict[str, str]] = mapped_column(JSON)
     topic: Mapped[str] = mapped_column(String(16), default=NoticeTopic.NEWS.value)
     # staff | cli | closure | reopen | reminder | feature (another feature's service call)
@@ -100,6 +104,8 @@ class AgeReminder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     age_months: Mapped[int]
     title: Mapped[str] = mapped_column(String(200))
+    # As Notice.titles: the title in other languages than Japanese, each optional.
+    titles: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True))
     bodies: Mapped[dict[str, str]] = mapped_column(JSON)
     link_url: Mapped[str | None] = mapped_column(String(1000))
     active: Mapped[bool] = mapped_column(default=True)

@@ -11,13 +11,20 @@ from bot.postback import PostbackData
 from bot.richmenu import MenuTap
 from bot.router import Router
 from notices import services
-from notices.messages import language_for
+from notices.messages import language_for, title_for
+
+
+def N_(message: str) -> str:
+    """Mark a message for the catalogue; it is translated where it is shown."""
+    return message
+
 
 router = Router("notices")
 LIST_LIMIT = 10
 EXCERPT = 80
-TOPIC_LABELS = {"events": "Events", "closures": "Closures", "reminders": "Reminders",
-                "news": "City news"}
+# Short: a topic's name goes into the stop/resume quick-reply labels (LINE: 20 characters).
+TOPIC_LABELS = {"events": N_("Events"), "closures": N_("Closures"),
+                "reminders": N_("Reminders"), "news": N_("City news")}
 
 
 @dataclass(frozen=True)
@@ -45,10 +52,11 @@ def notices_list(ctx: EventContext, _text: str = "") -> None:
         return
     lines = [ctx.t("[Notices] the last %(count)s", count=len(found))]
     for notice, sent_at in found:
-        body = notice.bodies[language_for(ctx.language, notice.bodies)]
+        language = language_for(ctx.language, notice.bodies)
+        body = notice.bodies[language]
         excerpt = body if len(body) <= EXCERPT else body[:EXCERPT] + "…"
         when = ctx.city.local(sent_at).strftime("%m/%d") if sent_at else ""
-        lines.append(f"\n{when} {notice.title}\n{excerpt}")
+        lines.append(f"\n{when} {title_for(notice.title, notice.titles, language)}\n{excerpt}")
     ctx.reply(messages.text("\n".join(lines), quick_replies=[settings]))
 
 

@@ -1,7 +1,8 @@
 """`cityhall notices preview|send|demo-reminders` (DESIGN.md's contract): the admin's notices.
 
     cityhall notices preview --segment '{"child_age_months": [0, 11]}'   # last line: residents
-    cityhall notices send --title T --text 本文 --text-en Text --segment '{"all": true}' \
+    cityhall notices send --title T --text 本文 --text-en Text [--title-en T] \
+        --segment '{"all": true}' \
         [--at 2026-12-24T09:00] [--urgent] [--topic news]                # last line: the id
 
 No approval here: the CLI is the admin's (approval applies in the staff web).
@@ -21,7 +22,8 @@ from models import utcnow
 from notices import reminders, segments, services
 from notices.settings import NoticeSettings
 
-TEXT_OPTION = re.compile(r"^--text-([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)(?:=(.*))?$", re.S)
+TEXT_OPTION = re.compile(r"^--(text|title)-([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)(?:=(.*))?$",
+                         re.S)
 
 
 @click.group("notices")
@@ -51,6 +53,8 @@ def preview_command(segment_json: str, topic: str | None) -> None:
         click.echo(f"district {code}: {n}")
     for band, n in found.ages:
         click.echo(f"children {band} months: {n}")
+    for code, n in found.languages:
+        click.echo(f"language {code}: {n}")
     click.echo(found.residents)
 
 
@@ -67,18 +71,20 @@ def preview_command(segment_json: str, topic: str | None) -> None:
 @with_appcontext
 def send_command(ctx: click.Context, title: str, text_ja: str, segment_json: str,
                  at: str | None, urgent: bool, topic: str, link_url: str | None) -> None:
-    """Queue a notice (--text-en TEXT etc. add languages); the last line is its id."""
+    """Queue a notice (--text-vi TEXT, --title-vi TITLE etc. add languages); the last line is
+    its id. A resident whose language has no text gets the Japanese one."""
     from cityhall.db import db
 
-    bodies = {"ja": text_ja, **extra_texts(ctx.args)}
+    extra = extra_options(ctx.args)
+    bodies = {"ja": text_ja, **extra["text"]}
     city, now = current_city(), utcnow()
     send_at = parse_at(at, city) if at else None
     if send_at is not None and send_at < now:
         raise click.BadParameter("that time has passed", param_hint="--at")
     with db.transaction() as session:
         try:
-            notice = services.new_notice(session, title=title, bodies=bodies,
-                                         segment=segment_json, topic=topic, now=now,
+            notice = services.new_notice(session, title=title, titles=extra["title"],
+                                         bodies=bodies, segment=segment_json, topic=topic, now=now,
                                          kind="cli", urgent=urgent, send_at=send_at,
                                          link_url=link_url)
             outcome = services.release(session, notice, now, city,
@@ -104,22 +110,23 @@ def demo_reminders_command() -> None:
     click.echo(added)
 
 
-def extra_texts(args: list[str]) -> dict[str, str]:
-    """Read `--text-LANG TEXT` (or `--text-LANG=TEXT`) pairs from the extra arguments."""
-    texts: dict[str, str] = {}
+def extra_options(args: list[str]) -> dict[str, dict[str, str]]:
+    """Read `--text-LANG TEXT` and `--title-LANG TITLE` (or `=VALUE`) from the extra arguments."""
+    found: dict[str, dict[str, str]] = {"text": {}, "title": {}}
     rest = list(args)
     while rest:
         arg = rest.pop(0)
         match = TEXT_OPTION.match(arg)
         if not match:
-            raise click.UsageError(f"unexpected argument {arg!r} (languages go as --text-en TEXT)")
-        value = match.group(2)
+            raise click.UsageError(f"unexpected argument {arg!r} (languages go as --text-en TEXT "
+                                   f"and --title-en TITLE)")
+        value = match.group(3)
         if value is None:
             if not rest:
-                raise click.UsageError(f"{arg} needs a text")
+                raise click.UsageError(f"{arg} needs a value")
             value = rest.pop(0)
-        texts[match.group(1)] = value
-    return texts
+        found[match.group(1)][match.group(2)] = value
+    return found
 
 
 def parse_at(text: str, city) -> datetime:

@@ -20,6 +20,17 @@ def language_for(resident_language: str | None, bodies: dict[str, str]) -> str:
     return resident_language if resident_language in bodies else DEFAULT_LANGUAGE
 
 
+def title_for(title: str, titles: dict[str, str] | None, language: str) -> str:
+    """Return the title in `language` when staff wrote one, else the Japanese title."""
+    return (titles or {}).get(language) or title
+
+
+def falls_back(resident_language: str | None, bodies: dict[str, str]) -> bool:
+    """Tell whether a reader of this language gets the Japanese text because theirs is missing."""
+    return (resident_language or DEFAULT_LANGUAGE) != DEFAULT_LANGUAGE and \
+        language_for(resident_language, bodies) == DEFAULT_LANGUAGE
+
+
 def flex(title: str, body: str, language: str, *, image_url: str | None = None,
          link_url: str | None = None, link_label: str | None = None,
          urgent: bool = False) -> dict[str, Any]:

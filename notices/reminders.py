@@ -30,14 +30,20 @@ DEMO_FILE = Path(__file__).resolve().parent / "demo" / "reminders.json"
 
 
 def add_reminder(session: Session, *, age_months: int, title: str, bodies: Mapping[str, str],
-                 link_url: str | None = None, active: bool = True) -> AgeReminder:
-    """Store a reminder; raise NoticeError saying what is wrong with it."""
-    clean = {k: v.strip() for k, v in bodies.items() if v and v.strip()}
-    problem = reminder_problem(age_months, title.strip(), clean, link_url)
+                 link_url: str | None = None, active: bool = True,
+                 titles: Mapping[str, str] | None = None) -> AgeReminder:
+    """Store a reminder; raise NoticeError saying what is wrong with it.
+
+    `title` is the Japanese title; `titles` the title in other languages, each optional.
+    """
+    clean = services.clean_texts(bodies)
+    clean_titles = {k: v for k, v in services.clean_texts(titles or {}).items() if k != "ja"}
+    problem = (reminder_problem(age_months, title.strip(), clean, link_url)
+               or services.titles_problem(clean_titles, clean))
     if problem:
         raise services.NoticeError(problem)
-    reminder = AgeReminder(age_months=age_months, title=title.strip(), bodies=clean,
-                           link_url=link_url or None, active=active)
+    reminder = AgeReminder(age_months=age_months, title=title.strip(), titles=clean_titles or None,
+                           bodies=clean, link_url=link_url or None, active=active)
     session.add(reminder)
     session.flush()
     return reminder
@@ -73,7 +79,8 @@ def send_due(session: Session, now: datetime, city: City, settings: NoticeSettin
             select(Guardian.resident_id).where(Guardian.household_id.in_(
                 select(Child.household_id).where(Child.id.in_(claimed))))).all()
         notice = services.send_to_residents(
-            session, residents, title=reminder.title, bodies=reminder.bodies,
+            session, residents, title=reminder.title, titles=reminder.titles,
+            bodies=reminder.bodies,
             topic=NoticeTopic.REMINDERS.value, now=now, city=city, settings=settings,
             source=f"reminder:{reminder.id}", link_url=reminder.link_url)
         notice.kind = "reminder"
@@ -93,6 +100,7 @@ def load_demo(session: Session) -> int:
         if item["age_months"] in ages:
             continue
         add_reminder(session, age_months=item["age_months"], title=item["title"],
-                     bodies=item["bodies"], link_url=item.get("link_url"))
+                     titles=item.get("titles"), bodies=item["bodies"],
+                     link_url=item.get("link_url"))
         added += 1
     return added

@@ -22,7 +22,7 @@ import calendar
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -267,11 +267,14 @@ class Reach:
     households: int
     districts: list[tuple[str, int]]  # (district code, residents), largest first
     ages: list[tuple[str, int]]  # (age band in months, children in the reached households)
+    # (the residents' language code, residents), largest first: who reads which text
+    languages: list[tuple[str, int]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"residents": self.residents, "households": self.households,
                 "districts": [{"code": c, "residents": n} for c, n in self.districts],
-                "ages": [{"months": band, "children": n} for band, n in self.ages]}
+                "ages": [{"months": band, "children": n} for band, n in self.ages],
+                "languages": [{"code": c, "residents": n} for c, n in self.languages]}
 
 
 def count(session: Session, segment: Mapping[str, Any], ctx: SegmentContext,
@@ -295,12 +298,17 @@ def reach(session: Session, segment: Mapping[str, Any], ctx: SegmentContext,
             Child.household_id.in_(select(sub.c.household_id).where(
                 sub.c.household_id.is_not(None))))
         .group_by(Child.birth_date)).all()
+    language = func.coalesce(sub.c.language, "ja")
+    by_language = session.execute(
+        select(language, func.count()).group_by(language)
+        .order_by(func.count().desc(), language)).all()
     ages: Counter[str] = Counter()
     for birth, n in births:
         months = age_in_months(birth, ctx.today)
         ages.update({next(label for lo, hi, label in AGE_BANDS if months <= hi): n})
     return Reach(residents, households, [(c, n) for c, n in by_district[:8]],
-                 [(label, ages[label]) for _lo, _hi, label in AGE_BANDS if ages[label]])
+                 [(label, ages[label]) for _lo, _hi, label in AGE_BANDS if ages[label]],
+                 [(c, n) for c, n in by_language])
 
 
 def age_in_months(birth: date, day: date) -> int:

@@ -29,6 +29,7 @@ from bot.outbox import enqueue
 from checkin import services as checkin_services
 from cityhall.city import City
 from cityhall.db import dialect_insert
+from cityhall.languages import KNOWN
 from models import Center, OutboxMessage, OutboxStatus, Resident, utcnow
 from models.notice import (Notice, NoticeImage, NoticeOptOut,
                            NoticeStatus, NoticeTopic)
@@ -56,11 +57,18 @@ def new_notice(session: Session, *, title: str, bodies: Mapping[str, str],
                kind: str = "staff", urgent: bool = False, send_at: datetime | None = None,
                link_url: str | None = None, link_label: str | None = None,
                created_by: StaffUser | None = None, source: str | None = None,
-               center_id: int | None = None, internal: bool = False) -> Notice:
-    """Check and store a notice as a draft; raise NoticeError saying what is wrong."""
+               center_id: int | None = None, internal: bool = False,
+               titles: Mapping[str, str] | None = None) -> Notice:
+    """Check and store a notice as a draft; raise NoticeError saying what is wrong.
+
+    `bodies` holds the text per language (Japanese required); `titles` the title in languages
+    other than Japanese (`title`), each optional.
+    """
     title = (title or "").strip()
-    clean = {lang: text.strip() for lang, text in bodies.items() if text and text.strip()}
-    problem = compose_problem(title, clean, topic, link_url, link_label)
+    clean = clean_texts(bodies)
+    clean_titles = {lang: text for lang, text in clean_texts(titles or {}).items() if lang != "ja"}
+    problem = (compose_problem(title, clean, topic, link_url, link_label)
+               or titles_problem(clean_titles, clean))
     if problem:
         raise NoticeError(problem)
     try:
@@ -68,14 +76,19 @@ def new_notice(session: Session, *, title: str, bodies: Mapping[str, str],
         segments.check_codes(session, parsed)
     except SegmentError as err:
         raise NoticeError(str(err)) from None
-    notice = Notice(title=title, bodies=clean, segment=parsed, topic=topic, kind=kind,
-                    urgent=urgent, send_at=send_at, link_url=link_url or None,
-                    link_label=(link_label or None), created_at=now,
+    notice = Notice(title=title, titles=clean_titles or None, bodies=clean, segment=parsed,
+                    topic=topic, kind=kind, urgent=urgent, send_at=send_at,
+                    link_url=link_url or None, link_label=(link_label or None), created_at=now,
                     created_by_id=created_by.id if created_by else None, source=source,
                     center_id=center_id, status=NoticeStatus.DRAFT.value)
     session.add(notice)
     session.flush()
     return notice
+
+
+def clean_texts(texts: Mapping[str, str | None]) -> dict[str, str]:
+    """Keep the languages that have a text, stripped."""
+    return {lang: text.strip() for lang, text in texts.items() if text and text.strip()}
 
 
 def compose_problem(title: str, bodies: Mapping[str, str], topic: str, link_url: str | None,
@@ -87,6 +100,9 @@ def compose_problem(title: str, bodies: Mapping[str, str], topic: str, link_url:
         return f"The title is longer than {TITLE_LIMIT} characters."
     if not bodies.get("ja"):
         return "The Japanese text is required."
+    unknown = sorted(set(bodies) - set(KNOWN))
+    if unknown:
+        return f"Unknown language {unknown[0]!r}; one of: {', '.join(KNOWN)}."
     for lang, text in bodies.items():
         if len(text) > messages.TEXT_LIMIT:
             return f"The {lang} text is longer than {messages.TEXT_LIMIT} characters."
@@ -98,6 +114,17 @@ def compose_problem(title: str, bodies: Mapping[str, str], topic: str, link_url:
         return f"The button label is longer than {LINK_LABEL_LIMIT} characters."
     if link_label and not link_url:
         return "A button label needs a link."
+    return None
+
+
+def titles_problem(titles: Mapping[str, str], bodies: Mapping[str, str]) -> str | None:
+    """Return why the per-language titles do not fit the texts, or None."""
+    for lang, text in titles.items():
+        if lang not in bodies:
+            return (f"The {lang} title has no {lang} text: write the text too, or clear the "
+                    f"title.")
+        if len(text) > TITLE_LIMIT:
+            return f"The {lang} title is longer than {TITLE_LIMIT} characters."
     return None
 
 
@@ -114,9 +141,36 @@ def message_for(session: Session, notice: Notice, language: str) -> dict[str, An
     """Return the Flex message the notice sends to readers of `language`."""
     language = messages.language_for(language, notice.bodies)
     image = session.get(NoticeImage, notice.id)
-    return messages.flex(notice.title, notice.bodies[language], language,
+    title = messages.title_for(notice.title, notice.titles, language)
+    return messages.flex(title, notice.bodies[language], language,
                          image_url=image.url if image else None, link_url=notice.link_url,
                          link_label=notice.link_label, urgent=notice.urgent)
+
+
+@dataclass(frozen=True)
+class LanguageReach:
+    """How many reached residents read a language, and which text they get."""
+
+    code: str  # the residents' language
+    residents: int
+    reads: str  # the language of the text they get: theirs, or Japanese when it is missing
+
+    @property
+    def falls_back(self) -> bool:
+        """Their language is missing: they get the Japanese text."""
+        return self.code != messages.DEFAULT_LANGUAGE and self.reads != self.code
+
+
+def language_reach(bodies: Mapping[str, str], reach_languages: Iterable[tuple[str, int]]
+                   ) -> list[LanguageReach]:
+    """Read a reach's residents per language into who gets their own text and who Japanese."""
+    return [LanguageReach(code, n, messages.language_for(code, dict(bodies)))
+            for code, n in reach_languages]
+
+
+def missing_languages(bodies: Mapping[str, str], spoken: Iterable[str]) -> list[str]:
+    """The spoken languages the notice has no text for (their readers get Japanese)."""
+    return [code for code in spoken if messages.falls_back(code, dict(bodies))]
 
 
 # Approval and scope
@@ -297,14 +351,15 @@ def send_to_segment(session: Session, *, title: str, bodies: Mapping[str, str],
                     segment: Mapping[str, Any] | str, topic: str, now: datetime, city: City,
                     settings: NoticeSettings | None = None, urgent: bool = False,
                     source: str | None = None, link_url: str | None = None,
-                    link_label: str | None = None, send_at: datetime | None = None) -> Notice:
+                    link_label: str | None = None, send_at: datetime | None = None,
+                    titles: Mapping[str, str] | None = None) -> Notice:
     """Send a notice to a segment (no approval: the calling feature decided); return it.
 
     Runs in the caller's transaction. Not urgent: waits out the quiet hours.
     """
     notice = new_notice(session, title=title, bodies=bodies, segment=segment, topic=topic,
                         now=now, kind="feature", urgent=urgent, link_url=link_url,
-                        link_label=link_label, source=source, internal=True)
+                        link_label=link_label, source=source, internal=True, titles=titles)
     release(session, notice, now, city, settings or NoticeSettings(), send_at)
     return notice
 
@@ -313,12 +368,13 @@ def send_to_residents(session: Session, resident_ids: Sequence[int], *, title: s
                       bodies: Mapping[str, str], topic: str, now: datetime, city: City,
                       settings: NoticeSettings | None = None, urgent: bool = False,
                       source: str | None = None, link_url: str | None = None,
-                      link_label: str | None = None) -> Notice:
+                      link_label: str | None = None,
+                      titles: Mapping[str, str] | None = None) -> Notice:
     """Send a notice to these residents (blocked, erased and opted-out ones are left out)."""
     segment = {"followers": True, "resident_ids": sorted({int(i) for i in resident_ids})}
     return send_to_segment(session, title=title, bodies=bodies, segment=segment, topic=topic,
                            now=now, city=city, settings=settings, urgent=urgent, source=source,
-                           link_url=link_url, link_label=link_label)
+                           link_url=link_url, link_label=link_label, titles=titles)
 
 
 # Figures
@@ -480,25 +536,32 @@ def reopen_center(session: Session, center: Center, day: date, now: datetime, ci
 def _closure_notice(session: Session, center: Center, day: date, reason: str | None,
                     moment: datetime, city: City, kind: str, staff: StaffUser | None,
                     send_now: datetime | None = None) -> Notice:
-    from cityhall.i18n import translate
+    from cityhall.i18n import format_day, translate
+    from cityhall.languages import resident_languages
 
-    languages = ("ja", "en")
-    when = f"{day.month}/{day.day}"
+    # Every language the deployment speaks: the messages are the catalogue's. The reason is
+    # the staff member's own words, as written.
+    languages = tuple(resident_languages())
     if reason is not None:
-        title = translate("ja", "%(center)s is closed on %(day)s", center=center.name("ja"),
-                          day=when)
-        bodies = {lang: translate(lang, "%(center)s is closed on %(day)s.\nReason: %(reason)s",
-                                  center=center.name(lang), day=when, reason=reason)
-                  for lang in languages}
+        texts = {lang: (translate(lang, "%(center)s is closed on %(day)s", center=center.name(lang),
+                                  day=format_day(lang, day)),
+                        translate(lang, "%(center)s is closed on %(day)s.\nReason: %(reason)s",
+                                  center=center.name(lang), day=format_day(lang, day),
+                                  reason=reason))
+                 for lang in languages}
     else:
-        title = translate("ja", "%(center)s is open on %(day)s after all",
-                          center=center.name("ja"), day=when)
-        bodies = {lang: translate(lang, "%(center)s is open on %(day)s after all. We are sorry "
-                                  "for the trouble.", center=center.name(lang), day=when)
-                  for lang in languages}
+        texts = {lang: (translate(lang, "%(center)s is open on %(day)s after all",
+                                  center=center.name(lang), day=format_day(lang, day)),
+                        translate(lang, "%(center)s is open on %(day)s after all. We are sorry "
+                                  "for the trouble.", center=center.name(lang),
+                                  day=format_day(lang, day)))
+                 for lang in languages}
+    title = texts["ja"][0]
+    titles = {lang: pair[0] for lang, pair in texts.items() if lang != "ja"}
+    bodies = {lang: pair[1] for lang, pair in texts.items()}
     segment = {"followers": True,
                "center_closure": closures.closure_value(center.id, day, moment)}
-    notice = new_notice(session, title=title, bodies=bodies, segment=segment,
+    notice = new_notice(session, title=title, titles=titles, bodies=bodies, segment=segment,
                         topic=NoticeTopic.CLOSURES.value, now=send_now or moment, kind=kind,
                         urgent=True, created_by=staff, center_id=center.id, internal=True)
     queue(session, notice, send_now or moment, city)

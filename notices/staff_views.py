@@ -22,6 +22,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, 
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 
 from cityhall.city import current_city
+from cityhall.languages import language_names
 from models import Center, District, utcnow
 from models.closure import CenterClosure
 from models.notice import AgeReminder, Notice, NoticeImage
@@ -44,7 +45,6 @@ ROLES = ("admin", "center", "department")
 NAV = [nav_item("notices_staff.index", _l("Notices"), roles=set(ROLES),
                 description=_l("Compose a notice, see how many it reaches, send or schedule; "
                                "closure alerts; age reminders."), order=40)]
-LANGUAGES = (("ja", "日本語"), ("en", "English"))
 TOPIC_NAMES = {"events": _l("Events"), "closures": _l("Closures"), "reminders": _l("Reminders"),
                "news": _l("City news")}
 STATUS_NAMES = {"draft": _l("Draft"), "pending-approval": _l("Waiting for approval"),
@@ -84,12 +84,63 @@ def _sample_reminder(session) -> int:
 # Forms
 
 
-class NoticeForm(StaffForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=services.TITLE_LIMIT)])
+def slug(code: str) -> str:
+    """A language code as a form field's name part: "pt-BR" -> "pt_BR"."""
+    return code.replace("-", "_")
+
+
+def other_languages() -> list[tuple[str, str]]:
+    """The spoken languages besides Japanese, (code, own name), in the configured order."""
+    return [(code, name) for code, name in language_names().items() if code != "ja"]
+
+
+class LanguageTexts:
+    """Per-language title and text fields: Japanese required, each other language optional.
+
+    `with_language_fields(FormClass)` adds `title_<code>` and `body_<code>` for every spoken
+    language but Japanese (whose fields are `title` and `body_ja`), so RESIDENT_LANGUAGES, not
+    code, decides which fields the page offers.
+    """
+
+    def language_rows(self) -> list[dict]:
+        """One row per other language: its fields and whether anything was written."""
+        rows = []
+        for code, name in other_languages():
+            title, body = self[f"title_{slug(code)}"], self[f"body_{slug(code)}"]
+            rows.append({"code": code, "name": name, "title": title, "body": body,
+                         "written": bool((body.data or "").strip()),
+                         "open": bool((body.data or "").strip() or (title.data or "").strip()
+                                      or title.errors or body.errors)})
+        return rows
+
+    def bodies(self) -> dict[str, str]:
+        found = {"ja": self["body_ja"].data or ""}
+        found.update({code: self[f"body_{slug(code)}"].data or ""
+                      for code, _name in other_languages()})
+        return found
+
+    def titles(self) -> dict[str, str]:
+        return {code: self[f"title_{slug(code)}"].data or "" for code, _name in other_languages()}
+
+
+def with_language_fields(form_class: type) -> type:
+    """Subclass a form with the per-language title and text fields of the spoken languages."""
+    fields: dict = {}
+    for code, name in other_languages():
+        fields[f"title_{slug(code)}"] = StringField(
+            _l("Title in %(language)s (optional)", language=name),
+            validators=[Optional(), Length(max=services.TITLE_LIMIT)])
+        fields[f"body_{slug(code)}"] = TextAreaField(
+            _l("Text in %(language)s (optional)", language=name),
+            validators=[Optional(), Length(max=messages.TEXT_LIMIT)])
+    return type(form_class.__name__, (form_class,), fields)
+
+
+class NoticeForm(LanguageTexts, StaffForm):
+    title = StringField(_l("Title in Japanese"),
+                        validators=[DataRequired(), Length(max=services.TITLE_LIMIT)])
     body_ja = TextAreaField(_l("Text in Japanese"),
                             validators=[DataRequired(), Length(max=messages.TEXT_LIMIT)])
-    body_en = TextAreaField(_l("Text in English (optional)"),
-                            validators=[Optional(), Length(max=messages.TEXT_LIMIT)])
     topic = SelectField(_l("Topic"), choices=[])
     audience = SelectField(_l("Audience"), choices=[])
     age_min = IntegerField(_l("Children from (months)"),
@@ -100,7 +151,7 @@ class NoticeForm(StaffForm):
     centers = SelectMultipleField(_l("Visited centers"), choices=[], validate_choice=True)
     visited_days = IntegerField(_l("Visited within (days)"), default=30,
                                 validators=[Optional(), NumberRange(1, 3650)])
-    languages = SelectMultipleField(_l("Languages"), choices=[SelectChoice(c, n) for c, n in LANGUAGES])
+    languages = SelectMultipleField(_l("Languages"), choices=[])
     link_url = StringField(_l("Link (optional)"),
                            validators=[Optional(), Length(max=1000),
                                        URL(require_tld=False, message=_l("Enter a web address."))])
@@ -122,6 +173,7 @@ class NoticeForm(StaffForm):
         centers = (scoped_centers(session, user) if user.role == StaffRole.CENTER
                    else list(session.scalars(select(Center).order_by(Center.code))))
         self.centers.choices = [SelectChoice(c.code, c.name_ja) for c in centers]
+        self.languages.choices = [SelectChoice(c, n) for c, n in language_names().items()]
 
     def segment(self) -> dict:
         """Build the segment JSON from the form."""
@@ -153,14 +205,13 @@ class ClosureForm(StaffForm):
     submit = SubmitField(_l("Close and alert the families"))
 
 
-class ReminderForm(StaffForm):
+class ReminderForm(LanguageTexts, StaffForm):
     age_months = IntegerField(_l("When the child is (months)"),
                               validators=[DataRequired(), NumberRange(0, 240)])
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=services.TITLE_LIMIT)])
+    title = StringField(_l("Title in Japanese"),
+                        validators=[DataRequired(), Length(max=services.TITLE_LIMIT)])
     body_ja = TextAreaField(_l("Text in Japanese"),
                             validators=[DataRequired(), Length(max=messages.TEXT_LIMIT)])
-    body_en = TextAreaField(_l("Text in English (optional)"),
-                            validators=[Optional(), Length(max=messages.TEXT_LIMIT)])
     link_url = StringField(_l("Link (optional)"),
                            validators=[Optional(), Length(max=1000),
                                        URL(require_tld=False, message=_l("Enter a web address."))])
@@ -205,7 +256,7 @@ def index():
 def compose():
     """Compose a notice: text per language, who it goes to, when; then the preview page."""
     session, user, city = db_session(), current_staff(), current_city()
-    form = NoticeForm()
+    form = with_language_fields(NoticeForm)()
     form.fill_choices(session, user)
     if form.validate_on_submit():
         now = utcnow()
@@ -215,8 +266,8 @@ def compose():
                 raise services.NoticeError(gettext("That time has passed."))
             notice = services.new_notice(
                 session, title=form.title.data, segment=form.segment(), topic=form.topic.data,
-                bodies={"ja": form.body_ja.data, "en": form.body_en.data or ""}, now=now,
-                urgent=form.urgent.data, send_at=send_at, link_url=form.link_url.data or None,
+                bodies=form.bodies(), titles=form.titles(), now=now, urgent=form.urgent.data,
+                send_at=send_at, link_url=form.link_url.data or None,
                 link_label=form.link_label.data or None, created_by=user)
             problem = services.scope_problem(user, notice, settings())
             if problem:
@@ -246,9 +297,14 @@ def detail(notice_id: int):
     """Show the preview per language, the reach now, the figures, and the next steps."""
     session, user, city, now = db_session(), current_staff(), current_city(), utcnow()
     notice = notice_or_404(notice_id)
+    spoken = language_names()
     previews = [(code, name, messages.preview_parts(services.message_for(session, notice, code)))
-                for code, name in LANGUAGES if code in notice.bodies]
+                for code, name in spoken.items() if code in notice.bodies]
+    # The spoken languages without a text: their readers get the Japanese one (marked).
+    missing = [(code, spoken[code]) for code in services.missing_languages(notice.bodies, spoken)]
     reach = services.reach(session, notice, now, city) if notice.status != "queued" else None
+    by_language = services.language_reach(notice.bodies, reach.languages) if reach else []
+    fallback = sum(row.residents for row in by_language if row.falls_back)
     over = reach is not None and reach.residents > settings().approval_threshold
     district_names = {d.code: d.name_ja for d in session.scalars(select(District))}
     people = {u.id: u.display_name or u.username for u in session.scalars(
@@ -256,6 +312,7 @@ def detail(notice_id: int):
             notice.created_by_id, notice.approval_requested_by_id, notice.approved_by_id) if i])))}
     return render_template(
         "notices/detail.html", notice=notice, previews=previews, reach=reach, over=over,
+        missing=missing, by_language=by_language, fallback=fallback, language_names=spoken,
         figures=services.figures(session, notice), district_names=district_names,
         people=people, user=user, action=ActionForm(), city=city, status_names=STATUS_NAMES,
         topic_names=TOPIC_NAMES, threshold=settings().approval_threshold,
@@ -473,15 +530,14 @@ def _may_edit_reminders(user: StaffUser) -> bool:
 def reminder_new():
     """Define a reminder sent when a child reaches an age."""
     session, user = db_session(), current_staff()
-    form = ReminderForm()
+    form = with_language_fields(ReminderForm)()
     if form.validate_on_submit():
         try:
             if not _may_edit_reminders(user):
                 raise services.NoticeError(gettext("Your department does not send reminders."))
             reminder = reminders.add_reminder(
                 session, age_months=form.age_months.data, title=form.title.data,
-                bodies={"ja": form.body_ja.data, "en": form.body_en.data or ""},
-                link_url=form.link_url.data or None)
+                titles=form.titles(), bodies=form.bodies(), link_url=form.link_url.data or None)
         except services.NoticeError as err:
             session.rollback()
             form.form_errors.append(str(err))

@@ -8,6 +8,7 @@ same transaction (transactional outbox).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from bot.flows.schema import Field, Form
 from bot.outbox import enqueue
 from cityhall.city import City
 from cityhall.i18n import translate
+from cityhall.languages import KNOWN
 from models import Center, Resident
 from residents import cards
 from models.application import ReceiptCounter, StatusChange, Submission, SubmissionStatus, Upload
@@ -258,16 +260,29 @@ def recipient(session: Session, submission: Submission) -> Resident | None:
 
 
 def change_status(session: Session, submission: Submission, status: SubmissionStatus,
-                  comment: str | None, now: datetime, changed_by: str | None = None) -> StatusChange:
-    """Move a submission to a new status and queue one push telling the resident."""
+                  comment: str | None, now: datetime, changed_by: str | None = None,
+                  comments: Mapping[str, str | None] | None = None) -> StatusChange:
+    """Move a submission to a new status and queue one push telling the resident.
+
+    `comment` is the message in Japanese; `comments` the same message in other languages,
+    each optional. The resident reads theirs when it is there, else the Japanese one.
+    """
     status = SubmissionStatus(status)
     comment = (comment or "").strip() or None
+    translated = {lang: text.strip() for lang, text in (comments or {}).items()
+                  if lang != "ja" and text and text.strip()}
     if status not in TRANSITIONS[submission.status]:
         raise StatusError(f"cannot change {submission.status.value} to {status.value}")
     if status == S.RETURNED and not comment:
         raise StatusError("a returned application needs a reason for the resident")
+    unknown = sorted(set(translated) - set(KNOWN))
+    if unknown:
+        raise StatusError(f"unknown language {unknown[0]}")
+    if translated and not comment:
+        raise StatusError("write the message in Japanese too: residents whose language has "
+                          "no message read the Japanese one")
     change = StatusChange(submission=submission, status=status, comment=comment,
-                          changed_by=changed_by, changed_at=now)
+                          comments=translated or None, changed_by=changed_by, changed_at=now)
     submission.status, submission.status_comment, submission.updated_at = status, comment, now
     session.add(change)
     session.flush()
@@ -284,23 +299,34 @@ def _notify(session: Session, submission: Submission, change: StatusChange) -> N
             source=f"submission-status:{change.id}")
 
 
+def comment_for(change: StatusChange, language: str | None) -> str | None:
+    """The staff message a reader of `language` gets: theirs when written, else the Japanese."""
+    return (change.comments or {}).get(language or "ja") or change.comment
+
+
+def comment_falls_back(change: StatusChange, language: str | None) -> bool:
+    """Tell whether a reader of `language` gets the Japanese message because theirs is missing."""
+    return bool(change.comment) and (language or "ja") != "ja" and \
+        (language or "ja") not in (change.comments or {})
+
+
 def status_message(submission: Submission, change: StatusChange, language: str) -> dict[str, Any]:
     """Build the card that tells a resident their application's new status."""
     form = forms().get(submission.form_id)
     title = (form.title.get(language) or form.title["ja"]) if form else submission.form_id
     label = status_label(change.status, language)
+    comment = comment_for(change, language)
     lines = [translate(language, "Your application \"%(title)s\" (receipt %(receipt)s) is now: "
                                  "%(status)s", title=title, receipt=submission.receipt_no,
                        status=label)]
-    if change.comment:
-        lines.append(translate(language, "Message from the city: %(comment)s",
-                               comment=change.comment))
+    if comment:
+        lines.append(translate(language, "Message from the city: %(comment)s", comment=comment))
 
     def t(message: str, **variables: object) -> str:
         return translate(language, message, **variables)
     return cards.status(t, title=title, receipt_no=submission.receipt_no,
                         status_value=change.status.value, status_label=label,
-                        comment=change.comment, alt_text="\n".join(lines))
+                        comment=comment, alt_text="\n".join(lines))
 
 
 # Erasure
@@ -332,7 +358,8 @@ def erase(session: Session, resident: Resident, household: Household | None) -> 
     photos = upload_ids([s.answers for s in submissions]) | upload_ids(list(drafts))
     ids = [s.id for s in submissions]
     session.execute(update(StatusChange).where(StatusChange.submission_id.in_(ids))
-                    .values(comment=None).execution_options(synchronize_session=False))
+                    .values(comment=None, comments=None)
+                    .execution_options(synchronize_session=False))
     session.execute(update(Submission).where(Submission.id.in_(ids))
                     .values(answers={}, status_comment=None, resident_id=None, household_id=None)
                     .execution_options(synchronize_session=False))

@@ -51,7 +51,8 @@ def district_options(session) -> list[Option]:
 def center_options(session) -> list[Option]:
     """The centers residents can use now (a form routes to the one chosen: route_to_center)."""
     rows = session.scalars(select(Center).where(Center.active).order_by(Center.id))
-    return [Option(c.code, {code: c.name(code) for code in KNOWN}) for c in rows]
+    return [Option(c.code, {code: c.name(code) for code in KNOWN},
+                   {code: c.label(code) for code in KNOWN}) for c in rows]
 
 
 def center_is_open(session, code: str, day: date) -> bool:

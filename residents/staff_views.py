@@ -58,15 +58,50 @@ def N_(message: str) -> str:
 
 
 # The service's own wording, so its StatusError messages can be shown in the staff language.
-SERVICE_MESSAGES = [N_("a returned application needs a reason for the resident")]
+SERVICE_MESSAGES = [N_("a returned application needs a reason for the resident"),
+                    N_("write the message in Japanese too: residents whose language has no "
+                       "message read the Japanese one")]
 
 
 class StatusForm(StaffForm):
     status = SelectField(_l("New status"), validate_choice=False)
-    comment = TextAreaField(_l("Message to the resident"), validators=[Length(max=COMMENT_MAX)],
-                            render_kw={"rows": 4})
+    comment = TextAreaField(_l("Message to the resident, in Japanese"),
+                            validators=[Length(max=COMMENT_MAX)], render_kw={"rows": 4})
     # The state the staff member saw: a repeated or outdated POST is refused, never applied twice.
     version = HiddenField()
+
+    def comment_rows(self, resident_language: str | None) -> list[dict[str, Any]]:
+        """One row per language but Japanese, the resident's own first (and open)."""
+        rows = []
+        for code, name in language_names().items():
+            if code == "ja":
+                continue
+            f = self[comment_field(code)]
+            rows.append({"code": code, "name": name, "field": f,
+                         "theirs": code == resident_language,
+                         "written": bool((f.data or "").strip()),
+                         "open": code == resident_language or bool((f.data or "").strip())
+                         or bool(f.errors)})
+        return sorted(rows, key=lambda row: not row["theirs"])
+
+    def comments(self) -> dict[str, str]:
+        """The message in each language but Japanese, as written (empty ones included)."""
+        return {code: self[comment_field(code)].data or "" for code in language_names()
+                if code != "ja"}
+
+
+def comment_field(code: str) -> str:
+    """The form field of the message in one language: "pt-BR" -> "comment_pt_BR"."""
+    return "comment_" + code.replace("-", "_")
+
+
+def with_comment_fields() -> type[StatusForm]:
+    """StatusForm with a message field per spoken language (RESIDENT_LANGUAGES decides)."""
+    fields = {comment_field(code): TextAreaField(
+        _l("Message in %(language)s (optional)", language=name),
+        validators=[Length(max=COMMENT_MAX)], render_kw={"rows": 3})
+        for code, name in language_names().items() if code != "ja"}
+    return type("StatusForm", (StatusForm,), fields)
 
 
 # Scope and lookups
@@ -201,10 +236,22 @@ def answers(submission: Submission) -> list[dict[str, Any]]:
 
 
 def history(submission: Submission) -> list[dict[str, Any]]:
-    """Return the status changes, oldest first, with the comment and who made each."""
+    """Return the status changes, oldest first, with the comment (per language) and who."""
+    names = language_names()
     return [{"status": c.status.value, "status_label": status_label(c.status),
              "comment": c.comment, "changed_by": c.changed_by,
+             "comments": [{"code": code, "name": names.get(code, code), "text": text}
+                          for code, text in (c.comments or {}).items()],
              "changed_at": local_time(c.changed_at)} for c in submission.changes]
+
+
+def reader_language(submission: Submission) -> dict[str, str] | None:
+    """The language the resident reads now (status messages go in it), or None if nobody."""
+    resident = applications.recipient(db_session(), submission)
+    if resident is None:
+        return None
+    return {"code": resident.language,
+            "name": language_names().get(resident.language, resident.language)}
 
 
 def center_name(code: str | None) -> str | None:
@@ -227,6 +274,7 @@ def detail(submission: Submission) -> dict[str, Any]:
             "care_notes": [{"child": n.child, "notes": n.notes}
                            for n in applications.care_notes(db_session(), submission)],
             "notifies": applications.recipient(db_session(), submission) is not None,
+            "reader": reader_language(submission),
             "center_name": center_name(submission.center_code),
             "answers": answers(submission), "history": history(submission),
             "comment": submission.status_comment, "version": version_of(submission),
@@ -317,7 +365,7 @@ def submission(submission_id: int):
 
 def status_form(submission: Submission) -> StatusForm:
     """Build the status form offering only the statuses the submission may move to."""
-    form = StatusForm()
+    form = with_comment_fields()()
     form.status.choices = next_statuses(submission)
     if not form.is_submitted():
         form.version.data = version_of(submission)
@@ -363,9 +411,16 @@ def change_status(submission_id: int):
 def changed_message(submission: Submission) -> str:
     """Say what the change did, and whether anyone is told: an erased resident is not."""
     status = status_label(submission.status)
-    if applications.recipient(db_session(), submission) is not None:
-        return gettext("The status is now \"%(status)s\". The resident will be told in LINE.",
+    resident = applications.recipient(db_session(), submission)
+    if resident is not None:
+        told = gettext("The status is now \"%(status)s\". The resident will be told in LINE.",
                        status=status)
+        change = submission.changes[-1] if submission.changes else None
+        if change is not None and applications.comment_falls_back(change, resident.language):
+            told += " " + gettext(
+                "⚠ No message in %(language)s was written: the resident gets the Japanese "
+                "message.", language=language_names().get(resident.language, resident.language))
+        return told
     return gettext("The status is now \"%(status)s\". Nobody is notified: the resident "
                    "deleted their registration.", status=status)
 
@@ -384,13 +439,15 @@ def apply_change(submission: Submission, form: StatusForm) -> str | None:
     try:
         status = SubmissionStatus(form.status.data)
         change = applications.change_status(db_session(), submission, status, form.comment.data,
-                                            utcnow(), changed_by=current_staff().username)
+                                            utcnow(), changed_by=current_staff().username,
+                                            comments=form.comments())
     except ValueError as exc:  # StatusError, or a status that does not exist
         return refusal(exc)
     audit.record(db_session(), "application.status_change", target=f"submission:{submission.id}",
                  detail={"from": before, "to": change.status.value,
                          "department": submission.department_code, "center": submission.center_code,
-                         "comment": change.comment is not None})
+                         "comment": change.comment is not None,
+                         "comment_languages": sorted(change.comments or {})})
     return None
 
 

@@ -13,8 +13,8 @@ from staff.errors import N_, StaffError
 
 # The fields an admin may change, per model (the code is fixed: QR posters carry it).
 FIELDS = {
-    Center: ("name_ja", "name_en", "address", "district_id", "opening_hours", "closed_days",
-             "checkin_mode", "active"),
+    Center: ("name_ja", "name_en", "short_name_en", "address", "district_id", "opening_hours",
+             "closed_days", "checkin_mode", "active"),
     Department: ("name_ja", "name_en", "active"),
     District: ("name_ja", "name_en"),
 }

@@ -32,30 +32,57 @@ marks = [
 ]
 
 
+# One Chromium per test process (each xdist worker), launched by the first browser test and
+# closed at the end of the session (tests/conftest.py); each test gets its own browser context,
+# which shares no cookies, storage or cache with another's. Launching Playwright's driver and
+# Chromium for every test cost about a second of CPU each.
+_shared: dict = {}
+
+
+def shared_browser():
+    """This process's headless Chromium, launched on first use (again if it went away)."""
+    browser = _shared.get("browser")
+    if browser is not None and browser.is_connected():
+        return browser
+    close_shared_browser()
+    from playwright.sync_api import sync_playwright
+
+    _shared["playwright"] = playwright = sync_playwright().start()
+    _shared["browser"] = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                    args=LAUNCH_ARGS)
+    return _shared["browser"]
+
+
+def close_shared_browser() -> None:
+    """Close this process's Chromium and Playwright's driver, if they were started."""
+    browser, playwright = _shared.pop("browser", None), _shared.pop("playwright", None)
+    try:
+        if browser is not None and browser.is_connected():
+            browser.close()
+    finally:
+        if playwright is not None:
+            playwright.stop()
+
+
 @contextmanager
 def chromium_page(base_url: str, locale: str = "ja-JP",
                   viewport: tuple[int, int] = (1024, 768)) -> Iterator:
-    """Open a page in headless Chromium; console errors and CSP violations are collected.
+    """Open a page in a fresh context of headless Chromium; console errors and CSP violations
+    are collected.
 
     They are on page.console_errors and page.csp_violations.
     """
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=LAUNCH_ARGS)
-        context = browser.new_context(locale=locale, base_url=base_url,
-                                      viewport={"width": viewport[0], "height": viewport[1]})
+    context = shared_browser().new_context(locale=locale, base_url=base_url,
+                                           viewport={"width": viewport[0], "height": viewport[1]})
+    try:
         page = context.new_page()
         page.console_errors, page.csp_violations = [], []
         page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
         page.expose_function("reportCsp", lambda text: page.csp_violations.append(text))
         page.add_init_script(REPORT_CSP)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+        yield page
+    finally:
+        context.close()
 
 
 def docs_image(target, name: str) -> None:

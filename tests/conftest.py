@@ -3,16 +3,20 @@ emulator on loopback, and the app served over real HTTP."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from jinja2 import BytecodeCache
 from werkzeug.serving import make_server
 
 import migrations
@@ -35,6 +39,46 @@ PROCESS_SECRETS = {"LINE_CHANNEL_SECRET": CHANNEL_SECRET, "LINE_CHANNEL_ACCESS_T
 def process_env(**values: str) -> dict[str, str]:
     """Return the environment for a `cityhall` or gunicorn subprocess of this checkout."""
     return dict(os.environ, PYTHONPATH=str(ROOT), **PROCESS_SECRETS, **values)
+
+
+# CITYHALL_TEST_CPU_LOG=path appends one JSON line per test: its wall seconds and the CPU
+# seconds its process and the subprocesses it waited for used (setup, call and teardown). On a
+# machine shared with other work the wall time says little; the CPU seconds compare runs.
+CPU_LOG = os.environ.get("CITYHALL_TEST_CPU_LOG")
+
+
+def cpu_seconds() -> float:
+    """CPU used so far by this process and by the child processes it has waited for."""
+    used = os.times()
+    return used.user + used.system + used.children_user + used.children_system
+
+
+if CPU_LOG:
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(item, nextitem):
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        yield
+        record = {"test": item.nodeid, "worker": xdist_worker(),
+                  "wall": round(time.perf_counter() - wall, 3), "cpu": round(cpu_seconds() - cpu, 3)}
+        with open(CPU_LOG, "a", encoding="utf-8") as log:
+            log.write(json.dumps(record) + "\n")
+
+
+# The longest tests (a Hypothesis state machine, processes started and waited for, a real
+# browser) run first, so that no worker is still running one of them after the other worker
+# has finished everything else. Only the order changes; every test still runs.
+SLOW_FIRST = ("test_form_properties", "test_demo_walk", "test_demo_setup", "test_cli",
+              "test_clock_lock", "test_outbox", "test_process_imports")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = item.path.stem
+        if module in SLOW_FIRST:
+            return SLOW_FIRST.index(module)
+        return len(SLOW_FIRST) + (item.get_closest_marker("browser") is None)
+
+    items.sort(key=rank)  # stable: the collection order within a rank is kept
 
 
 @pytest.fixture(scope="session")
@@ -113,6 +157,15 @@ def database_url(request, tmp_path) -> str:
     return url
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_chromium() -> Iterator[None]:
+    """Close the Chromium the browser tests of this process shared (tests/browser.py)."""
+    yield
+    browser = sys.modules.get("tests.browser")
+    if browser is not None:
+        browser.close_shared_browser()
+
+
 @pytest.fixture(scope="session")
 def emulator_server():
     import requests
@@ -148,6 +201,67 @@ def line(request, emulator_server):
     return client
 
 
+def share_url_builders() -> None:
+    """Let every app this test process makes share werkzeug's compiled URL builders.
+
+    Each test makes its own app, and registering its ~170 routes has werkzeug generate and
+    compile two Python functions per route (Rule._compile_builder: about 70 ms of every
+    create_app). A builder depends only on the rule's text (which holds its converters'
+    arguments), its defaults and its converters' classes, and reads the rule it builds for
+    from its first argument, so one compiled per distinct rule serves every app: URLs are
+    built exactly as before (matching is compiled per app as ever). Left alone if a werkzeug
+    release removes this private method.
+    """
+    from werkzeug.routing import Rule
+
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None or getattr(compile_builder, "shared", False):
+        return
+    built: dict = {}
+
+    def shared_builder(rule: Rule, append_unknown: bool = True):
+        defaults = rule.defaults or {}
+        key = (rule.rule, rule.host, rule.subdomain, rule.merge_slashes,
+               rule.map.host_matching if rule.map is not None else None, tuple(rule._trace),
+               tuple(sorted((str(k), repr(v)) for k, v in defaults.items())),
+               tuple((name, type(c)) for name, c in rule._converters.items()),
+               append_unknown)
+        builder = built.get(key)
+        if builder is None:
+            builder = built[key] = compile_builder(rule, append_unknown)
+        return builder
+
+    shared_builder.shared = True
+    shared_builder.original = compile_builder
+    Rule._compile_builder = shared_builder
+
+
+share_url_builders()
+
+
+class SharedBytecodeCache(BytecodeCache):
+    """Jinja's compiled templates, kept in memory for every app this test process makes.
+
+    Each test makes its own app, whose Jinja environment would parse and compile every page it
+    renders again (30-40 ms a page). Jinja checks each template's source against the cached
+    code's checksum, so an edited template is compiled anew; rendering is unchanged.
+    """
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        code = self.compiled.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATES = SharedBytecodeCache()
+
+
 @pytest.fixture
 def app(database_url, emulator_server):
     """The app on this test's database, talking to the emulator."""
@@ -155,6 +269,7 @@ def app(database_url, emulator_server):
                            LINE_DATA_API_BASE_URL=emulator_server.url,
                            LINE_CHANNEL_SECRET=CHANNEL_SECRET, LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN)
     application = create_app(config)
+    application.jinja_env.bytecode_cache = TEMPLATES
     yield application
     application.extensions["cityhall.db"][0].dispose()
 

@@ -267,3 +267,62 @@ def test_two_simultaneous_posts_of_the_same_change_apply_once(city, line, app):
     assert sorted(statuses) == [302, 409]
     drain(app)
     assert len(pushes(line, person)) == 1 and count(app, StatusChange) == 1
+
+
+def set_language(app, person: Resident, language: str) -> None:
+    from models import Resident as ResidentRow
+
+    with app.app_context(), db.transaction() as session:
+        session.execute(ResidentRow.__table__.update()
+                        .where(ResidentRow.line_user_id == person.user_id)
+                        .values(language=language))
+
+
+def test_status_message_per_language_a_vi_resident_reads_vi_a_tl_one_japanese_marked(
+        city, line, app):
+    person, sent = sent_childcare(line, app)
+    client = signed_in(app, "kosodate")
+    set_language(app, person, "vi")
+    shown = text(page(client, sent["id"]))
+    # A field per resident language, the resident's own first and open, with the mark.
+    assert 'name="comment_vi"' in shown and 'name="comment_tl"' in shown
+    assert "メッセージ（Tiếng Việt、任意）" in shown and "住民の言語" in shown
+    assert '<details class="language-text" id="comment-language-vi" open>' in shown
+    assert shown.index('id="comment-language-vi"') < shown.index('id="comment-language-ja-easy"')
+    assert 'id="comment-fallback-mark"' in shown
+    # Applied in Japanese, reads Vietnamese now: staff see both; the message goes in the latter.
+    assert '現在の言語： <span lang="vi" id="reader-language">Tiếng Việt</span>' in shown
+    approved = client.post(f"/staff/applications/{sent['id']}/status", data={
+        "status": "approved", "comment": "当日は母子手帳をお持ちください。",
+        "comment_vi": "Vui lòng mang sổ tay mẹ con vào ngày đó.",
+        "version": version(client, sent["id"])}, follow_redirects=True)
+    assert "のメッセージがないため" not in text(approved)  # no mark: vi was written
+    drain(app)
+    [vi_card] = pushes(line, person)
+    assert "Vui lòng mang sổ tay mẹ con vào ngày đó." in vi_card and "母子手帳" not in vi_card
+
+    set_language(app, person, "tl")
+    shown = text(page(client, sent["id"]))
+    assert '<details class="language-text" id="comment-language-tl" open>' in shown
+    assert "空欄のままだと、住民には日本語のメッセージが届きます。" in shown  # before sending
+    assert "Tiếng Việt:</span> <span lang=\"vi\">Vui lòng" in shown  # the history keeps it
+    done = client.post(f"/staff/applications/{sent['id']}/status", data={
+        "status": "done", "comment": "ご利用ありがとうございました。",
+        "version": version(client, sent["id"])}, follow_redirects=True)
+    assert "⚠ Tagalogのメッセージがないため、住民には日本語のメッセージが届きます。" in text(done)
+    drain(app)
+    tl_card = pushes(line, person)[-1]
+    assert "ご利用ありがとうございました。" in tl_card
+    entries = audit_entries(app, "application.status_change")
+    assert [e.detail["comment_languages"] for e in entries] == [["vi"], []]
+
+
+def test_a_translated_message_needs_the_japanese_one(city, line, app):
+    _person, sent = sent_childcare(line, app)
+    client = signed_in(app, "kosodate")
+    refused = client.post(f"/staff/applications/{sent['id']}/status", data={
+        "status": "approved", "comment": "", "comment_vi": "Xin chào",
+        "version": version(client, sent["id"])})
+    assert refused.status_code == 400
+    assert "日本語のメッセージも書いてください" in text(refused) and "Xin chào" in text(refused)
+    assert count(app, StatusChange) == 0 and count(app, OutboxMessage) == 0

@@ -99,10 +99,12 @@ def consultation_by_email(person: Resident) -> None:
     person.tap("送信")
 
 
-def status_change(client: StaffClient, submission_id: int, status: str, comment: str) -> None:
+def status_change(client: StaffClient, submission_id: int, status: str, comment: str,
+                  **translations: str) -> None:
     page = client.get(f"/staff/applications/{submission_id}").get_data(as_text=True)
     response = client.post(f"/staff/applications/{submission_id}/status", data={
-        "status": status, "comment": comment, "version": VERSION.search(page).group(1)})
+        "status": status, "comment": comment, "version": VERSION.search(page).group(1),
+        **{f"comment_{code}": text for code, text in translations.items()}})
     assert response.status_code == 302
 
 
@@ -181,7 +183,8 @@ def test_erasure_leaves_no_personal_value_in_any_table(city, line, app, photo_fo
     line.add_fault("/v2/bot/message/reply", status=500)
     person.menu("mydata")
     drain(app)
-    status_change(staff, submission_id, "returned", "鷲宮様、母子手帳の写しをお送りください。")
+    status_change(staff, submission_id, "returned", "鷲宮様、母子手帳の写しをお送りください。",
+                  en="Ms Washimiya, please send a copy of the maternal handbook.")
     line.add_fault("/v2/bot/message/reply", status=500)
     person.menu("mydata")
     assert not any("母子手帳の写し" in p for p in pushes(line, person.user_id))
@@ -219,6 +222,9 @@ def test_erasure_leaves_no_personal_value_in_any_table(city, line, app, photo_fo
                                                   ("consultation", "received"),
                                                   ("pothole", "received")]
     assert all(c is None for *_x, c in kept)
+    messages = query(app, lambda s: s.execute(sa.text(
+        "SELECT comment, comments FROM submission_status_changes")).all())
+    assert len(messages) == 2 and all(c is None and t is None for c, t in messages)
 
 
 def resident_links(app, resident_id: int) -> list[tuple[str, str]]:

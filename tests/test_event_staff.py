@@ -152,6 +152,38 @@ def test_reservation_list_manual_add_export_and_cancel(staff_app):
     assert {r["status"] for r in reservations(staff_app, event)} == {"event_cancelled"}
 
 
+def test_the_reservation_list_shows_each_familys_language(staff_app):
+    """Staff see the language each family reads (its own name, marked with `lang`) on the
+    reservation list, the waitlist and the exports; a walk-in without LINE has none."""
+    event = make_event(staff_app, capacity=1)
+    household(staff_app, ["U" + "2" * 32], [date(2024, 1, 20)], names=["アン"])
+    household(staff_app, ["U" + "3" * 32], [date(2024, 2, 20)], names=["アナ"])
+    with staff_app.app_context(), db.transaction() as session:
+        from models import Resident
+        from models.household import Guardian
+        an, ana = session.scalars(select(Guardian).order_by(Guardian.id)).all()
+        for guardian, code in ((an, "vi"), (ana, "pt-BR")):
+            session.get(Resident, guardian.resident_id).language = code
+        services.reserve(session, event, an, None, utcnow(), city=current_city())
+        services.join_waitlist(session, event, ana, session.get(Resident, ana.resident_id),
+                               utcnow(), city=current_city())
+    client = signed_in(staff_app)
+    with staff_app.app_context(), db.transaction() as session:
+        session.get(Event, event).capacity = 2
+    assert client.post(f"/staff/events/{event}/reservations",
+                       data={"name": "電話 花子", "places": "1"}).status_code == 302
+    page = client.get(f"/staff/events/{event}/").get_data(as_text=True)
+    assert '<th scope="col">言語</th>' in page
+    assert '<td lang="vi">Tiếng Việt</td>' in page and '<td lang="pt-BR">Português</td>' in page
+    reserved = page[page.index('id="reservations"'):page.index('id="waitlist"')]
+    assert "電話 花子" in reserved and "<td>—</td>" in reserved  # the walk-in: no LINE
+    rows = list(csv.reader(io.StringIO(client.get(
+        f"/staff/events/{event}/reservations.csv").get_data().decode("utf-8-sig"))))
+    assert rows[0][:4] == ["一覧", "順番", "名前", "言語"]
+    assert {(r[2], r[3]) for r in rows[1:]} == {("保護者22220", "Tiếng Việt"),
+                                                ("電話 花子", "—"), ("保護者33330", "Português")}
+
+
 def test_editing_the_capacity_offers_the_new_place_to_the_waitlist(staff_app):
     event = make_event(staff_app, capacity=1)
     users = ["U" + "2" * 32, "U" + "3" * 32]

@@ -243,15 +243,17 @@ def test_the_cli_sends_and_prints_the_id_last(app, line, database_url):
     users = population(app, {"ja": 2, "en": 1})
     env = process_env(DATABASE_URL=database_url)
     out = subprocess.run([sys.executable, "-m", "cityhall", "notices", "send", "--title", "休館",
-                          "--text", "日本語の本文", "--text-en", "English text", "--segment",
-                          '{"all": true}', "--urgent"], env=env, capture_output=True, text=True,
+                          "--text", "日本語の本文", "--text-en", "English text",
+                          "--title-en=Closed", "--segment", '{"all": true}', "--urgent"], env=env, capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0, out.stderr
     notice_id = int(out.stdout.strip().splitlines()[-1])
     drain(app)
     assert delivered(line, users) == Counter({u: 1 for u in users})
     with app.app_context(), db.session() as session:
-        assert session.get(Notice, notice_id).bodies == {"ja": "日本語の本文", "en": "English text"}
+        notice = session.get(Notice, notice_id)
+        assert notice.bodies == {"ja": "日本語の本文", "en": "English text"}
+        assert notice.titles == {"en": "Closed"}
     bad = subprocess.run([sys.executable, "-m", "cityhall", "notices", "send", "--title", "x",
                           "--text", "y", "--segment", "{}"], env=env, capture_output=True,
                          text=True, timeout=60)

@@ -182,6 +182,8 @@ def test_the_cli_previews_the_number_of_residents_on_its_last_line(app, populati
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "5"
+    languages = [line for line in out.stdout.splitlines() if line.startswith("language ")]
+    assert sum(int(line.rsplit(" ", 1)[1]) for line in languages) == 5  # who reads what
     bad = subprocess.run([sys.executable, "-m", "cityhall", "notices", "preview", "--segment",
                           '{"districts": ["nowhere"]}'], env=env, capture_output=True, text=True,
                          timeout=60)

@@ -179,8 +179,8 @@ class Case:
         return {f"{self.prefix}-{k}" if self.prefix else k: v for k, v in named.items()} | extra
 
 
-CENTER = {"name_ja": "北子育て支援センター", "name_en": "North Center", "address": "古井町7-8",
-          "closed_days": "2026-12-29\r\n2026-12-30"}
+CENTER = {"name_ja": "北子育て支援センター", "name_en": "North Center", "short_name_en": "North",
+          "address": "古井町7-8", "closed_days": "2026-12-29\r\n2026-12-30"}
 CENTER_OTHER = {"district": "furui", "checkin_mode": "poster", "active": "y", **HOURS}
 NAMES = {"name_ja": "福祉課", "name_en": "Welfare"}
 EVENT_TEXT = {"title_ja": "親子リトミック", "title_en": "Rhythm", "place_name": "中央公園",

@@ -402,7 +402,7 @@ def match_option(options: list[Option], text: str) -> Option | None:
     """Find the option whose value or label (in any language) the resident typed."""
     wanted = normalize(text).casefold().replace(" ", "")
     for option in options:
-        names = [option.value, *option.label.values()]
+        names = [option.value, *option.label.values(), *(option.short or {}).values()]
         if any(normalize(n).casefold().replace(" ", "") == wanted for n in names):
             return option
     return None
@@ -425,6 +425,11 @@ def to_katakana(text: str) -> str:
 
 def _label(view: View, option: Option) -> str:
     return option.label.get(view.lang, option.label["ja"])
+
+
+def _button_label(view: View, option: Option) -> str:
+    """An option as its button shows it: the short label when there is one."""
+    return (option.short or {}).get(view.lang) or _label(view, option)
 
 
 # The types
@@ -734,7 +739,7 @@ class Choice(FieldType):
         return found.value
 
     def quick_replies(self, f: Field, turn: Turn) -> list[Button]:
-        return [Tap(_label(turn, o), "answer", o.value) for o in turn.options(f)]
+        return [Tap(_button_label(turn, o), "answer", o.value) for o in turn.options(f)]
 
     def display(self, f: Field, value: Any, view: View) -> str:
         labels = {o.value: view.text(o.label) for o in view.options(f)}
@@ -760,8 +765,8 @@ class MultiChoice(Choice):
 
     def quick_replies(self, f: Field, turn: Turn) -> list[Button]:
         chosen = set(turn.conv.draft.get("selected", []))
-        taps: list[Button] = [Tap(("✓ " if o.value in chosen else "") + _label(turn, o), "toggle",
-                                  o.value) for o in turn.options(f)]
+        taps: list[Button] = [Tap(("✓ " if o.value in chosen else "") + _button_label(turn, o),
+                                  "toggle", o.value) for o in turn.options(f)]
         if chosen:
             taps.insert(0, Tap(turn.t("Done"), "done"))
         return taps

@@ -39,6 +39,9 @@ Text = dict[str, str]
 class Option:
     value: str
     label: Text
+    # A shorter label for LINE's buttons (20 characters, 18 before a toggle's "✓ "), used when
+    # given for the resident's language; the label is still what summaries and answers show.
+    short: Text | None = None
 
 
 @dataclass(frozen=True)

@@ -16,3 +16,20 @@
   }
   setInterval(refresh, 5000);
 }());
+
+// Compose and reminders: a language's summary says "written" or marks "gets Japanese" as the
+// staff member types (the page says the same on load, without script).
+(function () {
+  "use strict";
+  document.querySelectorAll("details.language-text").forEach(function (box) {
+    const body = box.querySelector("textarea");
+    const written = box.querySelector("[data-state=written]");
+    const missing = box.querySelector("[data-state=missing]");
+    if (!body || !written || !missing) { return; }
+    body.addEventListener("input", function () {
+      const has = body.value.trim() !== "";
+      written.hidden = !has;
+      missing.hidden = has;
+    });
+  });
+}());

@@ -10,7 +10,7 @@ from wtforms import (BooleanField, DateField, RadioField, SelectChoice, SelectFi
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from models.center import WEEKDAYS, CheckinMode
+from models.center import SHORT_NAME_MAX, WEEKDAYS, CheckinMode
 from models.staff import StaffRole
 from staff.args import date_in_range
 from staff.baseform import StaffForm
@@ -70,6 +70,9 @@ class DepartmentForm(StaffForm, CodeField, NamesFields):
 
 
 class CenterForm(StaffForm, CodeField, NamesFields):
+    short_name_en = StringField(_l("Short English name (for LINE buttons)"), validators=[
+        Length(max=SHORT_NAME_MAX,
+               message=_l("Please keep the short name to %(max)d characters."))])
     address = StringField(_l("Address"), validators=[Length(max=300)])
     district = SelectField(_l("District"), choices=[], validate_choice=True)
     checkin_mode = RadioField(_l("Check-in"), default=CheckinMode.POSTER.value, choices=[

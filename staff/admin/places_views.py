@@ -62,6 +62,7 @@ def _with_districts(form: CenterForm, dbs) -> CenterForm:
 def _center_values(form: CenterForm, dbs) -> dict:
     district = dbs.scalars(select(District).where(District.code == form.district.data)).first()
     return {"name_ja": form.name_ja.data.strip(), "name_en": form.name_en.data.strip(),
+            "short_name_en": (form.short_name_en.data or "").strip() or None,
             "address": (form.address.data or "").strip() or None,
             "district_id": district.id if district else None,
             "opening_hours": form.opening_hours(),
@@ -71,6 +72,7 @@ def _center_values(form: CenterForm, dbs) -> dict:
 
 def _center_data(center: Center) -> dict:
     data = {"code": center.code, "name_ja": center.name_ja, "name_en": center.name_en,
+            "short_name_en": center.short_name_en or "",
             "address": center.address or "", "active": center.active,
             "district": center.district.code if center.district else "",
             "checkin_mode": center.checkin_mode.value,

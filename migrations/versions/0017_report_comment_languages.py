@@ -1,15 +1,15 @@
 """report_comment_languages: report_changes.public_comments, the public comment in languages other than Japanese
 
-Revision ID: 0015_report_comment_languages
-Revises: 0014_notices
+Revision ID: 0017_report_comment_languages
+Revises: 0016_center_short_names
 Create Date: 2026-12-01 16:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0015_report_comment_languages'
-down_revision = '0014_notices'
+revision = '0017_report_comment_languages'
+down_revision = '0016_center_short_names'
 branch_labels = None
 depends_on = None
 
