@@ -120,7 +120,11 @@ class ReportChange(Base):
                                            index=True)
     kind: Mapped[str] = mapped_column(String(16))  # created status pass merge reopen publish
     status: Mapped[ReportStatus | None] = mapped_column(_status_enum())
-    public_comment: Mapped[str | None] = mapped_column(Text)
+    public_comment: Mapped[str | None] = mapped_column(Text)  # Japanese: everyone's fallback
+    # The public comment in other languages (code -> text); a language without one reads
+    # the Japanese comment.
+    public_comments: Mapped[dict[str, str]] = mapped_column(JSON, default=dict,
+                                                            server_default=text("'{}'"))
     internal_note: Mapped[str | None] = mapped_column(Text)
     changed_by: Mapped[str | None] = mapped_column(String(100))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -21,6 +21,7 @@ from bot.flows.fields import Input, normalize, strip_controls
 from bot.gateway import LineError, gateway
 from bot.postback import PostbackData
 from bot.router import Router
+from cityhall.i18n import format_day
 from models import District
 from models.report import Report, ReportDraft, ReportDraftPhoto
 from reports import photos, services
@@ -129,9 +130,9 @@ def device(kind: str, label: str) -> dict[str, Any]:
 
 def ask_category(ctx: EventContext) -> dict[str, Any]:
     disaster = services.disaster_mode(ctx.session)
-    items = [messages.postback_item(c.name(ctx.language), PickCategory(c.code),
-                                    c.name(ctx.language))
-             for c in services.categories(ctx.session, disaster_first=disaster)][:10]
+    names = [(c.code, services.category_label(c, ctx.language))
+             for c in services.categories(ctx.session, disaster_first=disaster)]
+    items = [messages.postback_item(name, PickCategory(code), name) for code, name in names][:10]
     mine = ctx.t("My reports")
     items += [messages.postback_item(mine, MyReports(), mine), cancel_item(ctx)]
     lead = ctx.t("Disaster mode: reports of damage are handled first.") + "\n" if disaster else ""
@@ -258,7 +259,7 @@ def show_mine(ctx: EventContext) -> None:
         shown = services.kept(ctx.session, report)
         status = ctx.t(services.STATUS_NAMES[shown.status])
         mark = "" if own else ctx.t(" (following)")
-        lines.append(f"・{report.receipt_no} {report.category.name(ctx.language)}{mark}: {status}")
+        lines.append(f"・{report.receipt_no} {services.category_name(report, ctx.language)}{mark}: {status}")
         if services.can_reopen(shown, ctx.now) and len(items) < 10:
             label = ctx.t("Reopen %(receipt)s", receipt=shown.receipt_no[-6:])
             items.append(messages.postback_item(label, Reopen(shown.id), label))
@@ -275,7 +276,7 @@ def picked(ctx: EventContext, data: PickCategory) -> None:
         return
     save(ctx, draft, "injured" if data.code == services.DISASTER else "collect",
          category=data.code)
-    ctx.reply(messages.text(ctx.t("Category: %(name)s", name=category.name(ctx.language))),
+    ctx.reply(messages.text(ctx.t("Category: %(name)s", name=services.category_label(category, ctx.language))),
               after_collect(ctx, draft) if draft.step == "collect" else prompt(ctx, draft))
 
 
@@ -491,7 +492,7 @@ def duplicates_offer(ctx: EventContext, draft: ReportDraft) -> dict[str, Any]:
         lines.append(ctx.t("・%(receipt)s, %(distance)s m away, %(status)s, since %(day)s",
                            receipt=report.receipt_no, distance=round(metres),
                            status=ctx.t(services.STATUS_NAMES[report.status]),
-                           day=ctx.city.local(report.created_at).strftime("%Y-%m-%d")))
+                           day=format_day(ctx.language, ctx.city.local(report.created_at))))
         label = ctx.t("Follow %(receipt)s", receipt=report.receipt_no[-6:])
         items.append(messages.postback_item(label, FollowReport(report.id), label))
     lines.append(ctx.t("Follow one to get its updates, or send yours as a new report."))

@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from cityhall.languages import place_name_language
+
 DEFAULT_BOUNDARY = Path(__file__).resolve().parent / "data" / "minokamo.geojson"
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
 
@@ -32,7 +34,8 @@ class Boundary:
     districts: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def name(self, language: str | None) -> str:
-        return self.name_en if language == "en" else self.name_ja
+        """The city's name as a resident of `language` reads a place's (kanji readers: Japanese)."""
+        return self.name_en if place_name_language(language) == "en" else self.name_ja
 
     def contains(self, lat: float, lon: float) -> bool:
         """Tell whether a point is inside the city (inside an outer ring, not in a hole)."""

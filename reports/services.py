@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from bot import messages as line_messages
 from bot import outbox
 from cityhall.db import dialect_insert
-from cityhall.i18n import translate
+from cityhall.i18n import spoken, translate
+from cityhall.languages import place_name_language
 from models import Department, Resident
 from models.application import ReceiptCounter
 from models.report import (OPEN_STATUSES, Report, ReportCategory, ReportChange, ReportFollower,
@@ -41,15 +42,17 @@ def N_(message: str) -> str:
 
 
 # code, Japanese, English, department, target days. Admins change the department and the days.
+# The English names are msgids: residents read a shipped category in their language.
 CATEGORIES = [
-    ("road", "道路", "Road", "roads", 14),
-    ("park", "公園・遊具", "Park or playground", "roads", 14),
-    ("streetlight", "街灯", "Street light", "roads", 7),
-    ("tree", "倒木", "Fallen tree", "roads", 3),
-    ("dumping", "不法投棄", "Illegal dumping", "citizens", 7),
-    (DISASTER, "災害被害", "Disaster damage", "roads", 1),
-    ("other", "その他", "Other", "citizens", 14),
+    ("road", "道路", N_("Road"), "roads", 14),
+    ("park", "公園・遊具", N_("Park or playground"), "roads", 14),
+    ("streetlight", "街灯", N_("Street light"), "roads", 7),
+    ("tree", "倒木", N_("Fallen tree"), "roads", 3),
+    ("dumping", "不法投棄", N_("Illegal dumping"), "citizens", 7),
+    (DISASTER, "災害被害", N_("Disaster damage"), "roads", 1),
+    ("other", "その他", N_("Other"), "citizens", 14),
 ]
+SHIPPED_NAMES = {en for _code, _ja, en, _dept, _days in CATEGORIES}
 
 STATUS_NAMES = {
     ReportStatus.RECEIVED: N_("Report received"),
@@ -213,8 +216,58 @@ def audience(session: Session, report: Report) -> list[Resident]:
                                 .order_by(Resident.id)))
 
 
+def category_label(category: ReportCategory, language: str | None) -> str:
+    """A category's name as a resident reads it.
+
+    A shipped category (its English name is a msgid) is read from the catalogues, so a
+    Vietnamese or easy-Japanese reader sees their own word; a category a city added itself
+    has only a Japanese and an English name, read like a place's (kanji readers: Japanese).
+    """
+    code = spoken(language)
+    if code == "ja":
+        return category.name_ja
+    if category.name_en in SHIPPED_NAMES:
+        return translate(code, category.name_en)
+    return category.name_en if place_name_language(code) == "en" else category.name_ja
+
+
 def category_name(report: Report, language: str) -> str:
-    return report.category.name(language)
+    return category_label(report.category, language)
+
+
+def reader_language(resident: Resident) -> str:
+    """The language a resident reads pushes in (a language no longer spoken: Japanese)."""
+    return spoken(resident.language or "ja")
+
+
+def comment_for(comments: dict[str, str] | None, language: str) -> str | None:
+    """The public comment in a resident's language, else the Japanese one (the fallback)."""
+    comments = comments or {}
+    return comments.get(language) or comments.get("ja")
+
+
+def japanese_instead(session: Session, report: Report,
+                     comments: dict[str, str] | None) -> dict[str, int]:
+    """Language -> how many of the report's people get the Japanese comment because their
+    language has no text (empty when there is no comment at all)."""
+    comments = comments or {}
+    if not comments.get("ja"):
+        return {}
+    missing: dict[str, int] = {}
+    for resident in audience(session, report):
+        language = reader_language(resident)
+        if language != "ja" and not comments.get(language):
+            missing[language] = missing.get(language, 0) + 1
+    return missing
+
+
+def audience_languages(session: Session, report: Report) -> dict[str, int]:
+    """Language -> how many of the report's people (reporter and followers) read it."""
+    found: dict[str, int] = {}
+    for resident in audience(session, report):
+        language = reader_language(resident)
+        found[language] = found.get(language, 0) + 1
+    return found
 
 
 def update_text(report: Report, language: str, comment: str | None) -> str:
@@ -233,18 +286,22 @@ def update_text(report: Report, language: str, comment: str | None) -> str:
     return "\n".join(lines)
 
 
-def push_update(session: Session, report: Report, comment: str | None,
+def push_update(session: Session, report: Report, comments: dict[str, str] | None,
                 text_for=update_text, exclude: int | None = None) -> int:
     """Queue one push per language group to everyone who follows the report (but the resident
-    `exclude`, who made the change and was answered); return how many."""
+    `exclude`, who made the change and was answered); return how many.
+
+    `comments` is the public comment per language ("ja" the fallback for any language
+    without its own text).
+    """
     groups: dict[str, list[str]] = {}
     for resident in audience(session, report):
         if resident.id == exclude:
             continue
-        groups.setdefault(resident.language or "ja", []).append(resident.line_user_id)
+        groups.setdefault(reader_language(resident), []).append(resident.line_user_id)
     for language, user_ids in groups.items():
-        outbox.enqueue(session, user_ids, [line_messages.text(text_for(report, language, comment))],
-                       source=f"report:{report.id}")
+        text = text_for(report, language, comment_for(comments, language))
+        outbox.enqueue(session, user_ids, [line_messages.text(text)], source=f"report:{report.id}")
     return sum(len(ids) for ids in groups.values())
 
 
@@ -259,11 +316,19 @@ def lock(session: Session, report_id: int) -> Report | None:
 
 def change_status(session: Session, report: Report, status: ReportStatus, now: datetime, *,
                   by: str, public_comment: str | None = None, internal_note: str | None = None,
-                  passed_to: str | None = None) -> bool:
+                  passed_to: str | None = None,
+                  translations: dict[str, str] | None = None) -> bool:
     """Change the status (the caller locked the row); push it once. False if nothing changed.
 
     A note alone is recorded without a push; a public comment on the same status is pushed.
+    `public_comment` is the Japanese text, which every resident whose language has no text
+    in `translations` (language -> text) receives.
     """
+    translations = {lang: text for lang, text in (translations or {}).items()
+                    if text and lang != "ja"}
+    if translations and not public_comment:
+        raise ReportRefused(N_("Write the Japanese comment too: residents whose language has no "
+                               "text get the Japanese one."))
     if status == ReportStatus.MERGED:
         raise ReportRefused(N_("Use \"merge\" to mark a duplicate."))
     if report.status == ReportStatus.MERGED:
@@ -273,9 +338,14 @@ def change_status(session: Session, report: Report, status: ReportStatus, now: d
     changed = status != report.status or bool(public_comment)
     if not changed and not internal_note:
         return False
+    comments = {"ja": public_comment, **translations} if public_comment else {}
+    detail: dict[str, Any] = {"from": report.status.value}
+    fallback = japanese_instead(session, report, comments)
+    if fallback:
+        detail["japanese_instead"] = fallback
     report.changes.append(ReportChange(kind="status", status=status, public_comment=public_comment,
-                                       internal_note=internal_note, changed_by=by, at=now,
-                                       detail={"from": report.status.value}))
+                                       public_comments=translations, internal_note=internal_note,
+                                       changed_by=by, at=now, detail=detail))
     if not changed:
         return False
     report.status = status
@@ -284,7 +354,7 @@ def change_status(session: Session, report: Report, status: ReportStatus, now: d
     report.updated_at = now
     report.closed_at = now if status not in OPEN_STATUSES else None
     session.flush()
-    push_update(session, report, public_comment)
+    push_update(session, report, comments)
     return True
 
 

@@ -22,6 +22,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from cityhall.city import current_city
+from cityhall.languages import language_names
 from models import Department, District, Resident, utcnow
 from models.report import Report, ReportCategory, ReportPhoto, ReportStatus
 from reports import services
@@ -46,6 +47,10 @@ NAV = [nav_item("reports_staff.map_page", _l("Reports"), roles=set(ROLES),
                 description=_l("Citizen reports on a map by status; change status, merge "
                                "duplicates, export."), order=40)]
 STATUS_LABELS = {s: _l(services.STATUS_NAMES[s]) for s in ReportStatus}  # noqa: INT001
+# A history entry's kind (ReportChange.kind), as staff read it.
+KIND_LABELS = {"created": _l("Report filed"), "status": _l("Status change"),
+               "pass": _l("Passed to another department"), "merge": _l("Merge"),
+               "reopen": _l("Reopened by a resident"), "publish": _l("Publication")}
 COLOURS = {"received": "#c62828", "in_progress": "#ef6c00", "done": "#2e7d32",
            "not_ours": "#616161", "merged": "#6a1b9a"}
 NORMAL_REFRESH, DISASTER_REFRESH = 0, 15
@@ -213,7 +218,8 @@ def _report_subject(report_id: int) -> str:
 
 class StatusForm(StaffForm):
     status = SelectField(_l("New status"), choices=[])
-    public_comment = TextAreaField(_l("Comment for the reporter and followers (sent by LINE)"),
+    public_comment = TextAreaField(_l("Comment for the reporter and followers, in Japanese (sent "
+                                      "by LINE; read by everyone whose language has no text)"),
                                    validators=[Optional(), Length(max=500)])
     internal_note = TextAreaField(_l("Internal note (staff only)"),
                                   validators=[Optional(), Length(max=1000)])
@@ -235,9 +241,33 @@ class PublishForm(StaffForm):
     public = BooleanField(_l("Publish (Open311, with the first photo)"))
 
 
+def comment_field(code: str) -> str:
+    """The form field of the public comment in a language ("pt-BR" -> "comment_pt_BR")."""
+    return "comment_" + code.replace("-", "_")
+
+
+def comment_languages() -> dict[str, str]:
+    """Code -> own name of the languages, other than Japanese, a comment may be written in."""
+    return {code: name for code, name in language_names().items() if code != "ja"}
+
+
+def status_form() -> StatusForm:
+    """The status form with a comment field per resident language (this deployment's list)."""
+    fields = {comment_field(code): TextAreaField(name, validators=[Optional(), Length(max=500)],
+                                                 render_kw={"lang": code, "rows": 2})
+              for code, name in comment_languages().items()}
+    return type("StatusFormInLanguages", (StatusForm,), fields)(prefix="st")
+
+
+def comment_translations(form: StatusForm) -> dict[str, str]:
+    """Language -> the comment typed for it (empty ones left out)."""
+    found = {code: (form[comment_field(code)].data or "").strip() for code in comment_languages()}
+    return {code: text for code, text in found.items() if text}
+
+
 def forms_for(report: Report) -> dict[str, StaffForm]:
     session = db_session()
-    status = StatusForm(prefix="st")
+    status = status_form()
     status.status.choices = [(s.value, str(STATUS_LABELS[s])) for s in ReportStatus
                              if s != ReportStatus.MERGED]
     if not status.is_submitted():
@@ -254,24 +284,40 @@ def forms_for(report: Report) -> dict[str, StaffForm]:
 
 
 def reporter_of(report: Report) -> dict[str, str | None] | None:
-    """Describe the reporter for the owning department: LINE name, registration, consent."""
+    """Describe the reporter for the owning department: LINE name, registration, consent,
+    and the language they read the updates in."""
     if report.resident_id is None:
         return None
     session = db_session()
     resident = session.get(Resident, report.resident_id)
     guardian = guardian_of(session, resident) if resident else None
+    code = services.reader_language(resident) if resident else None
     return {"display_name": resident.display_name if resident else None,
             "name": guardian.name if guardian else None,
-            "phone": guardian.phone if guardian and report.contact_ok else None}
+            "phone": guardian.phone if guardian and report.contact_ok else None,
+            "language_code": code, "language": language_names().get(code or "", code)}
+
+
+def readers(report: Report) -> list[tuple[str, str, int]]:
+    """(code, own name, people) of each language the reporter and followers read, in the
+    order of the deployment's languages."""
+    counts = services.audience_languages(db_session(), report)
+    names = language_names()
+    return [(code, names.get(code, code), counts[code])
+            for code in [*names, *sorted(set(counts) - set(names))] if code in counts]
 
 
 def render_detail(report: Report, forms: dict[str, StaffForm], code: int = 200):
     session = db_session()
     departments = {d.id: d for d in session.scalars(select(Department))}
     kept = session.get(Report, report.duplicate_of_id) if report.duplicate_of_id else None
+    found = readers(report)
     return render_template(
         "reports/detail.html", report=report, forms=forms, reporter=reporter_of(report),
-        departments=departments, status_labels=STATUS_LABELS, kept=kept,
+        departments=departments, status_labels=STATUS_LABELS, kept=kept, readers=found,
+        reader_counts={code: n for code, _name, n in found},
+        comment_languages=comment_languages(), comment_field=comment_field,
+        kind_labels=KIND_LABELS, language_names=language_names(),
         overdue=services.overdue(report, report.category, utcnow()),
         city=current_city(), colours=COLOURS), code
 
@@ -334,7 +380,8 @@ def change_status(report_id: int):
             session, report, ReportStatus(form.status.data), utcnow(), by=_by(),
             public_comment=(form.public_comment.data or "").strip() or None,
             internal_note=(form.internal_note.data or "").strip() or None,
-            passed_to=(form.passed_to.data or "").strip() or None)
+            passed_to=(form.passed_to.data or "").strip() or None,
+            translations=comment_translations(form))
     except ReportRefused as refused:
         form.form_errors.append(gettext(refused.message, **refused.variables))
         return render_detail(report, forms, 400)
@@ -343,7 +390,18 @@ def change_status(report_id: int):
     session.commit()
     flash(gettext("Saved. The reporter and followers are told.") if changed
           else gettext("Saved."), "info")
+    fallback = report.changes[-1].detail.get("japanese_instead") if changed else None
+    if fallback:
+        flash(gettext("%(n)s of them get the Japanese comment, as their language has no text: "
+                      "%(languages)s.", n=sum(fallback.values()),
+                      languages=languages_line(fallback)), "info")
     return redirect(url_for(".detail", report_id=report.id))
+
+
+def languages_line(counts: dict[str, int]) -> str:
+    """"Tiếng Việt 1, नेपाली 2" from language -> people."""
+    names = language_names()
+    return ", ".join(f"{names.get(code, code)} {n}" for code, n in counts.items())
 
 
 @bp.post("/<int:report_id>/pass")

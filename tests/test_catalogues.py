@@ -17,7 +17,7 @@ import pytest
 from cityhall.catalogues import completeness, read, resident_messages
 from cityhall.languages import KNOWN, parse_languages
 
-TRANSLATED = ("cityhall", "residents", "checkin", "notices", "events")
+TRANSLATED = ("cityhall", "residents", "checkin", "notices", "events", "reports")
 # English is the msgid itself; Japanese is checked by tests/test_i18n.py.
 LANGUAGES = [code for code in parse_languages(None) if code not in ("ja", "en")]
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
