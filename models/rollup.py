@@ -26,6 +26,21 @@ class VisitChange(Base):
     checked_in_at: Mapped[datetime]
 
 
+class UtcOffset(Base):
+    """The city's UTC offset until a moment: what the visits' local-time trigger reads.
+
+    One row per period between two offset changes (one row in all for a zone without
+    daylight saving time); the last period ends at 2**62. Filled for CITYHALL_TIMEZONE by
+    migration 0015 and refilled by the aggregation when that setting changes.
+    """
+
+    __tablename__ = "utc_offsets"
+
+    until_epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    offset_seconds: Mapped[int]
+    timezone: Mapped[str] = mapped_column(String(64))
+
+
 class RollupState(Base):
     """How far the aggregation got: the last change consumed and when it last ran."""
 
