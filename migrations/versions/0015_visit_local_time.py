@@ -141,7 +141,10 @@ def utc_offsets(zone: ZoneInfo) -> list[tuple[int, int]]:
             before, after = moment, step  # the first second with the new offset
             while after - before > timedelta(seconds=1):
                 middle = before + (after - before) / 2
-                before, after = (middle, after) if _offset(zone, middle) == offset else (before, middle)
+                if _offset(zone, middle) == offset:
+                    before = middle
+                else:
+                    after = middle
             rows.append((int(after.timestamp()), offset))
             offset = _offset(zone, after)
         moment = step
