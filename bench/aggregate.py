@@ -1,7 +1,7 @@
 """Benchmark of the dashboards: full aggregation, an incremental run, and the JSON endpoints.
 
 `.venv/bin/python bench/aggregate.py --database sqlite|postgresql|both [--years 3]
-[--centers 20] [--per-day 45]` generates visits (about 1 million with the defaults) by bulk
+[--centers 20] [--per-day 45] [--statements] [--profile]` generates visits (about 1 million with the defaults) by bulk
 insert, then times a full rebuild against one plain GROUP BY scan of the raw visits (before
 and after it, the faster counts), an incremental run after one more day of visits, and
 dashboard JSON for a year of one center and of all centers. PostgreSQL runs in a throw-away
@@ -12,8 +12,10 @@ test: the machine is shared.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import io
 import os
+import pstats
 import random
 import statistics
 import sys
@@ -134,12 +136,24 @@ def timed(func, *args) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
+PROFILE = False  # --profile: cProfile each aggregation run, print its top lines
+
+
 def aggregate(app, full: bool, now: datetime):
     from cityhall.city import current_city
     from dashboards import aggregate as agg
 
     with app.app_context(), db.transaction() as session:
-        return (agg.rebuild if full else agg.aggregate)(session, now, city=current_city())
+        run = agg.rebuild if full else agg.aggregate
+        if not PROFILE:
+            return run(session, now, city=current_city())
+        profile = cProfile.Profile()
+        result = profile.runcall(run, session, now, city=current_city())
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(8)
+    print("\n".join("    " + line for line in out.getvalue().splitlines()
+                    if line.strip())[:3000], flush=True)
+    return result
 
 
 def staff_client(app):
@@ -248,7 +262,11 @@ def main() -> None:
     database_option(parser)
     parser.add_argument("--statements", action="store_true",
                         help="print each SQL statement slower than 20 ms with its time")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile each aggregation run and print its top lines")
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile
     if args.statements:
         slow_statements()
     print(f"{args.years} years, {args.centers} centers, ~{args.per_day} visits a day each; "
