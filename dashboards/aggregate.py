@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from cityhall.city import City
 from cityhall.db import dialect_insert
-from dashboards.sqltime import (DAY, day_date, epoch_seconds, local_day, local_seconds,
+from dashboards.sqltime import (DAY, day_date, local_day, local_seconds,
                                 offset_segments, weekday)
 from models.rollup import (AgeUsage, DistrictUsage, HourlyUsage, RollupState, UtcOffset,
                            VisitChange)
@@ -48,8 +48,10 @@ CHANGES_PER_RUN = 200_000  # a backlog larger than this is taken over several ru
 OPEN_END = 2 ** 62  # the end of the last UTC offset period: none
 OFFSETS_FROM, OFFSETS_UNTIL = datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 
-# (center id, first local day, last local day): consecutive days of one center to recompute.
-Span = tuple[int, date, date]
+# Days recomputed by one statement per rollup (a larger backlog takes several). Each day's
+# centers are one expanding IN parameter, so the statements of a run of one or two days (the
+# usual five minutes) are compiled once per process.
+DAYS_PER_STATEMENT = 50
 
 
 @dataclass
@@ -66,71 +68,74 @@ class Result:
 
 
 # The SQL that computes rollup rows: each rollup is one GROUP BY of the visits matching
-# `where`, over the stored local day and hour and the per-band children counts.
-
-
-def _children():
-    total = BAND_COLUMNS[0]
-    for column in BAND_COLUMNS[1:]:
-        total = total + column
-    return total
+# `where`, over the stored local day and hour and the per-band children counts. The local
+# day leads each GROUP BY: SQLite would otherwise walk the (center, local day) index for the
+# grouping's order and fetch each visit out of table order; a scan and a sort are faster.
 
 
 def hourly_rows(where: list):
-    """Group visits by center, local day and hour."""
-    ended = (Visit.checked_out_at.is_not(None)
-             & (func.coalesce(Visit.checkout_method, "") != "erased"))
-    stay = epoch_seconds(Visit.checked_out_at) - epoch_seconds(Visit.checked_in_at)
+    """Group visits by center, local day and hour, with their children per age band."""
     return select(Visit.center_id, Visit.local_day, Visit.local_hour, weekday(Visit.local_day),
-                  func.count(), func.sum(_children()),
-                  func.sum(case((Visit.first_visit, 1), else_=0)),
-                  func.sum(case((ended, 1), else_=0)), func.sum(case((ended, stay), else_=0))
-                  ).where(*where).group_by(Visit.center_id, Visit.local_day, Visit.local_hour)
+                  func.count(), func.sum(Visit.children_count),
+                  func.sum(case((Visit.first_visit, 1), else_=0)), func.count(Visit.stay_seconds),
+                  func.coalesce(func.sum(Visit.stay_seconds), 0),
+                  *(func.sum(column) for column in BAND_COLUMNS)
+                  ).where(*where).group_by(Visit.local_day, Visit.center_id, Visit.local_hour)
 
 
 def district_rows(where: list):
     """Group visits by center, local day and district."""
     district = func.coalesce(Visit.district_code, "")
     return select(Visit.center_id, Visit.local_day, district, func.count(),
-                  func.sum(_children()), func.sum(case((Visit.first_visit, 1), else_=0))
-                  ).where(*where).group_by(Visit.center_id, Visit.local_day, district)
+                  func.sum(Visit.children_count), func.sum(case((Visit.first_visit, 1), else_=0))
+                  ).where(*where).group_by(Visit.local_day, Visit.center_id, district)
 
 
 def age_rows(where: list):
-    """Children by center, local day, hour and age band: the visits' band counts, grouped
-    by hour, then one row per band that has children."""
-    sums = select(Visit.center_id.label("center_id"), Visit.local_day.label("day"),
-                  Visit.local_hour.label("hour"),
-                  *(func.sum(col).label(f"b{n}") for n, col in enumerate(BAND_COLUMNS))
-                  ).where(*where).group_by(Visit.center_id, Visit.local_day, Visit.local_hour
-                                           ).subquery("sums")
+    """Children by center, local day, hour and age band: one row per band with children of
+    each hourly rollup row (filled first)."""
     bands = union_all(*(select(literal(key).label("band"), literal(n, Integer).label("n"))
                         for n, (key, _from, _below) in enumerate(AGE_BANDS))).subquery("bands")
-    children = case(*((bands.c.n == n, sums.c[f"b{n}"]) for n in range(len(AGE_BANDS))))
-    return select(sums.c.center_id, sums.c.day, sums.c.hour, bands.c.band, weekday(sums.c.day),
-                  children).select_from(sums).join(bands, children > 0)
+    columns = [getattr(HourlyUsage, column.key) for column in BAND_COLUMNS]
+    children = case(*((bands.c.n == n, column) for n, column in enumerate(columns)))
+    return select(HourlyUsage.center_id, HourlyUsage.day, HourlyUsage.hour, bands.c.band,
+                  HourlyUsage.weekday, children).join(bands, children > 0).where(*where)
 
 
+# (rollup, its rows, their columns, what they are made from: its day and center columns).
+# In this order: the age rollup is made from the hourly one.
 INSERTS = (
     (HourlyUsage, hourly_rows, ["center_id", "day", "hour", "weekday", "visits", "children",
-                                "new_visits", "stays", "stay_seconds"]),
+                                "new_visits", "stays", "stay_seconds",
+                                *(column.key for column in BAND_COLUMNS)],
+     (Visit.local_day, Visit.center_id)),
     (DistrictUsage, district_rows, ["center_id", "day", "district_code", "visits", "children",
-                                    "new_visits"]),
-    (AgeUsage, age_rows, ["center_id", "day", "hour", "age_band", "weekday", "children"]),
+                                    "new_visits"], (Visit.local_day, Visit.center_id)),
+    (AgeUsage, age_rows, ["center_id", "day", "hour", "age_band", "weekday", "children"],
+     (HourlyUsage.day, HourlyUsage.center_id)),
 )
 
 
-def compute(session: Session, spans: list[Span] | None) -> None:
-    """Insert the rollup rows of these centers' days (None: of every visit), one INSERT ...
-    SELECT per rollup."""
-    where = [] if spans is None else [or_(*(
-        and_(Visit.center_id == center, Visit.local_day.between(first, last))
-        for center, first, last in spans))]
-    if spans is None and session.connection().dialect.name == "postgresql":
+def stale_where(day_column, center_column, days: dict[date, list[int]]):
+    """Match exactly these centers on each of these days: for each day, its centers."""
+    return or_(*(and_(day_column == day, center_column.in_(centers))
+                 for day, centers in days.items()))
+
+
+def compute(session: Session, days: dict[date, list[int]] | None) -> None:
+    """Insert the rollup rows of these centers on these local days (None: of every visit),
+    one INSERT ... SELECT per rollup."""
+    if session.connection().dialect.name == "sqlite":
+        # Sorts for GROUP BY in memory rather than in temporary files, and a page cache for
+        # a scan of a million visits (this connection only).
+        session.execute(text("PRAGMA temp_store = MEMORY"))
+        session.execute(text("PRAGMA cache_size = -65536"))
+    elif days is None:
         # A rebuild's GROUP BYs hash a million rows: in memory, not in batches spilled to
         # disk at the default 4 MB (this transaction only).
         session.execute(text("SET LOCAL work_mem = '256MB'"))
-    for model, rows, columns in INSERTS:
+    for model, rows, columns, (day, center) in INSERTS:
+        where = [] if days is None else [stale_where(day, center, days)]
         session.execute(insert(model).from_select(columns, rows(where)))
 
 
@@ -188,12 +193,11 @@ def aggregate(session: Session, now: datetime, *, city: City) -> Result:
         state.last_run_at = now
         return Result(False, 0, 0)
     consume(session, [c.id for c in changes])
-    spans = stale_spans(changes, city.zone)
-    recompute(session, spans)
+    days = stale_days(changes, city.zone)
+    recompute(session, days)
     state.last_change_id = max(state.last_change_id, changes[-1].id)
     state.last_run_at = now
-    count = sum((last - first).days + 1 for _center, first, last in spans)
-    return Result(False, len(changes), count)
+    return Result(False, len(changes), sum(len(centers) for centers in days.values()))
 
 
 def consume(session: Session, ids: list[int]) -> None:
@@ -203,29 +207,23 @@ def consume(session: Session, ids: list[int]) -> None:
         session.execute(delete(VisitChange).where(VisitChange.id.in_(ids[i:i + 5000])))
 
 
-def stale_spans(changes, zone: ZoneInfo) -> list[Span]:
-    """Return the changed (center, local day)s as runs of consecutive days per center."""
-    days_by_center: dict[int, set[date]] = defaultdict(set)
+def stale_days(changes, zone: ZoneInfo) -> dict[date, list[int]]:
+    """Return the changed local days, each with its changed centers."""
+    centers: dict[date, set[int]] = defaultdict(set)
     for change in changes:
-        days_by_center[change.center_id].add(local_day(change.checked_in_at, zone))
-    spans: list[Span] = []
-    for center in sorted(days_by_center):
-        for day in sorted(days_by_center[center]):
-            if spans and spans[-1][0] == center and spans[-1][2] == day - timedelta(days=1):
-                spans[-1] = (center, spans[-1][1], day)
-            else:
-                spans.append((center, day, day))
-    return spans
+        centers[local_day(change.checked_in_at, zone)].add(change.center_id)
+    return {day: sorted(centers[day]) for day in sorted(centers)}
 
 
-def recompute(session: Session, spans: list[Span]) -> None:
+def recompute(session: Session, days: dict[date, list[int]]) -> None:
     """Replace the rollup rows of exactly these center-days: one DELETE and one INSERT ...
-    SELECT per rollup for all of them together."""
-    for model in ROLLUPS:
-        session.execute(delete(model).where(or_(*(
-            and_(model.center_id == center, model.day.between(first, last))
-            for center, first, last in spans))))
-    compute(session, spans)
+    SELECT per rollup for all of them together (DAYS_PER_STATEMENT days at a time)."""
+    ordered = list(days.items())
+    for i in range(0, len(ordered), DAYS_PER_STATEMENT):
+        chunk = dict(ordered[i:i + DAYS_PER_STATEMENT])
+        for model in ROLLUPS:
+            session.execute(delete(model).where(stale_where(model.day, model.center_id, chunk)))
+        compute(session, chunk)
 
 
 def rebuild(session: Session, now: datetime, *, city: City) -> Result:

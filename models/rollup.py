@@ -67,6 +67,13 @@ class HourlyUsage(Base):
     new_visits: Mapped[int]  # the household's first visit anywhere
     stays: Mapped[int]  # visits ended by a check-out (not by deleting the registration)
     stay_seconds: Mapped[int] = mapped_column(BigInteger)
+    # The children per age band (dashboards.aggregate.AGE_BANDS): rollup_age is made from
+    # these, not from another scan of the visits.
+    children_0: Mapped[int] = mapped_column(default=0, server_default="0")
+    children_1: Mapped[int] = mapped_column(default=0, server_default="0")
+    children_2: Mapped[int] = mapped_column(default=0, server_default="0")
+    children_3_5: Mapped[int] = mapped_column(default=0, server_default="0")
+    children_6_up: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class DistrictUsage(Base):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -39,10 +39,13 @@ class Visit(Base):
     checked_out_at: Mapped[datetime | None]
     checkout_method: Mapped[str | None] = mapped_column(String(16))  # scan|staff|auto|moved|erased
     # Written by database triggers (migration 0015), never by the application, for the
-    # aggregation: the city's local day and hour of the check-in (from `utc_offsets`), and
-    # the children on the visit per age band (dashboards.aggregate.AGE_BANDS).
+    # aggregation: the city's local day and hour of the check-in (from `utc_offsets`), the
+    # stay in seconds of a visit ended by a check-out (not by erasure), and the children on
+    # the visit, in all and per age band (dashboards.aggregate.AGE_BANDS).
     local_day: Mapped[date | None]
     local_hour: Mapped[int | None]
+    stay_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    children_count: Mapped[int] = mapped_column(default=0, server_default="0")
     children_0: Mapped[int] = mapped_column(default=0, server_default="0")
     children_1: Mapped[int] = mapped_column(default=0, server_default="0")
     children_2: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -7,6 +7,7 @@ erasure of a registration; the aggregation restamps every visit when the city's 
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -43,8 +44,9 @@ def city(app):
 
 
 def stored(session) -> dict[int, tuple]:
-    """Every visit's stored (local day, hour, children per band)."""
-    return {v.id: (v.local_day, v.local_hour, tuple(getattr(v, c.key) for c in BAND_COLUMNS))
+    """Every visit's stored (local day, hour, children per band, children, stay)."""
+    return {v.id: (v.local_day, v.local_hour, tuple(getattr(v, c.key) for c in BAND_COLUMNS),
+                   v.children_count, v.stay_seconds)
             for v in session.scalars(select(Visit).execution_options(populate_existing=True))}
 
 
@@ -57,7 +59,10 @@ def computed(session, zone: ZoneInfo) -> dict[int, tuple]:
     for v in session.scalars(select(Visit)):
         local = v.checked_in_at.astimezone(zone)
         bands = [age_band(m) for m in ages.get(v.id, [])]
-        result[v.id] = (local.date(), local.hour, tuple(bands.count(b) for b in BANDS))
+        stay = (math.floor(v.checked_out_at.timestamp()) - math.floor(v.checked_in_at.timestamp())
+                if v.checked_out_at and v.checkout_method != "erased" else None)
+        result[v.id] = (local.date(), local.hour, tuple(bands.count(b) for b in BANDS),
+                        len(bands), stay)
     return result
 
 
@@ -76,7 +81,7 @@ def test_every_edit_of_a_visit_keeps_its_stored_local_time_and_bands_in_tokyo(ci
         guardian = add_family(session, "Us1", births)
         # 00:30 in Tokyo is 15:30 UTC the day before: the stored day is Tokyo's.
         v = visit(session, guardian, at("2024-03-15 00:30"))
-    assert check(city)[v.id] == (date(2024, 3, 15), 0, (1, 1, 1, 1, 1))
+    assert check(city)[v.id] == (date(2024, 3, 15), 0, (1, 1, 1, 1, 1), 5, None)
     with city.app_context(), db.transaction() as session:
         services.check_out(session, session.get(Visit, v.id), at("2024-03-15 01:00"), "scan")
         services.check_in_walk_in(session, center(session), "来館者", "ota",
@@ -110,7 +115,8 @@ def test_every_edit_of_a_visit_keeps_its_stored_local_time_and_bands_in_tokyo(ci
             synchronize_session=False))
     after = check(city)
     assert after[v.id][:2] == (date(2024, 3, 14), 23)
-    assert after[by_staff.id][2] == (0, 0, 0, 0, 1)  # only the child moved onto it
+    assert after[by_staff.id][2:] == ((0, 0, 0, 0, 1), 1, 45 * 60)  # the child moved onto it
+    assert after[v.id][4] == 70 * 60  # checked in 20 minutes earlier: a longer stay
     with city.app_context(), db.transaction() as session:  # erasure, and a deleted visit
         guardian = add_family(session, "Us2", [date(2020, 5, 5)])
         visit(session, guardian, at("2024-03-17 12:00"))
@@ -171,17 +177,20 @@ def test_the_migration_backfills_existing_visits(empty_database, monkeypatch):  
         conn.execute(sa.text("INSERT INTO centers (id, code, name_ja, name_en) "
                              "VALUES (1, 'c', 'センター', 'Center')"))
         conn.execute(sa.text(
-            "INSERT INTO visits (id, center_id, method, first_visit, checked_in_at) VALUES "
-            "(1, 1, 'poster', false, :a), (2, 1, 'poster', false, :b)"),
-            {"a": "2024-03-14 15:30:00" + utc, "b": "2024-03-15 01:05:00" + utc})
+            "INSERT INTO visits (id, center_id, method, first_visit, checked_in_at, "
+            "checked_out_at, checkout_method) VALUES (1, 1, 'poster', false, :a, :a_out, "
+            "'erased'), (2, 1, 'poster', false, :b, :b_out, 'scan')"),
+            {"a": "2024-03-14 15:30:00" + utc, "a_out": "2024-03-14 16:00:00" + utc,
+             "b": "2024-03-15 01:05:00" + utc, "b_out": "2024-03-15 01:30:00" + utc})
         conn.execute(sa.text("INSERT INTO visit_children (visit_id, age_months) VALUES "
                              "(1, 5), (1, 40), (1, 41), (2, 90)"))
     migrations.upgrade(url)
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT id, CAST(local_day AS VARCHAR(10)), local_hour, children_0, children_1, "
-            "children_2, children_3_5, children_6_up FROM visits ORDER BY id")).all()
+            "children_2, children_3_5, children_6_up, children_count, stay_seconds FROM visits "
+            "ORDER BY id")).all()
     engine.dispose()
     # 15:30 UTC on the 14th is 00:30 on the 15th in Tokyo.
-    assert [tuple(r) for r in rows] == [(1, "2024-03-15", 0, 1, 0, 0, 2, 0),
-                                        (2, "2024-03-15", 10, 0, 0, 0, 0, 1)]
+    assert [tuple(r) for r in rows] == [(1, "2024-03-15", 0, 1, 0, 0, 2, 0, 3, None),
+                                        (2, "2024-03-15", 10, 0, 0, 0, 0, 1, 1, 1500)]

@@ -1,4 +1,4 @@
-"""visits: local day and hour and children per age band, stored when a visit is written
+"""visits: local day and hour, stay and children per age band, stored when a visit is written
 
 Revision ID: 0015_visit_local_time
 Revises: 0014_notices
@@ -8,8 +8,9 @@ The aggregation used to compute each visit's local day and hour (a CASE over the
 offsets) and count its children by age band (a join to visit_children) on every run. Now
 triggers keep them on the visit row, for every write path (the app, a correction by hand,
 a bulk load): `utc_offsets` holds the city's UTC offset by period, a trigger stamps
-`local_day`/`local_hour` when a visit is inserted or its check-in time changes, and triggers
-on visit_children keep one count per age band. The aggregation refills `utc_offsets` and
+`local_day`/`local_hour` and `stay_seconds` when a visit is inserted or its check-in or
+check-out changes, and triggers on visit_children keep the children's count, in all and per
+age band. The aggregation refills `utc_offsets` and
 restamps every visit when CITYHALL_TIMEZONE changes (dashboards/aggregate.py). Existing rows
 are backfilled here, with the time zone the application is configured with.
 """
@@ -45,9 +46,11 @@ def _band_test(column: str, low, below) -> str:
 
 
 def _band_delta(row: str, sign: str) -> str:
-    """SET clause adding (sign +) or removing (sign -) one child of `row` to its band."""
-    return ", ".join(f"{col} = {col} {sign} CASE WHEN {_band_test(row + '.age_months', lo, hi)} "
-                     "THEN 1 ELSE 0 END" for col, lo, hi in BANDS)
+    """SET clause adding (sign +) or removing (sign -) one child of `row`: to the count and
+    to its band."""
+    return ", ".join([f"children_count = children_count {sign} 1"] + [
+        f"{col} = {col} {sign} CASE WHEN {_band_test(row + '.age_months', lo, hi)} "
+        "THEN 1 ELSE 0 END" for col, lo, hi in BANDS])
 
 
 def _sqlite_epoch(ts: str) -> str:
@@ -61,16 +64,27 @@ def _sqlite_local(ts: str) -> str:
             "ORDER BY until_epoch LIMIT 1))")
 
 
-def _sqlite_stamp(ts: str) -> str:
-    local = _sqlite_local(ts)
-    return f"local_day = date({local}, 'unixepoch'), local_hour = ({local} % 86400) / 3600"
+def _sqlite_stamp(row: str) -> str:
+    """SET clause of the local day and hour and the stay of a visit row (NEW, or visits)."""
+    local = _sqlite_local(f"{row}.checked_in_at")
+    stay = f"{_sqlite_epoch(row + '.checked_out_at')} - {_sqlite_epoch(row + '.checked_in_at')}"
+    return (f"local_day = date({local}, 'unixepoch'), local_hour = ({local} % 86400) / 3600, "
+            f"stay_seconds = CASE WHEN {_ended(row)} THEN {stay} END")
+
+
+def _ended(row: str) -> str:
+    """A visit ended by a check-out, not by erasing its registration: it has a stay."""
+    return f"{row}.checked_out_at IS NOT NULL AND coalesce({row}.checkout_method, '') <> 'erased'"
+
+
+STAMPED = "checked_in_at, checked_out_at, checkout_method"  # what the stamp is made of
 
 
 SQLITE_TRIGGERS = [
     "CREATE TRIGGER visits_local_time_insert AFTER INSERT ON visits BEGIN "
-    f"UPDATE visits SET {_sqlite_stamp('NEW.checked_in_at')} WHERE id = NEW.id; END",
-    "CREATE TRIGGER visits_local_time_update AFTER UPDATE OF checked_in_at ON visits BEGIN "
-    f"UPDATE visits SET {_sqlite_stamp('NEW.checked_in_at')} WHERE id = NEW.id; END",
+    f"UPDATE visits SET {_sqlite_stamp('NEW')} WHERE id = NEW.id; END",
+    f"CREATE TRIGGER visits_local_time_update AFTER UPDATE OF {STAMPED} ON visits BEGIN "
+    f"UPDATE visits SET {_sqlite_stamp('NEW')} WHERE id = NEW.id; END",
     "CREATE TRIGGER visit_children_bands_insert AFTER INSERT ON visit_children BEGIN "
     f"UPDATE visits SET {_band_delta('NEW', '+')} WHERE id = NEW.visit_id; END",
     "CREATE TRIGGER visit_children_bands_update AFTER UPDATE OF visit_id, age_months "
@@ -87,6 +101,10 @@ SQLITE_LOG_UPDATE = (
     "OR NEW.checked_in_at IS NOT OLD.checked_in_at; END")
 
 
+def _pg_epoch(ts: str) -> str:
+    return f"CAST(floor(extract(epoch FROM {ts})) AS bigint)"
+
+
 def _pg_band_function(name: str, body: str) -> str:
     return (f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
             f"{body} RETURN NULL; END $$")
@@ -95,13 +113,15 @@ def _pg_band_function(name: str, body: str) -> str:
 POSTGRES_TRIGGERS = [
     "CREATE FUNCTION visits_local_time() RETURNS trigger LANGUAGE plpgsql AS $$ "
     "DECLARE epoch bigint; local bigint; BEGIN "
-    "epoch := floor(extract(epoch FROM NEW.checked_in_at)); "
+    f"epoch := {_pg_epoch('NEW.checked_in_at')}; "
     "local := epoch + (SELECT offset_seconds FROM utc_offsets WHERE until_epoch > epoch "
     "ORDER BY until_epoch LIMIT 1); "
     "NEW.local_day := DATE '1970-01-01' + CAST(local / 86400 AS integer); "
     "NEW.local_hour := (local % 86400) / 3600; "
+    f"NEW.stay_seconds := CASE WHEN {_ended('NEW')} THEN {_pg_epoch('NEW.checked_out_at')} "
+    "- epoch END; "
     "RETURN NEW; END $$",
-    "CREATE TRIGGER visits_local_time BEFORE INSERT OR UPDATE OF checked_in_at ON visits "
+    f"CREATE TRIGGER visits_local_time BEFORE INSERT OR UPDATE OF {STAMPED} ON visits "
     "FOR EACH ROW EXECUTE FUNCTION visits_local_time()",
     _pg_band_function(
         "visit_children_bands",
@@ -161,11 +181,18 @@ def upgrade() -> None:
     # Plain ADD COLUMN (no batch copy of the table, which would drop its triggers on SQLite).
     op.add_column('visits', sa.Column('local_day', sa.Date(), nullable=True))
     op.add_column('visits', sa.Column('local_hour', sa.Integer(), nullable=True))
+    op.add_column('visits', sa.Column('stay_seconds', sa.BigInteger(), nullable=True))
+    op.add_column('visits', sa.Column('children_count', sa.Integer(), server_default='0',
+                                      nullable=False))
     for column, _low, _below in BANDS:
         op.add_column('visits', sa.Column(column, sa.Integer(), server_default='0',
                                           nullable=False))
     op.create_index('ix_visits_center_local_day', 'visits', ['center_id', 'local_day'],
                     unique=False)
+    # The hourly rollup keeps its children per age band: the age rollup is made from it.
+    for column, _low, _below in BANDS:
+        op.add_column('rollup_hourly', sa.Column(column, sa.Integer(), server_default='0',
+                                                 nullable=False))
     # The change log ignores updates of the stored columns only (the triggers below write
     # them); every other update is logged as before.
     if _postgres():
@@ -184,15 +211,19 @@ def upgrade() -> None:
     if _postgres():
         op.execute(
             "UPDATE visits SET local_day = DATE '1970-01-01' + CAST(s.local / 86400 AS integer), "
-            "local_hour = (s.local % 86400) / 3600 FROM (SELECT v.id, e.epoch + (SELECT "
+            "local_hour = (s.local % 86400) / 3600, "
+            f"stay_seconds = CASE WHEN {_ended('visits')} THEN "
+            f"{_pg_epoch('visits.checked_out_at')} - s.epoch END "
+            "FROM (SELECT v.id, e.epoch, e.epoch + (SELECT "
             "offset_seconds FROM utc_offsets WHERE until_epoch > e.epoch ORDER BY until_epoch "
-            "LIMIT 1) AS local FROM visits v CROSS JOIN LATERAL (SELECT CAST(floor(extract("
-            "epoch FROM v.checked_in_at)) AS bigint) AS epoch) e) s WHERE s.id = visits.id")
+            "LIMIT 1) AS local FROM visits v CROSS JOIN LATERAL (SELECT "
+            f"{_pg_epoch('v.checked_in_at')} AS epoch) e) s WHERE s.id = visits.id")
     else:
-        op.execute(f"UPDATE visits SET {_sqlite_stamp('checked_in_at')}")
+        op.execute(f"UPDATE visits SET {_sqlite_stamp('visits')}")
     counts = ", ".join(
-        f"{col} = (SELECT count(*) FROM visit_children c WHERE c.visit_id = visits.id AND "
-        f"{_band_test('c.age_months', lo, hi)})" for col, lo, hi in BANDS)
+        ["children_count = (SELECT count(*) FROM visit_children c WHERE c.visit_id = visits.id)"]
+        + [f"{col} = (SELECT count(*) FROM visit_children c WHERE c.visit_id = visits.id AND "
+           f"{_band_test('c.age_months', lo, hi)})" for col, lo, hi in BANDS])
     op.execute(f"UPDATE visits SET {counts}")
     for statement in POSTGRES_TRIGGERS if _postgres() else SQLITE_TRIGGERS:
         op.execute(statement)
@@ -208,7 +239,9 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER visits_log_update")
         op.execute(SQLITE_LOG_UPDATE.format(of=""))
     op.drop_index('ix_visits_center_local_day', table_name='visits')
+    for column, _low, _below in BANDS:
+        op.drop_column('rollup_hourly', column)
     for column in ('children_6_up', 'children_3_5', 'children_2', 'children_1', 'children_0',
-                   'local_hour', 'local_day'):
+                   'children_count', 'stay_seconds', 'local_hour', 'local_day'):
         op.drop_column('visits', column)
     op.drop_table('utc_offsets')
