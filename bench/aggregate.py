@@ -152,7 +152,7 @@ def aggregate(app, full: bool, now: datetime):
         profile = cProfile.Profile()
         result = profile.runcall(run, session, now, city=current_city())
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(8)
+    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(12)
     print("\n".join("    " + line for line in out.getvalue().splitlines()
                     if line.strip())[:3000], flush=True)
     return result

@@ -186,32 +186,37 @@ def aggregate(session: Session, now: datetime, *, city: City) -> Result:
     state = lock_state(session, now)
     if sync_zone(session, city.zone):
         return _rebuild(session, state, now)
-    changes = session.execute(select(VisitChange.id, VisitChange.center_id,
-                                     VisitChange.checked_in_at)
-                              .order_by(VisitChange.id).limit(CHANGES_PER_RUN)).all()
+    changes = consume(session)
     if not changes:
         state.last_run_at = now
         return Result(False, 0, 0)
-    consume(session, [c.id for c in changes])
     days = stale_days(changes, city.zone)
     recompute(session, days)
-    state.last_change_id = max(state.last_change_id, changes[-1].id)
+    state.last_change_id = max(state.last_change_id, max(c.id for c in changes))
     state.last_run_at = now
     return Result(False, len(changes), sum(len(centers) for centers in days.values()))
 
 
-def consume(session: Session, ids: list[int]) -> None:
-    """Delete the change rows read, before recomputing, so a later change is never lost."""
-    # Exactly these ids, not "up to the highest": on PostgreSQL a lower id may commit later.
-    for i in range(0, len(ids), 5000):
-        session.execute(delete(VisitChange).where(VisitChange.id.in_(ids[i:i + 5000])))
+def consume(session: Session) -> list:
+    """Delete the oldest change rows (up to CHANGES_PER_RUN) and return them, before
+    recomputing, so a later change is never lost.
+
+    One DELETE ... RETURNING: exactly the rows it deleted are the ones read (on PostgreSQL a
+    lower id may commit later; it stays for the next run).
+    """
+    oldest = (select(VisitChange.id).order_by(VisitChange.id).limit(CHANGES_PER_RUN)
+              .scalar_subquery())
+    return session.execute(delete(VisitChange).where(VisitChange.id.in_(oldest)).returning(
+        VisitChange.id, VisitChange.center_id, VisitChange.checked_in_at)
+        .execution_options(synchronize_session=False)).all()
 
 
 def stale_days(changes, zone: ZoneInfo) -> dict[date, list[int]]:
     """Return the changed local days, each with its changed centers."""
     centers: dict[date, set[int]] = defaultdict(set)
-    for change in changes:
-        centers[local_day(change.checked_in_at, zone)].add(change.center_id)
+    # A visit and each of its children log the same (center, check-in): one zone lookup each.
+    for center, checked_in_at in {(c.center_id, c.checked_in_at) for c in changes}:
+        centers[local_day(checked_in_at, zone)].add(center)
     return {day: sorted(centers[day]) for day in sorted(centers)}
 
 
