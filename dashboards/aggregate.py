@@ -1,14 +1,17 @@
 """Aggregation of visits into rollups: plain functions of (session, now, city), GROUP BY in SQL.
 
-Set-based: one scan of the visits fills a temporary table of per-visit facts (local day,
-hour, weekday, children: the costly expressions, once per visit), then each rollup is one
-INSERT ... SELECT ... GROUP BY over it. An incremental run deletes and recomputes every
-stale (center, local days) period with one DELETE and one INSERT per rollup.
+Set-based, and without per-visit arithmetic: database triggers keep on each visit row its
+local day and hour (from the city's UTC offsets in `utc_offsets`) and its children per age
+band (migration 0015), so each rollup is one `INSERT ... SELECT ... GROUP BY` of the visits
+alone, as cheap as any scan that groups them. An incremental run deletes and recomputes the
+changed (center, local day)s with one DELETE and one INSERT per rollup.
 
 Triggers log every change to visits in `visit_changes` (models/rollup.py). An incremental run
 consumes that log: each logged (center, check-in time) names a local day whose rollup rows are
 deleted and recomputed from the visits, so a late check-out, a correction or a deleted visit
 or registration is reflected, and running twice changes nothing. A full run rebuilds all.
+When CITYHALL_TIMEZONE no longer matches `utc_offsets`, the next run refills the offsets,
+restamps every visit's local day and hour, and rebuilds.
 """
 
 from __future__ import annotations
@@ -16,27 +19,39 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (BigInteger, Column, Integer, MetaData, String, Table, and_, case, delete,
-                        func, insert, literal, or_, select, text)
+from sqlalchemy import (Integer, and_, case, delete, func, insert, literal, or_, select, text,
+                        union_all, update)
 from sqlalchemy.orm import Session
 
 from cityhall.city import City
 from cityhall.db import dialect_insert
-from dashboards.sqltime import (DAY, THURSDAY, day_date, day_start, epoch_seconds, local_day,
-                                local_seconds, offset_segments)
-from models.rollup import AgeUsage, DistrictUsage, HourlyUsage, RollupState, VisitChange
-from models.visit import Visit, VisitChild
+from dashboards.sqltime import (DAY, day_date, local_day, local_seconds,
+                                offset_segments, weekday)
+from models.rollup import (AgeUsage, DistrictUsage, HourlyUsage, RollupState, UtcOffset,
+                           VisitChange)
+from models.visit import Visit
 
 log = logging.getLogger(__name__)
 
 STATE = "visits"
 ROLLUPS = (HourlyUsage, DistrictUsage, AgeUsage)
-# (key, from months, below months): ages on the visit day, as staff plan classes.
+# (key, from months, below months): ages on the visit day, as staff plan classes. The visit
+# row counts its children per band (BAND_COLUMNS), kept by triggers: changing the bands
+# takes a migration that rewrites them (see 0018_visit_local_time).
 AGE_BANDS = (("0", 0, 12), ("1", 12, 24), ("2", 24, 36), ("3-5", 36, 72), ("6+", 72, None))
+BAND_COLUMNS = (Visit.children_0, Visit.children_1, Visit.children_2, Visit.children_3_5,
+                Visit.children_6_up)
 CHANGES_PER_RUN = 200_000  # a backlog larger than this is taken over several runs
+OPEN_END = 2 ** 62  # the end of the last UTC offset period: none
+OFFSETS_FROM, OFFSETS_UNTIL = datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+# Days recomputed by one statement per rollup (a larger backlog takes several). Each day's
+# centers are one expanding IN parameter, so the statements of a run of one or two days (the
+# usual five minutes) are compiled once per process.
+DAYS_PER_STATEMENT = 50
 
 
 @dataclass
@@ -52,124 +67,108 @@ class Result:
         return f"{kind}: {self.changes} changes, {self.periods} center-days recomputed"
 
 
-# The SQL that computes rollup rows: the facts of each visit are computed once, into a
-# temporary table, and each rollup is one INSERT ... SELECT ... GROUP BY over it.
-
-FACTS = Table(
-    "rollup_facts", MetaData(),
-    Column("visit_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
-    Column("center_id", Integer), Column("dayn", Integer), Column("hour", Integer),
-    Column("weekday", Integer), Column("district_code", String(32)), Column("children", Integer),
-    Column("new", Integer), Column("stayed", Integer), Column("stay_seconds", BigInteger),
-    prefixes=["TEMPORARY"],
-)
+# The SQL that computes rollup rows: each rollup is one GROUP BY of the visits matching
+# `where`, over the stored local day and hour and the per-band children counts. The local
+# day leads each GROUP BY: SQLite would otherwise walk the (center, local day) index for the
+# grouping's order and fetch each visit out of table order; a scan and a sort are faster.
 
 
-def visit_facts(where: list, zone: ZoneInfo, start: datetime, end: datetime,
-                everything: bool = False):
-    """Return one row per visit: center, local day number, hour, weekday and what it counts.
-
-    Children are counted per visit by a lookup for a few visits, and by one grouped scan of
-    every child joined to the visits when `everything` is taken (a full rebuild).
-    """
-    local = local_seconds(Visit.checked_in_at, offset_segments(zone, start, end))
-    kids = None
-    if everything:
-        kids = (select(VisitChild.visit_id, func.count().label("n"))
-                .group_by(VisitChild.visit_id).subquery("kids"))
-        children = func.coalesce(kids.c.n, 0)
-    else:
-        children = (select(func.count()).where(VisitChild.visit_id == Visit.id)
-                    .correlate(Visit).scalar_subquery())
-    ended = (Visit.checked_out_at.is_not(None)
-             & (func.coalesce(Visit.checkout_method, "") != "erased"))
-    query = select(
-        Visit.id.label("visit_id"), Visit.center_id, (local // DAY).label("dayn"),
-        ((local % DAY) // 3600).label("hour"), ((local // DAY + THURSDAY) % 7).label("weekday"),
-        func.coalesce(Visit.district_code, "").label("district_code"),
-        children.label("children"), case((Visit.first_visit, 1), else_=0).label("new"),
-        case((ended, 1), else_=0).label("stayed"),
-        case((ended, epoch_seconds(Visit.checked_out_at) - epoch_seconds(Visit.checked_in_at)),
-             else_=0).label("stay_seconds"),
-    )
-    if kids is not None:
-        query = query.outerjoin(kids, kids.c.visit_id == Visit.id)
-    return query.where(*where)
+def hourly_rows(where: list):
+    """Group visits by center, local day and hour, with their children per age band."""
+    return select(Visit.center_id, Visit.local_day, Visit.local_hour, weekday(Visit.local_day),
+                  func.count(), func.sum(Visit.children_count),
+                  func.sum(case((Visit.first_visit, 1), else_=0)), func.count(Visit.stay_seconds),
+                  func.coalesce(func.sum(Visit.stay_seconds), 0),
+                  *(func.sum(column) for column in BAND_COLUMNS)
+                  ).where(*where).group_by(Visit.local_day, Visit.center_id, Visit.local_hour)
 
 
-def hourly_rows(facts):
-    """Group visit facts by center, day and hour."""
-    return select(facts.c.center_id, day_date(facts.c.dayn), facts.c.hour, facts.c.weekday,
-                  func.count(), func.sum(facts.c.children), func.sum(facts.c.new),
-                  func.sum(facts.c.stayed), func.sum(facts.c.stay_seconds)).group_by(
-        facts.c.center_id, facts.c.dayn, facts.c.hour, facts.c.weekday)
+def district_rows(where: list):
+    """Group visits by center, local day and district."""
+    district = func.coalesce(Visit.district_code, "")
+    return select(Visit.center_id, Visit.local_day, district, func.count(),
+                  func.sum(Visit.children_count), func.sum(case((Visit.first_visit, 1), else_=0))
+                  ).where(*where).group_by(Visit.local_day, Visit.center_id, district)
 
 
-def district_rows(facts):
-    """Group visit facts by center, day and district."""
-    return select(facts.c.center_id, day_date(facts.c.dayn), facts.c.district_code, func.count(),
-                  func.sum(facts.c.children), func.sum(facts.c.new)).group_by(
-        facts.c.center_id, facts.c.dayn, facts.c.district_code)
+def age_rows(where: list):
+    """Children by center, local day, hour and age band: one row per band with children of
+    each hourly rollup row (filled first)."""
+    bands = union_all(*(select(literal(key).label("band"), literal(n, Integer).label("n"))
+                        for n, (key, _from, _below) in enumerate(AGE_BANDS))).subquery("bands")
+    columns = [getattr(HourlyUsage, column.key) for column in BAND_COLUMNS]
+    children = case(*((bands.c.n == n, column) for n, column in enumerate(columns)))
+    return select(HourlyUsage.center_id, HourlyUsage.day, HourlyUsage.hour, bands.c.band,
+                  HourlyUsage.weekday, children).join(bands, children > 0).where(*where)
 
 
-def age_band_expr(months):
-    """Return the age band key of an age in months, as SQL."""
-    whens = [(months < below, literal(key)) for key, _from, below in AGE_BANDS if below]
-    return case(*whens, else_=literal(AGE_BANDS[-1][0]))
-
-
-def age_rows(facts):
-    """Group the children of the visit facts by center, day, hour and age band."""
-    band = age_band_expr(VisitChild.age_months)
-    return select(facts.c.center_id, day_date(facts.c.dayn), facts.c.hour, band, facts.c.weekday,
-                  func.count()).join_from(facts, VisitChild, VisitChild.visit_id == facts.c.visit_id
-                                          ).group_by(facts.c.center_id, facts.c.dayn, facts.c.hour,
-                                                     band, facts.c.weekday)
-
-
+# (rollup, its rows, their columns, what they are made from: its day and center columns).
+# In this order: the age rollup is made from the hourly one.
 INSERTS = (
     (HourlyUsage, hourly_rows, ["center_id", "day", "hour", "weekday", "visits", "children",
-                                "new_visits", "stays", "stay_seconds"]),
+                                "new_visits", "stays", "stay_seconds",
+                                *(column.key for column in BAND_COLUMNS)],
+     (Visit.local_day, Visit.center_id)),
     (DistrictUsage, district_rows, ["center_id", "day", "district_code", "visits", "children",
-                                    "new_visits"]),
-    (AgeUsage, age_rows, ["center_id", "day", "hour", "age_band", "weekday", "children"]),
+                                    "new_visits"], (Visit.local_day, Visit.center_id)),
+    (AgeUsage, age_rows, ["center_id", "day", "hour", "age_band", "weekday", "children"],
+     (HourlyUsage.day, HourlyUsage.center_id)),
 )
 
 
-def compute(session: Session, where: list, start: datetime, end: datetime, zone: ZoneInfo,
-            everything: bool = False) -> None:
-    """Insert the rollup rows of the visits matching `where`, checked in between start and end.
+def stale_where(day_column, center_column, days: dict[date, list[int]]):
+    """Match exactly these centers on each of these days: for each day, its centers."""
+    return or_(*(and_(day_column == day, center_column.in_(centers))
+                 for day, centers in days.items()))
 
-    One scan of the visits fills the facts table (local day, hour, children: the costly
-    expressions, computed once per visit); then one INSERT ... SELECT per rollup groups it.
-    """
-    connection = session.connection()
-    # SQLite counts children faster by index lookups than by a grouped subquery it would
-    # materialize; PostgreSQL hashes the grouped children once (a lookup per visit is a
-    # subplan run a million times).
-    sqlite = connection.dialect.name == "sqlite"
-    if sqlite:
-        # Sorts for GROUP BY and the facts table in memory rather than in temporary files
-        # (a few tens of MB for a million visits); this connection only.
+
+def compute(session: Session, days: dict[date, list[int]] | None) -> None:
+    """Insert the rollup rows of these centers on these local days (None: of every visit),
+    one INSERT ... SELECT per rollup."""
+    if session.connection().dialect.name == "sqlite":
+        # Sorts for GROUP BY in memory rather than in temporary files, and a page cache for
+        # a scan of a million visits (this connection only).
         session.execute(text("PRAGMA temp_store = MEMORY"))
         session.execute(text("PRAGMA cache_size = -65536"))
-    elif everything:
-        # A rebuild's GROUP BYs and the children join hash a million rows: in memory, not
-        # in batches spilled to disk at the default 4 MB (this transaction only).
+    elif days is None:
+        # A rebuild's GROUP BYs hash a million rows: in memory, not in batches spilled to
+        # disk at the default 4 MB (this transaction only).
         session.execute(text("SET LOCAL work_mem = '256MB'"))
-    FACTS.drop(connection, checkfirst=True)  # a run that failed on this connection
-    FACTS.create(connection)
-    try:
-        session.execute(insert(FACTS).from_select([c.name for c in FACTS.c],
-                                                  visit_facts(where, zone, start, end,
-                                                              everything and not sqlite)))
-        # Statistics, so the children join starts from the facts when they are few (an
-        # incremental run) and scans when they are many; temp tables get no autovacuum.
-        session.execute(text("ANALYZE rollup_facts"))
-        for model, rows, columns in INSERTS:
-            session.execute(insert(model).from_select(columns, rows(FACTS)))
-    finally:
-        FACTS.drop(connection)
+    for model, rows, columns, (day, center) in INSERTS:
+        where = [] if days is None else [stale_where(day, center, days)]
+        session.execute(insert(model).from_select(columns, rows(where)))
+
+
+# The city's UTC offsets, as the visits' local-time trigger reads them.
+
+
+def sync_zone(session: Session, zone: ZoneInfo) -> bool:
+    """Make `utc_offsets` and every visit's local day and hour follow the city's zone.
+
+    Returns True when they did not (a changed CITYHALL_TIMEZONE): the offsets are refilled
+    and every visit restamped, and the caller must rebuild every rollup.
+    """
+    stored = session.scalars(select(UtcOffset.timezone).distinct()).all()
+    if stored == [zone.key]:
+        return False
+    log.warning("time zone changed from %s to %s: restamping every visit", stored, zone.key)
+    if session.connection().dialect.name == "postgresql":
+        # Inserts wait for the new offsets rather than stamp with the old ones meanwhile.
+        session.execute(text("LOCK TABLE utc_offsets IN ACCESS EXCLUSIVE MODE"))
+    session.execute(delete(UtcOffset))
+    segments = offset_segments(zone, OFFSETS_FROM, OFFSETS_UNTIL)
+    session.execute(insert(UtcOffset), [
+        {"until_epoch": OPEN_END if until is None else until, "offset_seconds": offset,
+         "timezone": zone.key} for until, offset in segments])
+    first, last = session.execute(select(func.min(Visit.checked_in_at),
+                                         func.max(Visit.checked_in_at))).one()
+    if first is not None:
+        local = local_seconds(Visit.checked_in_at, offset_segments(
+            zone, first - timedelta(days=1), last + timedelta(days=1)))
+        session.execute(update(Visit).values(local_day=day_date(local // DAY),
+                                             local_hour=(local % DAY) // 3600)
+                        .execution_options(synchronize_session=False))
+    return True
 
 
 # Runs
@@ -185,71 +184,66 @@ def lock_state(session: Session, now: datetime) -> RollupState:
 def aggregate(session: Session, now: datetime, *, city: City) -> Result:
     """Bring the rollups up to date with what changed since the last run."""
     state = lock_state(session, now)
-    changes = session.execute(select(VisitChange.id, VisitChange.center_id,
-                                     VisitChange.checked_in_at)
-                              .order_by(VisitChange.id).limit(CHANGES_PER_RUN)).all()
+    if sync_zone(session, city.zone):
+        return _rebuild(session, state, now)
+    changes = consume(session)
     if not changes:
         state.last_run_at = now
         return Result(False, 0, 0)
-    consume(session, [c.id for c in changes])
-    periods = stale_periods(changes, city.zone)
-    recompute(session, periods, city.zone)
-    state.last_change_id = max(state.last_change_id, changes[-1].id)
+    days = stale_days(changes, city.zone)
+    recompute(session, days)
+    state.last_change_id = max(state.last_change_id, max(c.id for c in changes))
     state.last_run_at = now
-    count = sum(len(centers) * ((last - first).days + 1) for (first, last), centers in periods)
-    return Result(False, len(changes), count)
+    return Result(False, len(changes), sum(len(centers) for centers in days.values()))
 
 
-def consume(session: Session, ids: list[int]) -> None:
-    """Delete the change rows read, before recomputing, so a later change is never lost."""
-    # Exactly these ids, not "up to the highest": on PostgreSQL a lower id may commit later.
-    for i in range(0, len(ids), 5000):
-        session.execute(delete(VisitChange).where(VisitChange.id.in_(ids[i:i + 5000])))
+def consume(session: Session) -> list:
+    """Delete the oldest change rows (up to CHANGES_PER_RUN) and return them, before
+    recomputing, so a later change is never lost.
+
+    One DELETE ... RETURNING: exactly the rows it deleted are the ones read (on PostgreSQL a
+    lower id may commit later; it stays for the next run).
+    """
+    oldest = (select(VisitChange.id).order_by(VisitChange.id).limit(CHANGES_PER_RUN)
+              .scalar_subquery())
+    return session.execute(delete(VisitChange).where(VisitChange.id.in_(oldest)).returning(
+        VisitChange.id, VisitChange.center_id, VisitChange.checked_in_at)
+        .execution_options(synchronize_session=False)).all()
 
 
-def stale_periods(changes, zone: ZoneInfo) -> list[tuple[tuple[date, date], set[int]]]:
-    """Group changed (center, local day)s into runs of consecutive days with their centers."""
-    centers_by_day: dict[date, set[int]] = defaultdict(set)
-    for change in changes:
-        centers_by_day[local_day(change.checked_in_at, zone)].add(change.center_id)
-    periods: list[tuple[tuple[date, date], set[int]]] = []
-    for day in sorted(centers_by_day):
-        if periods and periods[-1][0][1] == day - timedelta(days=1):
-            (first, _last), centers = periods[-1]
-            periods[-1] = ((first, day), centers | centers_by_day[day])
-        else:
-            periods.append(((day, day), set(centers_by_day[day])))
-    return periods
+def stale_days(changes, zone: ZoneInfo) -> dict[date, list[int]]:
+    """Return the changed local days, each with its changed centers."""
+    centers: dict[date, set[int]] = defaultdict(set)
+    # A visit and each of its children log the same (center, check-in): one zone lookup each.
+    for center, checked_in_at in {(c.center_id, c.checked_in_at) for c in changes}:
+        centers[local_day(checked_in_at, zone)].add(center)
+    return {day: sorted(centers[day]) for day in sorted(centers)}
 
 
-def recompute(session: Session, periods: list[tuple[tuple[date, date], set[int]]],
-              zone: ZoneInfo) -> None:
-    """Replace the rollup rows of these centers on these local days: one DELETE and one
-    INSERT ... SELECT per rollup for every period together."""
-    bounds = [(centers, day_start(first, zone), day_start(last + timedelta(days=1), zone))
-              for (first, last), centers in periods]
-    for model in ROLLUPS:
-        session.execute(delete(model).where(or_(*(
-            and_(model.center_id.in_(centers), model.day.between(first, last))
-            for (first, last), centers in periods))))
-    compute(session, [or_(*(and_(Visit.center_id.in_(centers), Visit.checked_in_at >= start,
-                                 Visit.checked_in_at < end)
-                            for centers, start, end in bounds))],
-            min(b[1] for b in bounds), max(b[2] for b in bounds), zone)
+def recompute(session: Session, days: dict[date, list[int]]) -> None:
+    """Replace the rollup rows of exactly these center-days: one DELETE and one INSERT ...
+    SELECT per rollup for all of them together (DAYS_PER_STATEMENT days at a time)."""
+    ordered = list(days.items())
+    for i in range(0, len(ordered), DAYS_PER_STATEMENT):
+        chunk = dict(ordered[i:i + DAYS_PER_STATEMENT])
+        for model in ROLLUPS:
+            session.execute(delete(model).where(stale_where(model.day, model.center_id, chunk)))
+        compute(session, chunk)
 
 
 def rebuild(session: Session, now: datetime, *, city: City) -> Result:
     """Rebuild every rollup from all visits."""
     state = lock_state(session, now)
+    sync_zone(session, city.zone)
+    return _rebuild(session, state, now)
+
+
+def _rebuild(session: Session, state: RollupState, now: datetime) -> Result:
     top = session.scalar(select(func.max(VisitChange.id))) or 0
     count = session.execute(delete(VisitChange).where(VisitChange.id <= top)).rowcount
     for model in ROLLUPS:
         session.execute(delete(model))
-    first, last = session.execute(select(func.min(Visit.checked_in_at),
-                                         func.max(Visit.checked_in_at))).one()
-    if first is not None:
-        compute(session, [], first - timedelta(days=1), last + timedelta(days=1), city.zone,
-                everything=True)
+    compute(session, None)
     state.last_change_id = max(state.last_change_id, top)
     state.last_run_at = state.last_full_at = now
     days = session.scalar(select(func.count()).select_from(

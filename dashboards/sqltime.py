@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Date, case, literal
+from sqlalchemy import BigInteger, Date, Integer, case, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -55,6 +55,24 @@ def _day_sqlite(element, compiler, **kw) -> str:
 @compiles(day_date, "postgresql")
 def _day_postgres(element, compiler, **kw) -> str:
     return f"(DATE '1970-01-01' + CAST({compiler.process(element.clauses, **kw)} AS INTEGER))"
+
+
+class weekday(FunctionElement):  # noqa: N801
+    """The weekday of a date column, Monday 0, as datetime.weekday()."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(weekday, "sqlite")
+def _weekday_sqlite(element, compiler, **kw) -> str:
+    # strftime('%w') counts from Sunday 0.
+    return f"((CAST(strftime('%w', {compiler.process(element.clauses, **kw)}) AS INTEGER) + 6) % 7)"
+
+
+@compiles(weekday, "postgresql")
+def _weekday_postgres(element, compiler, **kw) -> str:
+    return f"(CAST(extract(isodow FROM {compiler.process(element.clauses, **kw)}) AS INTEGER) - 1)"
 
 
 def offset_seconds(zone: ZoneInfo, moment: datetime) -> int:

@@ -26,6 +26,21 @@ class VisitChange(Base):
     checked_in_at: Mapped[datetime]
 
 
+class UtcOffset(Base):
+    """The city's UTC offset until a moment: what the visits' local-time trigger reads.
+
+    One row per period between two offset changes (one row in all for a zone without
+    daylight saving time); the last period ends at 2**62. Filled for CITYHALL_TIMEZONE by
+    migration 0015 and refilled by the aggregation when that setting changes.
+    """
+
+    __tablename__ = "utc_offsets"
+
+    until_epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    offset_seconds: Mapped[int]
+    timezone: Mapped[str] = mapped_column(String(64))
+
+
 class RollupState(Base):
     """How far the aggregation got: the last change consumed and when it last ran."""
 
@@ -52,6 +67,13 @@ class HourlyUsage(Base):
     new_visits: Mapped[int]  # the household's first visit anywhere
     stays: Mapped[int]  # visits ended by a check-out (not by deleting the registration)
     stay_seconds: Mapped[int] = mapped_column(BigInteger)
+    # The children per age band (dashboards.aggregate.AGE_BANDS): rollup_age is made from
+    # these, not from another scan of the visits.
+    children_0: Mapped[int] = mapped_column(default=0, server_default="0")
+    children_1: Mapped[int] = mapped_column(default=0, server_default="0")
+    children_2: Mapped[int] = mapped_column(default=0, server_default="0")
+    children_3_5: Mapped[int] = mapped_column(default=0, server_default="0")
+    children_6_up: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class DistrictUsage(Base):

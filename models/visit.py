@@ -6,9 +6,9 @@ household's district), so dashboards never join to data that may change or be de
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -21,7 +21,8 @@ class Visit(Base):
     """One family's stay at a center, from check-in to check-out."""
 
     __tablename__ = "visits"
-    __table_args__ = (Index("ix_visits_center_open", "center_id", "checked_out_at"),)
+    __table_args__ = (Index("ix_visits_center_open", "center_id", "checked_out_at"),
+                      Index("ix_visits_center_local_day", "center_id", "local_day"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"), index=True)
@@ -37,6 +38,19 @@ class Visit(Base):
     checked_in_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     checked_out_at: Mapped[datetime | None]
     checkout_method: Mapped[str | None] = mapped_column(String(16))  # scan|staff|auto|moved|erased
+    # Written by database triggers (migration 0015), never by the application, for the
+    # aggregation: the city's local day and hour of the check-in (from `utc_offsets`), the
+    # stay in seconds of a visit ended by a check-out (not by erasure), and the children on
+    # the visit, in all and per age band (dashboards.aggregate.AGE_BANDS).
+    local_day: Mapped[date | None]
+    local_hour: Mapped[int | None]
+    stay_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    children_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    children_0: Mapped[int] = mapped_column(default=0, server_default="0")
+    children_1: Mapped[int] = mapped_column(default=0, server_default="0")
+    children_2: Mapped[int] = mapped_column(default=0, server_default="0")
+    children_3_5: Mapped[int] = mapped_column(default=0, server_default="0")
+    children_6_up: Mapped[int] = mapped_column(default=0, server_default="0")
     children: Mapped[list[VisitChild]] = relationship(back_populates="visit", order_by="VisitChild.id",
                                                       cascade="all, delete-orphan")
 

@@ -125,7 +125,9 @@ def empty_postgres(url: str) -> None:
     key checks off (the visit change-log trigger would refill its table), and sequences are
     reset with setval: an order of magnitude faster, the same empty database.
     """
-    tables = [t.name for t in Base.metadata.sorted_tables]
+    # utc_offsets is reference data the migrations filled (Tokyo's UTC offset, one row): kept,
+    # or put back after a test that changed the city's zone.
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name != "utc_offsets"]
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.begin() as conn:
@@ -135,6 +137,12 @@ def empty_postgres(url: str) -> None:
                 conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
                 for table in reversed(filled):
                     conn.execute(sa.text(f'DELETE FROM "{table}"'))
+            if conn.execute(sa.text("SELECT count(*) <> 1 OR min(timezone) <> 'Asia/Tokyo' "
+                                    "FROM utc_offsets")).scalar():
+                conn.execute(sa.text("DELETE FROM utc_offsets"))
+                conn.execute(sa.text("INSERT INTO utc_offsets (until_epoch, offset_seconds, "
+                                     "timezone) VALUES (:end, 32400, 'Asia/Tokyo')"),
+                             {"end": 2 ** 62})
             sequences = conn.execute(sa.text(
                 "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences "
                 "WHERE schemaname = current_schema()")).scalars().all()
