@@ -124,7 +124,7 @@ def test_linked_status_change_still_says_the_resident_is_told(city, line, app):
     _person, sent = sent_to(line, app, "中央子育て支援センター")
     client = signed_in(app, "kosodate")
     before = text(page(client, sent["id"]))
-    assert "新しい状況と一緒にLINEで住民に送られます。" in before and "誰にも通知されません" not in before
+    assert "新しい状況と一緒にLINEで住民に送ります。" in before and "誰にも通知されません" not in before
     assert change(client, sent["id"], "in_review").status_code == 302
     assert "状況を「審査中」にしました。住民にLINEで通知されます。" in text(page(client, sent["id"]))
 
