@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import requests
@@ -29,6 +29,9 @@ from bench.common import (  # noqa: E402
     POSTGRES_SERVER, TOKEN, database_option, env_for, migrate, postgres_database, start_emulator,
     stop)
 from cityhall.config import normalize_database_url  # noqa: E402
+from emulator.client import EmulatorClient  # noqa: E402
+
+MULTICAST = "/v2/bot/message/multicast"
 
 LANGUAGES = ["ja"] * 80 + ["en"] * 15 + ["ko", "vi", "pt-BR", "zh-Hans", "tl"]
 DISTRICTS = ["ota", "furui", "shimokoda", "hachiya", "kamo"]
@@ -118,9 +121,13 @@ def measure(url: str, emulator_url: str) -> dict[str, float]:
 
 def deliver(url: str, emulator_url: str, workers: int) -> tuple[float, float]:
     """Run worker processes until the outbox is empty; return seconds from their start, and
-    from the first batch sent to the last (without the processes' start-up)."""
+    from the first multicast the emulator accepted to the last (without the processes'
+    start-up). The emulator's request log times each request; the outbox's `sent_at` cannot,
+    since the worker records a whole lease of sent rows in one transaction."""
     engine = sa.create_engine(normalize_database_url(url))
     env = dict(env_for(emulator_url, url), OUTBOX_POLL_SECONDS="0.1")
+    line = EmulatorClient(emulator_url)
+    already = len(line.requests(MULTICAST))
     started = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-m", "cityhall", "worker"], env=env,
                               stderr=subprocess.DEVNULL) for _ in range(workers)]
@@ -134,14 +141,11 @@ def deliver(url: str, emulator_url: str, workers: int) -> tuple[float, float]:
     finally:
         stop(*procs)
     total = time.perf_counter() - started
-    with engine.connect() as conn:
-        first, last = conn.execute(sa.text(
-            "SELECT min(sent_at), max(sent_at) FROM outbox_messages")).one()
     engine.dispose()
-    if not first or not last:
+    accepted = [r["at"] for r in line.requests(MULTICAST)[already:] if r["status"] == 200]
+    if len(accepted) < 2:
         return total, total
-    first, last = (datetime.fromisoformat(v) if isinstance(v, str) else v for v in (first, last))
-    return total, (last - first).total_seconds()
+    return total, max(accepted) - min(accepted)
 
 
 def emulator_rate(emulator_url: str, requests_count: int) -> float:
