@@ -49,7 +49,9 @@ def create_staff(username: str, role: str, centers: tuple[str, ...],
             codes = _issue_second_factor(session, user) if required else None
     except StaffError as err:
         raise click.ClickException(str(err)) from None
-    scope = ", ".join([c.code for c in user.centers] + [d.code for d in user.departments])
+    # Sorted: a relationship's rows come back in no set order (PostgreSQL varies).
+    scope = ", ".join(sorted(c.code for c in user.centers)
+                      + sorted(d.code for d in user.departments))
     click.echo(f"staff account {user.username} ({user.role.value}{': ' + scope if scope else ''})"
                f" {'created' if created else 'reset'}")
     if codes is not None:
