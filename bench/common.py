@@ -135,3 +135,34 @@ def database_option(parser) -> None:
 def backends(args) -> list[str]:
     """Return the databases `--database` names, in the order the benches run them."""
     return list(BACKENDS) if args.database == "both" else [args.database]
+
+
+def drain_outbox(database_url: str, emulator_url: str, workers: int,
+                 path: str) -> tuple[float, list[float]]:
+    """Run `workers` `cityhall worker` processes until no outbox row is pending.
+
+    Return when they started (wall clock, as the emulator's log) and the times the emulator
+    accepted each request to `path` meanwhile: the worker records a lease's rows in one
+    transaction, so the outbox's own `sent_at` cannot time single sends.
+    """
+    from cityhall.config import normalize_database_url
+    from emulator.client import EmulatorClient
+
+    engine = sa.create_engine(normalize_database_url(database_url))
+    env = dict(env_for(emulator_url, database_url), OUTBOX_POLL_SECONDS="0.1")
+    line = EmulatorClient(emulator_url)
+    already = len(line.requests(path))
+    started = time.time()
+    procs = [subprocess.Popen([sys.executable, "-m", "cityhall", "worker"], env=env,
+                              stderr=subprocess.DEVNULL) for _ in range(workers)]
+    try:
+        while True:
+            with engine.connect() as conn:
+                if not conn.scalar(sa.text(
+                        "SELECT count(*) FROM outbox_messages WHERE status = 'pending'")):
+                    break
+            time.sleep(0.2)
+    finally:
+        stop(*procs)
+        engine.dispose()
+    return started, [r["at"] for r in line.requests(path)[already:] if r["status"] == 200]

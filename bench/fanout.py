@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,10 +25,9 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (  # noqa: E402
-    POSTGRES_SERVER, TOKEN, database_option, env_for, migrate, postgres_database, start_emulator,
-    stop)
+    POSTGRES_SERVER, TOKEN, database_option, drain_outbox, env_for, migrate, postgres_database,
+    start_emulator, stop)
 from cityhall.config import normalize_database_url  # noqa: E402
-from emulator.client import EmulatorClient  # noqa: E402
 
 MULTICAST = "/v2/bot/message/multicast"
 
@@ -122,27 +120,9 @@ def measure(url: str, emulator_url: str) -> dict[str, float]:
 def deliver(url: str, emulator_url: str, workers: int) -> tuple[float, float]:
     """Run worker processes until the outbox is empty; return seconds from their start, and
     from the first multicast the emulator accepted to the last (without the processes'
-    start-up). The emulator's request log times each request; the outbox's `sent_at` cannot,
-    since the worker records a whole lease of sent rows in one transaction."""
-    engine = sa.create_engine(normalize_database_url(url))
-    env = dict(env_for(emulator_url, url), OUTBOX_POLL_SECONDS="0.1")
-    line = EmulatorClient(emulator_url)
-    already = len(line.requests(MULTICAST))
-    started = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-m", "cityhall", "worker"], env=env,
-                              stderr=subprocess.DEVNULL) for _ in range(workers)]
-    try:
-        while True:
-            with engine.connect() as conn:
-                if not conn.scalar(sa.text(
-                        "SELECT count(*) FROM outbox_messages WHERE status = 'pending'")):
-                    break
-            time.sleep(0.2)
-    finally:
-        stop(*procs)
-    total = time.perf_counter() - started
-    engine.dispose()
-    accepted = [r["at"] for r in line.requests(MULTICAST)[already:] if r["status"] == 200]
+    start-up)."""
+    started, accepted = drain_outbox(url, emulator_url, workers, MULTICAST)
+    total = time.time() - started
     if len(accepted) < 2:
         return total, total
     return total, max(accepted) - min(accepted)

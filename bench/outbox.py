@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,8 +29,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (  # noqa: E402
-    POSTGRES_SERVER, TOKEN, backends, database_option, env_for, load, migrate, postgres_database,
-    start_emulator, stop)
+    POSTGRES_SERVER, TOKEN, backends, database_option, load, migrate, postgres_database,
+    drain_outbox, start_emulator, stop)
 from cityhall.config import normalize_database_url  # noqa: E402
 from cityhall.db import make_engine  # noqa: E402
 from emulator.client import EmulatorClient  # noqa: E402
@@ -83,29 +82,9 @@ def write_rows(database_url: str, rows: int) -> float:
     return rate
 
 
-def pending(database_url: str) -> int:
-    engine = make_engine(normalize_database_url(database_url))
-    with engine.connect() as conn:
-        count = conn.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
-                            .where(OutboxMessage.status == OutboxStatus.PENDING))
-    engine.dispose()
-    return count
-
-
 def drain(database_url: str, emulator_url: str, rows: int, workers: int) -> tuple[float, float]:
     """Run `workers` worker processes until nothing is pending; return (rate, rate from start)."""
-    env = dict(env_for(emulator_url, database_url), OUTBOX_POLL_SECONDS="0.1")
-    line = EmulatorClient(emulator_url)
-    already = len(line.requests(PUSH))
-    started = time.time()
-    procs = [subprocess.Popen([sys.executable, "-m", "cityhall", "worker"], env=env,
-                              stderr=subprocess.DEVNULL) for _ in range(workers)]
-    try:
-        while pending(database_url):
-            time.sleep(0.2)
-    finally:
-        stop(*procs)
-    accepted = [r["at"] for r in line.requests(PUSH)[already:] if r["status"] == 200]
+    started, accepted = drain_outbox(database_url, emulator_url, workers, PUSH)
     if len(accepted) < rows:
         raise RuntimeError(f"only {len(accepted)} of {rows} pushes reached the emulator")
     return rows / (max(accepted) - min(accepted)), rows / (max(accepted) - started)
