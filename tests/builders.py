@@ -6,8 +6,10 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -54,3 +56,22 @@ def post_webhook(base_url: str, body: bytes | dict, signature: str | None = "aut
     elif signature is not None:
         headers["X-Line-Signature"] = signature
     return requests.post(base_url + "/callback", data=raw, headers=headers, timeout=10)
+
+
+def run_threads(target: Callable[[], None], count: int, timeout: float) -> list[BaseException]:
+    """Run `target` in `count` threads at once, join each for up to `timeout` seconds, and
+    return what they raised (a test asserts the list is empty)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            target()
+        except BaseException as exc:  # noqa: BLE001 (returned to the test)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return errors

@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from datetime import timedelta
@@ -20,6 +19,7 @@ from cityhall.db import db
 from models import OutboxMessage, Resident, utcnow
 from models.notice import Notice
 from notices import services
+from tests.builders import run_threads
 from tests.conftest import process_env
 from tests.notices_support import CITY, follower, guardian, seeded, uid
 from tests.test_outbox import start_worker, wait_until
@@ -189,19 +189,7 @@ def test_two_workers_at_once_deliver_each_recipient_once_in_their_language(app, 
     users = population(app, {"ja": 2600, "en": 1400})
     send(app)
     line.add_fault(MULTICAST, delay=0.05, count=8)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            drain(app)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    errors = run_threads(lambda: drain(app), 2, 120)
     assert errors == []
     assert delivered(line, users) == Counter({u: 1 for u in users})
     assert 409 not in [r["status"] for r in line.requests(MULTICAST)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from datetime import timedelta
@@ -19,6 +18,7 @@ from bot.gateway import gateway
 from bot.outbox import enqueue
 from cityhall.db import db
 from models import OutboxMessage, OutboxStatus, Resident, utcnow
+from tests.builders import run_threads
 from tests.conftest import process_env
 
 PUSH = "/v2/bot/message/push"
@@ -216,19 +216,7 @@ def test_several_workers_share_the_outbox_without_sending_twice(app, line, datab
     for user in recipients:
         queue(app, [user])
     line.add_fault(PUSH, delay=0.01, count=60)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            drain(app)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    errors = run_threads(lambda: drain(app), 4, 60)
     assert errors == []
     assert received_counts(line, recipients) == Counter({u: 1 for u in recipients})
     assert [r["status"] for r in line.requests(PUSH)].count(200) == 60

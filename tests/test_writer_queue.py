@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from cityhall.db import HOLDS, WriterQueue, make_engine, writer_queue
+from tests.builders import run_threads
 
 
 def test_waiters_get_the_lock_in_the_order_they_came():
@@ -78,23 +79,13 @@ def test_transactions_hold_the_queue_until_commit_or_rollback(engine, tmp_path):
 def test_concurrent_writers_all_commit_in_turn(engine):
     """Twenty threads each read-modify-write one row 20 times: nothing is lost or refused."""
     barrier = threading.Barrier(20)
-    errors: list[BaseException] = []
-
     def work() -> None:
-        try:
-            barrier.wait(10)
-            for _ in range(20):
-                with engine.begin() as conn:
-                    n = conn.execute(text("SELECT n FROM counter WHERE id = 1")).scalar_one()
-                    conn.execute(text("UPDATE counter SET n = :n WHERE id = 1"), {"n": n + 1})
-        except BaseException as exc:  # noqa: BLE001 (reported below)
-            errors.append(exc)
+        barrier.wait(10)
+        for _ in range(20):
+            with engine.begin() as conn:
+                n = conn.execute(text("SELECT n FROM counter WHERE id = 1")).scalar_one()
+                conn.execute(text("UPDATE counter SET n = :n WHERE id = 1"), {"n": n + 1})
 
-    threads = [threading.Thread(target=work) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors
+    assert not run_threads(work, 20, 60)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 400
